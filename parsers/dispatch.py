@@ -1,0 +1,114 @@
+"""Pick the reader for an input by its bytes (never trust the extension alone), run it,
+and turn whatever happens into a `Report`: a bad input is a report with a reason, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from parsers import model
+from parsers.document import Document
+
+PARSER_VERSION = "0.1.0"
+
+
+class ReadError(Exception):
+    """The input cannot be read at all (empty, binary, unknown encoding, ...)."""
+
+    status = model.FAILED
+
+
+class UnsupportedFormat(ReadError):
+    """A format we know but cannot read on this machine (e.g. .doc without LibreOffice)."""
+
+    status = model.UNSUPPORTED_FORMAT
+
+
+class NeedsOCR(ReadError):
+    """The report is an image: nothing to read without OCR, and nothing is guessed."""
+
+    status = model.NEEDS_OCR
+
+
+# format -> "module:function"; each reader is `read(data: bytes, *, name: str) -> Document`.
+READERS = {
+    "html": "parsers.html:read",
+    "text": "parsers.text:read",
+    "pdf": "parsers.pdf:read",
+    "docx": "parsers.office:read_docx",
+    "xlsx": "parsers.office:read_xlsx",
+    "ole": "parsers.office:read_legacy",  # .doc / .xls / .wps: converted with LibreOffice
+    "image": "parsers.office:read_image",
+}
+
+_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
+
+
+def sniff(data: bytes, name: str = "") -> str:
+    """The input's format from its first bytes; the name only breaks ties."""
+    head = data[:2048]
+    if head.startswith(b"%PDF") or b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head.startswith(b"PK\x03\x04"):
+        if b"word/" in data[:65536] or name.lower().endswith(".docx"):
+            return "docx"
+        if b"xl/" in data[:65536] or name.lower().endswith(".xlsx"):
+            return "xlsx"
+        return "docx" if b"[Content_Types].xml" in data[:65536] else "zip"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "ole"
+    if head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+        return "image"
+    lowered = head.lower()
+    if any(tag in lowered for tag in (b"<html", b"<!doctype html", b"<table", b"<body", b"<div")):
+        return "html"
+    if name.lower().endswith((".htm", ".html", ".shtml", ".jhtml")) and b"<" in head:
+        return "html"
+    return "text"
+
+
+def _reader(fmt: str):
+    module, func = READERS[fmt].split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def read_document(data: bytes, *, name: str) -> Document:
+    """Bytes to a `Document`, or a `ReadError` naming what is wrong."""
+    if not data or not data.strip():
+        raise ReadError("empty file")
+    fmt = sniff(data, name)
+    if fmt == "zip":
+        raise ReadError("a zip archive that is neither .docx nor .xlsx")
+    return _reader(fmt)(data, name=name)
+
+
+def parse_bytes(data: bytes, *, name: str = "-") -> model.Report:
+    """Parse one input; every failure becomes a report with status and reason."""
+    from parsers.report import build_report
+
+    try:
+        document = read_document(data, name=name)
+    except ReadError as error:
+        return model.Report(
+            path=name,
+            template_version="not_a_report",
+            status=error.status,
+            problems=[f"{name}: {error}"],
+        )
+    return build_report(document, path=name)
+
+
+def parse_path(path: str | Path) -> model.Report:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        return model.Report(
+            path=str(path),
+            template_version="not_a_report",
+            status=model.FAILED,
+            problems=[f"{path}: cannot read file: {error.strerror or error}"],
+        )
+    return parse_bytes(data, name=str(path))
