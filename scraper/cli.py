@@ -1,7 +1,8 @@
 """The `xxgk` command: one click group; each package contributes its own commands.
 
     parsers/cli.py   parse
-    db/cli.py        load, reparse, check, export, publish, serve
+    db/cli.py        load, reparse, check, export
+    db/publish.py    publish, serve
     scraper/commands.py  crawl, demo, portals
 """
 
@@ -15,7 +16,8 @@ import click
 # (work in progress) simply contributes nothing.
 COMMAND_MODULES = {
     "parsers.cli": ("parse",),
-    "db.cli": ("load", "reparse", "check", "export", "publish", "serve"),
+    "db.cli": ("load", "reparse", "check", "export"),
+    "db.publish": ("publish", "serve"),
     "scraper.commands": ("crawl", "demo", "portals"),
 }
 
