@@ -1,0 +1,694 @@
+"""The database schema: sqlite-utils migrations, the comparison views, and one dict that
+describes every table, view and column (Chinese label, English meaning, unit).
+
+`TABLES` is the single source of truth for documentation: `db/metadata.py` turns it into
+Datasette's metadata.yml, so every column a table or view has must be described here
+(tests/test_db_schema.py checks that against a real database).
+
+Names are stable: add columns and views, never rename them.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from parsers import model
+from parsers import schema as keys
+
+MIGRATION_SET = "xxgk"
+migrations = Migrations(MIGRATION_SET)
+
+REPORT_STATUSES = (
+    model.OK,
+    model.PARTIAL,
+    model.NOT_A_REPORT,
+    model.FAILED,
+    model.UNSUPPORTED_FORMAT,
+    model.NEEDS_OCR,
+)
+AGENCY_KINDS = ("government", "department", "township", "other")
+AGENCY_LEVELS = ("province", "city", "county", "township")
+CHECK_IDS = ("I1", "I2", "I3", "I4", "I5", "X1", "X2", "D1")
+
+
+def _in(values) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
+def _col(zh: str, en: str, unit: str | None = None) -> dict:
+    return {"zh": zh, "en": en, "unit": unit}
+
+
+# ------------------------------------------------------------------ tables
+# Each DDL string is executed verbatim by a migration; the descriptions below must match.
+
+AGENCIES_SQL = f"""
+CREATE TABLE agencies (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    short_name TEXT,
+    kind TEXT CHECK (kind IN {_in(AGENCY_KINDS)}),
+    level TEXT CHECK (level IN {_in(AGENCY_LEVELS)}),
+    province TEXT,
+    city TEXT,
+    county TEXT,
+    division_code TEXT CHECK (division_code GLOB '[0-9][0-9][0-9][0-9][0-9][0-9]'),
+    parent_id INTEGER REFERENCES agencies(id),
+    portal_id ANY,
+    unmatched INTEGER NOT NULL DEFAULT 0 CHECK (unmatched IN (0, 1)),
+    created_at TEXT NOT NULL
+) STRICT
+"""
+
+AGENCY_NAMES_SQL = """
+CREATE TABLE agency_names (
+    name TEXT PRIMARY KEY,
+    agency_id INTEGER NOT NULL REFERENCES agencies(id),
+    matched_by TEXT NOT NULL CHECK (matched_by IN ('registry', 'exact', 'suffix', 'new'))
+) STRICT
+"""
+
+BLOBS_SQL = """
+CREATE TABLE blobs (
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    compression TEXT NOT NULL CHECK (compression IN ('zlib', 'none')),
+    data BLOB NOT NULL
+) STRICT
+"""
+
+DOCUMENTS_SQL = """
+CREATE TABLE documents (
+    id INTEGER PRIMARY KEY,
+    url TEXT,
+    path TEXT,
+    version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),
+    sha256 TEXT NOT NULL REFERENCES blobs(sha256),
+    size INTEGER NOT NULL,
+    content_type TEXT,
+    encoding TEXT,
+    fetched_at TEXT,
+    http_status INTEGER,
+    etag TEXT,
+    last_modified TEXT,
+    parent_id INTEGER REFERENCES documents(id),
+    portal_id ANY,
+    added_at TEXT NOT NULL
+) STRICT
+"""
+
+REPORTS_SQL = f"""
+CREATE TABLE reports (
+    id INTEGER PRIMARY KEY,
+    document_id INTEGER NOT NULL UNIQUE REFERENCES documents(id),
+    agency_id INTEGER REFERENCES agencies(id),
+    agency_name TEXT,
+    year INTEGER CHECK (year BETWEEN 1990 AND 2100),
+    template_version TEXT NOT NULL CHECK (template_version IN {_in(keys.TEMPLATE_VERSIONS)}),
+    title TEXT,
+    published_date TEXT CHECK (published_date GLOB '[12][0-9][0-9][0-9]-[01][0-9]-[0-3][0-9]'),
+    parser_version TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN {_in(REPORT_STATUSES)}),
+    problems TEXT,
+    source_format TEXT,
+    encoding TEXT,
+    cell_count INTEGER NOT NULL DEFAULT 0,
+    is_current INTEGER NOT NULL DEFAULT 0 CHECK (is_current IN (0, 1)),
+    superseded_by INTEGER REFERENCES reports(id) ON DELETE SET NULL,
+    parsed_at TEXT NOT NULL
+) STRICT
+"""
+
+# Long form. WITHOUT ROWID: the (report, key) primary key is the table, no second copy.
+# table/row/column are VIRTUAL generated columns: filterable, but cost no storage.
+CELLS_SQL = """
+CREATE TABLE cells (
+    report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+    key TEXT NOT NULL,
+    value ANY CHECK (typeof(value) IN ('integer', 'real', 'null')),
+    raw TEXT,
+    note TEXT,
+    derived INTEGER NOT NULL DEFAULT 0 CHECK (derived IN (0, 1)),
+    table_key TEXT GENERATED ALWAYS AS (substr(key, 1, instr(key, '.') - 1)) VIRTUAL,
+    row_key TEXT GENERATED ALWAYS AS (
+        substr(substr(key, instr(key, '.') + 1), 1,
+               instr(substr(key, instr(key, '.') + 1), '.') - 1)) VIRTUAL,
+    column_key TEXT GENERATED ALWAYS AS (
+        substr(substr(key, instr(key, '.') + 1),
+               instr(substr(key, instr(key, '.') + 1), '.') + 1)) VIRTUAL,
+    PRIMARY KEY (report_id, key)
+) STRICT, WITHOUT ROWID
+"""
+
+CELL_KEYS_SQL = """
+CREATE TABLE cell_keys (
+    key TEXT PRIMARY KEY,
+    table_key TEXT NOT NULL,
+    row_key TEXT NOT NULL,
+    column_key TEXT NOT NULL,
+    label TEXT,
+    row_label TEXT,
+    column_label TEXT,
+    unit TEXT,
+    kind TEXT,
+    row_order INTEGER,
+    column_order INTEGER
+) STRICT
+"""
+
+CHECKS_SQL = f"""
+CREATE TABLE checks (
+    id INTEGER PRIMARY KEY,
+    report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+    check_id TEXT NOT NULL CHECK (check_id IN {_in(CHECK_IDS)}),
+    scope TEXT NOT NULL,
+    ok INTEGER CHECK (ok IN (0, 1)),
+    severity TEXT NOT NULL DEFAULT 'hard' CHECK (severity IN ('hard', 'soft')),
+    detail TEXT,
+    fault TEXT CHECK (fault IN ('source', 'parse')),
+    other_report_id INTEGER REFERENCES reports(id) ON DELETE CASCADE
+) STRICT
+"""
+
+NARRATIVES_SQL = """
+CREATE TABLE narratives (
+    id INTEGER PRIMARY KEY,
+    report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+    section TEXT NOT NULL,
+    heading TEXT,
+    text TEXT NOT NULL,
+    UNIQUE (report_id, section)
+) STRICT
+"""
+
+INDEXES_SQL = (
+    "CREATE INDEX agencies_parent ON agencies(parent_id)",
+    "CREATE INDEX agencies_region ON agencies(province, city, county)",
+    "CREATE INDEX agencies_division ON agencies(division_code)",
+    "CREATE INDEX agency_names_agency ON agency_names(agency_id)",
+    "CREATE INDEX documents_url ON documents(url, version)",
+    "CREATE INDEX documents_path ON documents(path, version)",
+    "CREATE INDEX documents_sha256 ON documents(sha256)",
+    "CREATE INDEX documents_parent ON documents(parent_id)",
+    "CREATE INDEX reports_agency_year ON reports(agency_id, year)",
+    "CREATE INDEX reports_current ON reports(is_current, year)",
+    "CREATE INDEX reports_status ON reports(status)",
+    "CREATE INDEX cells_key_value ON cells(key, value)",
+    "CREATE INDEX checks_report ON checks(report_id, check_id)",
+    "CREATE INDEX checks_failed ON checks(check_id, ok)",
+    "CREATE INDEX checks_other ON checks(other_report_id)",
+)
+
+
+@migrations()
+def m001_core(db: Database) -> None:
+    for sql in (
+        AGENCIES_SQL,
+        AGENCY_NAMES_SQL,
+        BLOBS_SQL,
+        DOCUMENTS_SQL,
+        REPORTS_SQL,
+        CELLS_SQL,
+        CELL_KEYS_SQL,
+        CHECKS_SQL,
+        NARRATIVES_SQL,
+        *INDEXES_SQL,
+    ):
+        db.execute(sql)
+
+
+@migrations()
+def m002_narratives_fts(db: Database) -> None:
+    # The default unicode61 tokenizer treats a run of Chinese as one token, so it cannot
+    # find 依申请 inside a sentence; trigram matches any substring of 3+ characters.
+    db["narratives"].enable_fts(["text"], tokenize="trigram", create_triggers=True)
+
+
+@migrations()
+def m003_views(db: Database) -> None:
+    create_views(db)
+
+
+def create_views(db: Database) -> None:
+    """(Re)create every view: views hold no data, so replacing them is always safe."""
+    for name, sql in VIEWS.items():
+        db.execute(f"DROP VIEW IF EXISTS {name}")
+        db.execute(f"CREATE VIEW {name} AS {sql}")
+
+
+# ------------------------------------------------------------------ cell keys
+
+
+def cell_key_rows() -> list[dict]:
+    """Every canonical key with its Chinese labels and order, from parsers.schema."""
+    rows = []
+    t2_columns = list(keys.T2_COLUMNS.values())
+    for r_order, row in enumerate(keys.T2_ROWS):
+        for c_order, col in enumerate(t2_columns):
+            if _t2_has(row.key, col.key):
+                rows.append(_key_row("table2", row, col, r_order, c_order))
+    for table, rws, cols in (
+        ("table3", keys.T3_ROWS, keys.T3_COLUMNS),
+        ("table4", keys.T4_ROWS, keys.T4_COLUMNS),
+    ):
+        for r_order, row in enumerate(rws):
+            for c_order, col in enumerate(cols):
+                rows.append(_key_row(table, row, col, r_order, c_order))
+    return rows
+
+
+def _t2_has(row: str, col: str) -> bool:
+    layouts = [layout.get(row, ()) for layout in keys.T2_LAYOUT.values()]
+    if col in ("items_added", "items_removed"):
+        return any("items_change" in cols for cols in layouts)
+    return any(col in cols for cols in layouts)
+
+
+def _key_row(table: str, row, col, r_order: int, c_order: int) -> dict:
+    key = f"{table}.{row.key}.{col.key}"
+    return {
+        "key": key,
+        "table_key": table,
+        "row_key": row.key,
+        "column_key": col.key,
+        "label": keys.label(key),
+        "row_label": row.label,
+        "column_label": col.label,
+        "unit": col.unit,
+        "kind": col.kind,
+        "row_order": r_order,
+        "column_order": c_order,
+    }
+
+
+# ------------------------------------------------------------------ views
+
+
+def _cell(key: str, alias: str | None = None, report: str = "r.id") -> str:
+    alias = alias or key.split(".")[1]
+    return f"(SELECT value FROM cells WHERE report_id = {report} AND key = '{key}') AS {alias}"
+
+
+def _sum(table: str, rows, column: str, alias: str) -> str:
+    key_list = ", ".join(f"'{table}.{r}.{column}'" for r in rows)
+    return f"(SELECT sum(value) FROM cells WHERE report_id = r.id AND key IN ({key_list})) AS {alias}"
+
+
+_WITHHELD = [r.key for r in keys.T3_ROWS if r.key.startswith("withheld_")]
+_UNABLE = [r.key for r in keys.T3_ROWS if r.key.startswith("unable_")]
+_NOT_PROCESSED = [r.key for r in keys.T3_ROWS if r.key.startswith("not_processed_")]
+
+# Art. 49-50 of the Regulations: departments publish by 31 January, people's governments
+# (their own report) by 31 March of the following year. Other kinds: no fixed deadline here.
+DEADLINE_SQL = """CASE a.kind
+        WHEN 'government' THEN (r.year + 1) || '-03-31'
+        WHEN 'department' THEN (r.year + 1) || '-01-31'
+    END"""
+
+REPORT_OVERVIEW_SQL = f"""
+SELECT
+    t.*,
+    CASE WHEN t.outcome_total > 0
+        THEN round(1.0 * (coalesce(t.granted, 0) + coalesce(t.partially_granted, 0))
+                   / t.outcome_total, 4) END AS disclosure_rate,
+    CASE WHEN t.review_total > 0
+        THEN round(1.0 * t.review_corrected / t.review_total, 4) END AS review_corrected_share,
+    CASE WHEN t.litigation_total > 0
+        THEN round(1.0 * t.litigation_corrected / t.litigation_total, 4)
+        END AS litigation_corrected_share
+FROM (
+    SELECT
+        r.id AS report_id,
+        r.agency_id,
+        coalesce(a.name, r.agency_name) AS agency,
+        a.kind AS agency_kind,
+        a.level AS agency_level,
+        a.province,
+        a.city,
+        a.county,
+        a.division_code,
+        r.year,
+        r.template_version,
+        r.status,
+        r.published_date,
+        {DEADLINE_SQL} AS deadline,
+        CAST(julianday(r.published_date) - julianday({DEADLINE_SQL}) AS INTEGER)
+            AS days_after_deadline,
+        {_cell("table3.new_received.total", "new_received")},
+        {_cell("table3.carried_over_in.total", "carried_over_in")},
+        {_cell("table3.outcome_total.total", "outcome_total")},
+        {_cell("table3.carried_forward.total", "carried_forward")},
+        {_cell("table3.granted.total", "granted")},
+        {_cell("table3.partially_granted.total", "partially_granted")},
+        {_sum("table3", _WITHHELD, "total", "withheld_total")},
+        {_sum("table3", _UNABLE, "total", "unable_total")},
+        {_sum("table3", _NOT_PROCESSED, "total", "not_processed_total")},
+        {_cell("table3.other_handling.total", "other_handling_total")},
+        {_cell("table4.review.total", "review_total")},
+        {_cell("table4.review.corrected", "review_corrected")},
+        (SELECT sum(value) FROM cells WHERE report_id = r.id AND key IN
+            ('table4.litigation_direct.total', 'table4.litigation_after_review.total'))
+            AS litigation_total,
+        (SELECT sum(value) FROM cells WHERE report_id = r.id AND key IN
+            ('table4.litigation_direct.corrected', 'table4.litigation_after_review.corrected'))
+            AS litigation_corrected,
+        (SELECT count(*) FROM checks WHERE report_id = r.id AND ok = 0) AS failed_checks,
+        r.cell_count,
+        r.document_id,
+        coalesce(d.url, d.path) AS source
+    FROM reports r
+    LEFT JOIN agencies a ON a.id = r.agency_id
+    JOIN documents d ON d.id = r.document_id
+    WHERE r.is_current = 1
+) t
+"""
+
+
+def _wide_sql(table: str, columns: list[tuple[str, str]]) -> str:
+    """One row per current report and row of `table`, its columns pivoted out of cells."""
+    pivots = ",\n        ".join(
+        f"max(CASE WHEN c.column_key = '{key}' THEN c.value END) AS {key}" for key, _ in columns
+    )
+    return f"""
+SELECT
+    r.id AS report_id,
+    coalesce(a.name, r.agency_name) AS agency,
+    r.year,
+    r.template_version,
+    c.row_key,
+    k.row_label,
+    k.row_order,
+    {pivots},
+    max(c.derived) AS any_derived
+FROM reports r
+JOIN cells c ON c.report_id = r.id AND c.key > '{table}.' AND c.key < '{table}/'
+LEFT JOIN agencies a ON a.id = r.agency_id
+LEFT JOIN (SELECT row_key, min(row_label) AS row_label, min(row_order) AS row_order
+           FROM cell_keys WHERE table_key = '{table}' GROUP BY row_key) k
+    ON k.row_key = c.row_key
+WHERE r.is_current = 1
+GROUP BY r.id, c.row_key
+"""
+
+
+T2_WIDE_COLUMNS = [(c.key, c.label) for c in keys.T2_COLUMNS.values()]
+T3_WIDE_COLUMNS = [(c.key, c.label) for c in keys.T3_COLUMNS]
+T4_WIDE_COLUMNS = [(c.key, c.label) for c in keys.T4_COLUMNS]
+
+CARRYOVER_SQL = """
+SELECT
+    x.id AS check_row_id,
+    coalesce(a.name, r1.agency_name) AS agency,
+    r0.year AS year,
+    r1.year AS next_year,
+    x.scope AS column_key,
+    k.column_label,
+    c0.value AS carried_forward,
+    c1.value AS next_carried_over_in,
+    c1.value - c0.value AS difference,
+    x.fault,
+    x.detail,
+    r0.id AS report_id,
+    r1.id AS next_report_id
+FROM checks x
+JOIN reports r1 ON r1.id = x.report_id
+JOIN reports r0 ON r0.id = x.other_report_id
+LEFT JOIN agencies a ON a.id = r1.agency_id
+LEFT JOIN cells c0 ON c0.report_id = r0.id AND c0.key = 'table3.carried_forward.' || x.scope
+LEFT JOIN cells c1 ON c1.report_id = r1.id AND c1.key = 'table3.carried_over_in.' || x.scope
+LEFT JOIN cell_keys k ON k.key = 'table3.carried_forward.' || x.scope
+WHERE x.check_id = 'X1' AND x.ok = 0
+"""
+
+VIEWS: dict[str, str] = {
+    "report_overview": REPORT_OVERVIEW_SQL,
+    "table2_wide": _wide_sql("table2", T2_WIDE_COLUMNS),
+    "table3_wide": _wide_sql("table3", T3_WIDE_COLUMNS),
+    "table4_wide": _wide_sql("table4", T4_WIDE_COLUMNS),
+    "carryover_mismatches": CARRYOVER_SQL,
+}
+
+
+# ------------------------------------------------------------------ descriptions
+
+_REPORT_ID = _col("报告编号", "reports.id of the report")
+_AGENCY = _col("机关名称", "agency name (registry name, else as printed in the report)")
+_YEAR = _col("报告年度", "report year (the year reported on, not the publication year)", "年")
+_TEMPLATE = _col("模板版本", "template version: v2019, v2021, legacy or not_a_report")
+
+
+def _wide_columns(table: str, columns: list[tuple[str, str]], units: dict) -> dict:
+    described = {
+        "report_id": _REPORT_ID,
+        "agency": _AGENCY,
+        "year": _YEAR,
+        "template_version": _TEMPLATE,
+        "row_key": _col("行键", f"canonical row key of {table}"),
+        "row_label": _col("行名称", "the row's Chinese label as the national template prints it"),
+        "row_order": _col("行序", "the row's position in the printed table, from 0"),
+    }
+    for key, zh in columns:
+        described[key] = _col(zh, f"value of column {key} (null when blank or not printed)",
+                              units.get(key, "件"))
+    described["any_derived"] = _col(
+        "含推算值", "1 if any value in the row was computed by the parser, not printed")
+    return described
+
+
+TABLES: dict[str, dict] = {
+    "agencies": {
+        "zh": "机关",
+        "en": "one row per agency; names found in reports are normalised onto registry rows",
+        "columns": {
+            "id": _col("机关编号", "agency id"),
+            "name": _col("机关全称", "full name, e.g. 阜新市细河区民政局"),
+            "short_name": _col("简称", "short name as reports often print it, e.g. 细河区民政局"),
+            "kind": _col("机关类别", "government, department, township or other"),
+            "level": _col("行政层级", "province, city, county (county/district) or township"),
+            "province": _col("省", "province name"),
+            "city": _col("市", "prefecture-level city name"),
+            "county": _col("县（区）", "county or district name"),
+            "division_code": _col("行政区划代码", "6-digit administrative division code"),
+            "parent_id": _col("上级机关", "agencies.id of the parent agency"),
+            "portal_id": _col("门户网站", "id of the crawler's portal this agency belongs to"),
+            "unmatched": _col("未匹配", "1: a name seen only in reports, matched to no registry agency"),
+            "created_at": _col("创建时间", "when the row was created (UTC, ISO 8601)"),
+        },
+    },
+    "agency_names": {
+        "zh": "机关名称对照",
+        "en": "every spelling of an agency name seen, normalised, and the agency it means",
+        "columns": {
+            "name": _col("名称", "normalised name (NFKC, no white space)"),
+            "agency_id": _col("机关编号", "agencies.id"),
+            "matched_by": _col("匹配方式",
+                               "registry (the registry's own name), exact, suffix (a report's "
+                               "short name ending a registry name) or new (unmatched)"),
+        },
+    },
+    "blobs": {
+        "zh": "原始文件内容",
+        "en": "raw bytes of every document, content-addressed, zlib-compressed",
+        "columns": {
+            "sha256": _col("SHA-256", "hex SHA-256 of the uncompressed bytes"),
+            "size": _col("大小", "uncompressed size", "字节"),
+            "compression": _col("压缩方式", "zlib or none"),
+            "data": _col("内容", "the (compressed) bytes"),
+        },
+    },
+    "documents": {
+        "zh": "文件",
+        "en": "every fetched or loaded file; never deleted, a changed page is a new version",
+        "columns": {
+            "id": _col("文件编号", "document id"),
+            "url": _col("网址", "URL it was fetched from"),
+            "path": _col("路径", "local path it was loaded from"),
+            "version": _col("版本", "1, 2, ... per URL (or path) as its bytes change"),
+            "sha256": _col("SHA-256", "hex SHA-256 of the bytes; blobs.sha256"),
+            "size": _col("大小", "size of the bytes", "字节"),
+            "content_type": _col("内容类型", "HTTP Content-Type"),
+            "encoding": _col("编码", "detected text encoding"),
+            "fetched_at": _col("抓取时间", "when it was fetched (UTC, ISO 8601)"),
+            "http_status": _col("HTTP状态码", "HTTP status of the fetch"),
+            "etag": _col("ETag", "HTTP ETag validator"),
+            "last_modified": _col("Last-Modified", "HTTP Last-Modified validator"),
+            "parent_id": _col("来源页面", "documents.id of the page that linked to it (attachments)"),
+            "portal_id": _col("门户网站", "id of the crawler's portal"),
+            "added_at": _col("入库时间", "when the row was stored (UTC, ISO 8601)"),
+        },
+    },
+    "reports": {
+        "zh": "年度报告",
+        "en": "one row per parsed document version; is_current marks the version in use",
+        "columns": {
+            "id": _col("报告编号", "report id"),
+            "document_id": _col("文件编号", "documents.id it was parsed from"),
+            "agency_id": _col("机关编号", "agencies.id (null when no agency name was found)"),
+            "agency_name": _col("报告中的机关名称", "agency name as printed in the report"),
+            "year": _YEAR,
+            "template_version": _TEMPLATE,
+            "title": _col("标题", "report title"),
+            "published_date": _col("发布日期", "publication date, YYYY-MM-DD"),
+            "parser_version": _col("解析器版本", "parsers.PARSER_VERSION that produced the row"),
+            "status": _col("解析状态",
+                           "ok, partial, not_a_report, failed, unsupported_format or needs_ocr"),
+            "problems": _col("问题", "JSON list of problems the parser reported"),
+            "source_format": _col("文件格式", "html, text, pdf, docx, ..."),
+            "encoding": _col("编码", "text encoding the parser used"),
+            "cell_count": _col("单元格数", "number of cells read", "个"),
+            "is_current": _col("当前版本",
+                               "1 for the version in use for its agency and year (a corrected "
+                               "re-publication supersedes; both are kept)"),
+            "superseded_by": _col("被替代为", "reports.id of the version that supersedes it"),
+            "parsed_at": _col("解析时间", "when it was parsed (UTC, ISO 8601)"),
+        },
+    },
+    "cells": {
+        "zh": "表格数据（长表）",
+        "en": "every table cell of every report, one row per (report, canonical key)",
+        "columns": {
+            "report_id": _REPORT_ID,
+            "key": _col("指标键", "canonical key table.row.column, e.g. table3.granted.total"),
+            "value": _col("数值", "the number (null when blank, '/', '—' or '无'); "
+                                  "amounts in 万元, counts in 件", None),
+            "raw": _col("原文", "the text as printed (null only for derived values)"),
+            "note": _col("附注", "note printed beside the number, e.g. 社会组织法人登记证"),
+            "derived": _col("推算值", "1: computed by the parser, not printed"),
+            "table_key": _col("表", "table2, table3 or table4"),
+            "row_key": _col("行键", "canonical row key"),
+            "column_key": _col("列键", "canonical column key"),
+        },
+    },
+    "cell_keys": {
+        "zh": "指标说明",
+        "en": "every canonical key with its Chinese labels, unit and printed order",
+        "columns": {
+            "key": _col("指标键", "canonical key table.row.column"),
+            "table_key": _col("表", "table2, table3 or table4"),
+            "row_key": _col("行键", "canonical row key"),
+            "column_key": _col("列键", "canonical column key"),
+            "label": _col("指标名称", "row and column labels joined, e.g. 行政许可·处理决定数量"),
+            "row_label": _col("行名称", "row label as the template prints it"),
+            "column_label": _col("列名称", "column label as the template prints it"),
+            "unit": _col("单位", "unit of the values: 件, 项, 个 or 万元"),
+            "kind": _col("类型", "int, signed_int or decimal"),
+            "row_order": _col("行序", "row position in the printed table"),
+            "column_order": _col("列序", "column position in the printed table"),
+        },
+    },
+    "checks": {
+        "zh": "勾稽关系检查",
+        "en": "every check result: I1-I5 within a report, X1/X2 across years, D1 deadline",
+        "columns": {
+            "id": _col("编号", "row id"),
+            "report_id": _col("报告编号", "reports.id checked (for X1/X2: the later year)"),
+            "check_id": _col("检查项", "I1-I5, X1, X2 or D1 (see the shared schema spec)"),
+            "scope": _col("范围", "the column, row or group checked"),
+            "ok": _col("通过", "1 passed, 0 failed, null could not be evaluated"),
+            "severity": _col("严重程度", "hard (an identity) or soft (expected, not required)"),
+            "detail": _col("说明", "what was compared, with the numbers"),
+            "fault": _col("责任方", "when failed: source (the published report) or parse"),
+            "other_report_id": _col("对比报告", "X1/X2: reports.id of the earlier year"),
+        },
+    },
+    "narratives": {
+        "zh": "报告正文",
+        "en": "prose sections of each report, full-text searchable (trigram)",
+        "columns": {
+            "id": _col("编号", "row id"),
+            "report_id": _REPORT_ID,
+            "section": _col("章节键", "overview, problems or other_matters"),
+            "heading": _col("章节", "总体情况, 存在的主要问题及改进情况 or 其他需要报告的事项"),
+            "text": _col("正文", "the section's text"),
+        },
+    },
+    "report_overview": {
+        "zh": "报告概览",
+        "en": "one row per current report: agency, region, timing and the key totals",
+        "columns": {
+            "report_id": _REPORT_ID,
+            "agency_id": _col("机关编号", "agencies.id"),
+            "agency": _AGENCY,
+            "agency_kind": _col("机关类别", "government, department, township or other"),
+            "agency_level": _col("行政层级", "province, city, county or township"),
+            "province": _col("省", "province name"),
+            "city": _col("市", "city name"),
+            "county": _col("县（区）", "county or district name"),
+            "division_code": _col("行政区划代码", "6-digit administrative division code"),
+            "year": _YEAR,
+            "template_version": _TEMPLATE,
+            "status": _col("解析状态", "parse status"),
+            "published_date": _col("发布日期", "publication date, YYYY-MM-DD"),
+            "deadline": _col("法定发布期限",
+                             "31 January (departments) or 31 March (governments) of year + 1"),
+            "days_after_deadline": _col("逾期天数",
+                                        "days published after the deadline (negative: early)", "天"),
+            "new_received": _col("本年新收申请数", "table3.new_received.total", "件"),
+            "carried_over_in": _col("上年结转申请数", "table3.carried_over_in.total", "件"),
+            "outcome_total": _col("办理结果总计", "table3.outcome_total.total", "件"),
+            "carried_forward": _col("结转下年度继续办理", "table3.carried_forward.total", "件"),
+            "granted": _col("予以公开", "table3.granted.total", "件"),
+            "partially_granted": _col("部分公开", "table3.partially_granted.total", "件"),
+            "withheld_total": _col("不予公开合计", "sum of the eight （三） rows, total column", "件"),
+            "unable_total": _col("无法提供合计", "sum of the three （四） rows, total column", "件"),
+            "not_processed_total": _col("不予处理合计", "sum of the five （五） rows, total column",
+                                        "件"),
+            "other_handling_total": _col("其他处理", "table3.other_handling.total", "件"),
+            "review_total": _col("行政复议总计", "table4.review.total", "件"),
+            "review_corrected": _col("行政复议结果纠正", "table4.review.corrected", "件"),
+            "litigation_total": _col("行政诉讼总计", "direct + after-review litigation totals",
+                                     "件"),
+            "litigation_corrected": _col("行政诉讼结果纠正", "corrected, both litigation groups",
+                                         "件"),
+            "failed_checks": _col("未通过检查数", "number of failed checks of this report", "项"),
+            "cell_count": _col("单元格数", "number of cells read", "个"),
+            "document_id": _col("文件编号", "documents.id"),
+            "source": _col("来源", "URL or path of the document"),
+            "disclosure_rate": _col("公开率", "(granted + partially_granted) / outcome_total",
+                                    "比例"),
+            "review_corrected_share": _col("行政复议纠错率", "review corrected / review total",
+                                           "比例"),
+            "litigation_corrected_share": _col("行政诉讼纠错率",
+                                               "litigation corrected / litigation total", "比例"),
+        },
+    },
+    "table2_wide": {
+        "zh": "主动公开情况（宽表）",
+        "en": "table 2 of each current report, one row per 第二十条 item",
+        "columns": _wide_columns("table2", T2_WIDE_COLUMNS,
+                                 {c.key: c.unit for c in keys.T2_COLUMNS.values()}),
+    },
+    "table3_wide": {
+        "zh": "依申请公开情况（宽表）",
+        "en": "table 3 of each current report, one row per printed row, seven applicant columns",
+        "columns": _wide_columns("table3", T3_WIDE_COLUMNS, {}),
+    },
+    "table4_wide": {
+        "zh": "行政复议、行政诉讼情况（宽表）",
+        "en": "table 4 of each current report, one row per group",
+        "columns": _wide_columns("table4", T4_WIDE_COLUMNS, {}),
+    },
+    "carryover_mismatches": {
+        "zh": "结转数不一致",
+        "en": "X1 failures: carried_forward of year N differs from carried_over_in of year N+1",
+        "columns": {
+            "check_row_id": _col("检查编号", "checks.id"),
+            "agency": _AGENCY,
+            "year": _col("年度", "year N", "年"),
+            "next_year": _col("下一年度", "year N+1", "年"),
+            "column_key": _col("列键", "table 3 applicant column"),
+            "column_label": _col("列名称", "the column's Chinese label"),
+            "carried_forward": _col("结转下年度（N年）", "table3.carried_forward of year N", "件"),
+            "next_carried_over_in": _col("上年结转（N+1年）", "table3.carried_over_in of year N+1",
+                                         "件"),
+            "difference": _col("差额", "next_carried_over_in - carried_forward", "件"),
+            "fault": _col("责任方", "source or parse, as far as can be told"),
+            "detail": _col("说明", "the check's detail"),
+            "report_id": _col("N年报告编号", "reports.id of year N"),
+            "next_report_id": _col("N+1年报告编号", "reports.id of year N+1"),
+        },
+    },
+}
+
+VIEW_NAMES = tuple(VIEWS)
