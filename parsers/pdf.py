@@ -11,8 +11,9 @@ character per line. So:
    two neighbouring boxes are one cell unless a ruling separates them;
 3. every character inside the grid lands in exactly one cell, so no text is lost; a word
    that crosses a border is kept whole and reported;
-4. one row per grid row: a cell spanning columns appears once, a label spanning rows is
-   repeated (as an HTML grid expands rowspan), a number spanning rows is never repeated;
+4. one row per grid row: a cell spanning columns appears once, a label spanning rows once
+   where it starts, a number spanning rows leaves empty cells below (as the HTML reader
+   treats colspan/rowspan), so values are never copied;
 5. parts of a table split over pages are stitched (repeated headers dropped, a row broken
    by the page joined) when nothing but page furniture lies between them.
 
@@ -368,7 +369,9 @@ def _rows(grid: Grid, page_number: int, problems: list[str]) -> list[list[str]]:
             if id(cell) in seen:
                 continue
             seen.add(id(cell))
-            row.append((j, _spanned_text(cell, i, page_number, problems)))
+            text = _spanned_text(cell, i, page_number, problems)
+            if text is not None:
+                row.append((j, text))
         raw.append(row)
     start = _value_start(raw)
     rows = []
@@ -379,17 +382,18 @@ def _rows(grid: Grid, page_number: int, problems: list[str]) -> list[list[str]]:
     return rows
 
 
-def _spanned_text(cell: Cell, i: int, page_number: int, problems: list[str]) -> str:
-    """A cell's text on its first row; on later rows only if it is a label, never a number."""
-    if cell.row0 == i or not cell.text:
+def _spanned_text(cell: Cell, i: int, page_number: int, problems: list[str]) -> str | None:
+    """A cell's text on its first row. Below that (as the HTML reader does with rowspan) a
+    label is not repeated and a value leaves an empty cell: printed once, never copied."""
+    if cell.row0 == i:
         return cell.text
-    if _value_like(cell.text):
-        if cell.row0 == i - 1:
-            problems.append(
-                f"page {page_number}: value '{cell.text}' spans several rows; kept on its first row"
-            )
-        return ""
-    return cell.text
+    if not _value_like(cell.text):
+        return None
+    if cell.row0 == i - 1:
+        problems.append(
+            f"page {page_number}: value '{cell.text}' spans several rows; kept on its first row"
+        )
+    return ""
 
 
 def _value_like(text: str) -> bool:

@@ -1,0 +1,218 @@
+"""HTML pages as portals serve them -> `Document`.
+
+The report sits in one content container amid portal chrome (menus, footers, scripts).
+Tables are rebuilt row by row with colspan/rowspan resolved (selectolax, lexbor): a cell
+carried down by rowspan is a group label (kept once) or, for a value, an empty cell in
+the rows below, so that values are mapped by their order among the value cells of a
+row, never by grid column (header and data rows of real pages span different columns).
+"""
+
+from __future__ import annotations
+
+import re
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from parsers.decode import DecodeError, decode
+from parsers.document import Block, Document
+from parsers.values import clean, is_value_text, normalize
+
+# Content containers of the common government CMSs, most specific first.
+CONTAINERS = (
+    "div.TRS_Editor", "#zoom", "#UCAP-CONTENT", "div.article_content", "div.article-content",
+    "#ivs_content", "div.view", "div.pages_content", "#Zoom", "div.zwxl-content",
+    "div.content_text", "div.wz_content", "#content", "div.content", "article", "div.main",
+)
+_SKIP = {"script", "style", "noscript", "template", "head", "iframe", "select", "button", "svg"}
+_BLOCK = {
+    "p", "div", "br", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "section",
+    "article", "dd", "dt", "dl", "tr", "blockquote", "pre", "hr", "center", "form",
+}
+_META_NAMES = {
+    "articletitle": "title", "pubdate": "pubdate", "contentsource": "source",
+    "sitename": "site_name", "url": "url", "firstimg": None,
+}
+_REPORT_WORDS = ("政府信息", "年度报告", "本年新收", "行政复议")
+
+
+def read(data: bytes, *, name: str, content_type: str | None = None) -> Document:
+    try:
+        text, encoding = decode(data, content_type=content_type)
+    except DecodeError as error:
+        from parsers.dispatch import ReadError
+
+        raise ReadError(str(error)) from None
+    tree = LexborHTMLParser(text)
+    document = Document(source_format="html", encoding=encoding, meta=_page_meta(tree))
+    container = _content_container(tree)
+    if container is None:
+        return document
+    _Walker(document).walk(container)
+    # The 来源/日期 line usually sits just outside the article container.
+    if "pubdate" not in document.meta or "source" not in document.meta:
+        _info_line(tree, document.meta)
+    return document
+
+
+def _page_meta(tree: LexborHTMLParser) -> dict[str, str]:
+    meta: dict[str, str] = {}
+    for node in tree.css("meta[name]"):
+        key = _META_NAMES.get((node.attributes.get("name") or "").lower())
+        value = (node.attributes.get("content") or "").strip()
+        if key and value:
+            meta[key] = value
+    title = tree.css_first("title")
+    if title is not None and title.text(strip=True):
+        meta["page_title"] = normalize(title.text())
+    return meta
+
+
+def _content_container(tree: LexborHTMLParser) -> LexborNode | None:
+    for selector in CONTAINERS:
+        nodes = tree.css(selector)
+        best = max(nodes, key=_report_weight, default=None)
+        if best is not None and _report_weight(best) > 0:
+            return best
+    return tree.body
+
+
+def _report_weight(node: LexborNode) -> int:
+    text = node.text(deep=True)
+    return sum(text.count(word) for word in _REPORT_WORDS) + (len(text) > 200)
+
+
+def _info_line(tree: LexborHTMLParser, meta: dict[str, str]) -> None:
+    body = tree.body
+    if body is None:
+        return
+    text = normalize(body.text(deep=True, separator=" "))
+    if "pubdate" not in meta:
+        match = re.search(r"(?:发布日期|发布时间|日期|时间)\s*[:：]\s*(\d{4}[-./年]\d{1,2}[-./月]\d{1,2})", text)
+        if match:
+            meta["pubdate"] = match.group(1)
+    if "source" not in meta:
+        match = re.search(r"(?:来源|发布机构|信息来源)\s*[:：]\s*(\S{2,30})", text)
+        if match:
+            meta["source"] = match.group(1)
+
+
+class _Walker:
+    """Depth-first walk emitting prose lines and table rows in reading order."""
+
+    def __init__(self, document: Document):
+        self.document = document
+        self.line: list[str] = []
+        self.tables = 0
+
+    def walk(self, node: LexborNode) -> None:
+        self._visit(node)
+        self._flush()
+
+    def _visit(self, node: LexborNode) -> None:
+        for child in node.iter(include_text=True):
+            tag = child.tag
+            if tag == "-text":
+                self.line.append(child.text_content or "")
+            elif tag in _SKIP or tag == "-comment":
+                continue
+            elif tag == "table" and len(child.css("table")) == 1:
+                # (lexbor's css() includes the node itself; a table with tables inside
+                # is page layout, walked into below)
+                self._flush()
+                self._table(child)
+            else:
+                block = tag in _BLOCK
+                if block:
+                    self._flush()
+                self._visit(child)
+                if block:
+                    self._flush()
+
+    def _flush(self) -> None:
+        text = clean("".join(self.line))
+        self.line = []
+        if text:
+            self.document.blocks.append(Block(text=text))
+
+    def _table(self, table: LexborNode) -> None:
+        index = self.tables
+        self.tables += 1
+        for cells in table_rows(table):
+            if any(c.strip() for c in cells):
+                self.document.blocks.append(Block(cells=cells, table=index))
+
+
+def table_rows(table: LexborNode) -> list[list[str]]:
+    """The table's rows with spans resolved: cell texts in column order, a colspan cell
+    once, a rowspan cell once where it starts (an empty value cell below it)."""
+    rows: list[list[str]] = []
+    carried: dict[int, tuple[int, str]] = {}  # column -> (rows left, text) from rowspans
+    for tr in table.css("tr"):
+        cells: list[str] = []
+        column = 0
+        tds = [c for c in tr.iter() if c.tag in ("td", "th")]
+        queue = list(tds)
+        while queue or any(col >= column for col in carried):
+            if column in carried:
+                left, text = carried[column]
+                # A value merged over rows was printed once, for the first row.
+                if is_value_text(text):
+                    cells.append("")
+                carried = _step(carried, column, left)
+                column += 1
+                continue
+            if not queue:
+                column += 1
+                if column > 200:
+                    break
+                continue
+            td = queue.pop(0)
+            text = cell_text(td)
+            span = _int_attr(td, "colspan")
+            rowspan = _int_attr(td, "rowspan")
+            cells.append(text)
+            for offset in range(span):
+                if rowspan > 1:
+                    carried[column + offset] = (rowspan - 1, text if offset == 0 else "")
+            column += span
+        rows.append(cells)
+    return rows
+
+
+def _step(carried: dict[int, tuple[int, str]], column: int, left: int):
+    carried = dict(carried)
+    if left <= 1:
+        del carried[column]
+    else:
+        carried[column] = (left - 1, carried[column][1])
+    return carried
+
+
+def _int_attr(node: LexborNode, name: str) -> int:
+    try:
+        return max(1, min(int((node.attributes.get(name) or "1").strip()), 100))
+    except ValueError:
+        return 1
+
+
+def cell_text(td: LexborNode) -> str:
+    """A cell's text with its <p>/<br> breaks as spaces: "商业</p><p>企业" is read as a
+    label either way, while "230</p><p>000023" stays visibly two numbers."""
+    parts: list[str] = []
+
+    def visit(node: LexborNode) -> None:
+        for child in node.iter(include_text=True):
+            if child.tag == "-text":
+                parts.append(child.text_content or "")
+            elif child.tag in _SKIP or child.tag == "-comment":
+                continue
+            else:
+                block = child.tag in _BLOCK
+                if block:
+                    parts.append(" ")
+                visit(child)
+                if block:
+                    parts.append(" ")
+
+    visit(td)
+    return clean("".join(parts))

@@ -1,0 +1,122 @@
+"""Title, agency, report year and publication date of a report.
+
+The report year comes from the title (the page date is the publication date; the report
+year is usually the year before). The agency comes from the title, else the closing
+signature, else the page's 来源; a short county-level name ("细河区民政局") is completed
+with its city where the page itself names it ("阜新市细河区…").
+"""
+
+from __future__ import annotations
+
+import re
+
+from parsers import sections
+from parsers.document import Document
+from parsers.values import compact
+
+_TITLE_WORDS = re.compile(r"(政府信息公开|政务公开|信息公开).{0,12}(年度报告|年报|工作报告)")
+_YEAR_IN_TITLE = re.compile(r"(20\d\d|19\d\d)年")
+_DATE = re.compile(r"(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})")
+_COUNTY = re.compile(r"^(.{2,8}?(?:区|县|旗|市))")
+
+
+def title(document: Document) -> str | None:
+    meta = document.meta
+    if meta.get("title"):
+        return compact(meta["title"])
+    lines = [compact(b.text) for b in document.blocks[:12] if b.cells is None]
+    for i, line in enumerate(lines):
+        if _TITLE_WORDS.search(line) and len(line) <= 60:
+            # A title broken over two lines: "洪泽区人民政府" / "2023年…年度报告".
+            if i > 0 and len(line) < 30 and not _YEAR_AGENCY.match(line) and len(lines[i - 1]) <= 25 \
+                    and not _DATE.search(lines[i - 1]):
+                return lines[i - 1] + line
+            return line
+    page_title = meta.get("page_title")
+    if page_title:
+        return compact(re.split(r"[_|]| - ", page_title)[0])
+    return None
+
+
+_YEAR_AGENCY = re.compile(r"^.{2,}?(20\d\d|19\d\d)年")
+
+
+def report_year(title_text: str | None, document: Document, published: str | None) -> int | None:
+    if title_text:
+        match = _YEAR_IN_TITLE.search(title_text)
+        if match:
+            return int(match.group(1))
+    text = compact(document.plain_text()[:5000])
+    match = re.search(r"统计期限自(\d{4})年", text) or re.search(r"^(\d{4})年[,，]", text)
+    if match:
+        return int(match.group(1))
+    for block in document.blocks[:40]:
+        match = re.match(r"^(20\d\d)年", compact(block.text))
+        if match and block.cells is None:
+            return int(match.group(1))
+    if published:
+        return int(published[:4]) - 1
+    return None
+
+
+def published_date(document: Document) -> str | None:
+    for candidate in (document.meta.get("pubdate"),):
+        date = iso_date(candidate)
+        if date:
+            return date
+    for block in document.blocks[:5]:
+        match = re.search(r"(?:发布日期|发布时间|日期|时间)\s*[:：]\s*(\d{4}[-./年]\d{1,2}[-./月]\d{1,2})", block.text)
+        if match:
+            return iso_date(match.group(1))
+    _, signed = sections.signature(document)
+    return iso_date(signed)
+
+
+def iso_date(text: str | None) -> str | None:
+    if not text:
+        return None
+    match = _DATE.search(text)
+    if not match:
+        return None
+    year, month, day = (int(g) for g in match.groups())
+    if not (1990 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31):
+        return None
+    return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def agency(title_text: str | None, document: Document) -> str | None:
+    name = _agency_from_title(title_text) if title_text else None
+    if not name:
+        name, _ = sections.signature(document)
+    if not name:
+        name = document.meta.get("source") or document.meta.get("site_name")
+        name = compact(name) if name else None
+    if not name:
+        return None
+    return complete_with_city(name, document)
+
+
+def _agency_from_title(title_text: str) -> str | None:
+    text = compact(title_text)
+    match = re.match(r"^(?:关于)?(.{2,40}?)(?:20\d\d|19\d\d)年", text)
+    if match and not re.search(r"关于|印发|转发", match.group(1)):
+        return match.group(1).rstrip("的关于")
+    match = re.match(r"^(?:20\d\d|19\d\d)年度?(.{2,40}?)(?:政府信息公开|政务公开)", text)
+    if match:
+        return match.group(1)
+    return None
+
+
+def complete_with_city(name: str, document: Document) -> str:
+    """"细河区民政局" + a page that says "阜新市细河区…" -> "阜新市细河区民政局"."""
+    county = _COUNTY.match(name)
+    if not county or not county.group(1).endswith(("区", "县", "旗")):
+        return name  # already starts with its city, or not a county-level name
+    token = county.group(1)
+    text = compact(document.plain_text())
+    for match in re.finditer(re.escape(token), text):
+        # Most prefecture-level city names are two characters + 市 (阜新市, 淮安市).
+        city = text[max(0, match.start() - 3):match.start()]
+        if re.fullmatch(r"[\u4e00-\u9fff]{2}[市州盟]", city):
+            return city + name
+    return name

@@ -1,0 +1,127 @@
+"""`Document` -> `Report`: classify, read the three tables, run the checks.
+
+The template version is detected from the labels the report prints, never from its
+year; a report whose labels and year disagree is kept, parsed by its labels, and
+flagged in `problems`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from parsers import checks, metadata, schema, sections, tables
+from parsers.document import Document
+from parsers.model import NOT_A_REPORT, OK, PARTIAL, Cell, Report
+from parsers.values import compact
+
+_ANNUAL_REPORT = re.compile(r"(政府信息公开|政务公开|信息公开).{0,12}(年度报告|年报|工作报告)")
+
+
+def detect_version(parts: sections.Sections) -> str | None:
+    """v2019 / v2021 from the labels of the table parts, or None without tables."""
+    labels = compact("".join(
+        "".join(b.cells) if b.cells is not None else b.text
+        for part in ("table2", "table3") for b in parts.get(part)
+    ))
+    if "本年新收" not in labels and "第二十条" not in labels:
+        return None
+    score = {v: sum(m in labels for m in markers) for v, markers in schema.VERSION_MARKERS.items()}
+    if score[schema.V2021] == score[schema.V2019] == 0:
+        return None
+    return schema.V2021 if score[schema.V2021] > score[schema.V2019] else schema.V2019
+
+
+def build_report(document: Document, *, path: str) -> Report:
+    parts = sections.split(document)
+    title = metadata.title(document)
+    published = metadata.published_date(document)
+    report = Report(
+        path=path,
+        template_version=NOT_A_REPORT,
+        title=title,
+        year=metadata.report_year(title, document, published),
+        published_date=published,
+        agency=metadata.agency(title, document),
+        source_format=document.source_format,
+        encoding=document.encoding,
+        problems=list(document.problems),
+        narratives=sections.narratives(parts),
+        text=document.plain_text(),
+    )
+    version = detect_version(parts)
+    if version is None:
+        _classify_without_tables(report, document)
+        return report
+    report.template_version = version
+    _read_tables(report, parts, version)
+    return report
+
+
+def _classify_without_tables(report: Report, document: Document) -> None:
+    title = compact(report.title or "")
+    if not (_ANNUAL_REPORT.search(title) and re.search(r"(19|20)\d\d", title)):
+        report.template_version = NOT_A_REPORT
+        report.status = NOT_A_REPORT
+        report.year = None
+        return
+    if report.year is not None and report.year <= 2018:
+        report.template_version = schema.LEGACY
+        report.status = OK
+        return
+    # A report of 2019 or later whose tables we did not find (images, an attachment,
+    # a layout we do not know): say so rather than pass it off as complete.
+    report.template_version = schema.V2021 if (report.year or 0) >= 2021 else schema.V2019
+    report.status = PARTIAL
+    report.problems.append(
+        f"no canonical tables found; template version {report.template_version} "
+        "assumed from the report year, not read from labels")
+
+
+def _read_tables(report: Report, parts: sections.Sections, version: str) -> None:
+    reads = [
+        tables.read_table2(parts.get("table2"), version),
+        tables.read_table3(parts.get("table3"), version),
+        tables.read_table4(parts.get("table4")),
+    ]
+    for read in reads:
+        report.cells += read.cells
+        report.problems += read.problems
+    _derive_other_handling(report)
+    unclean = set().union(*(r.unclean for r in reads))
+    report.checks = checks.run(report.cells, unclean=unclean, subtotals=reads[1].subtotals)
+    _flag_year_mismatch(report, version)
+    missing = [k for k in schema.all_keys(version) if report.cell(k) is None
+               and not (k.startswith("table3.other_") and _other_printed_as_one(report))]
+    if missing:
+        report.status = PARTIAL
+        report.problems.append(f"{len(missing)} cells of the {version} template not found, "
+                               f"e.g. {', '.join(missing[:3])}")
+    else:
+        report.status = OK
+
+
+def _other_printed_as_one(report: Report) -> bool:
+    cell = report.cell("table3.other_handling.total")
+    return cell is not None and not cell.derived
+
+
+def _derive_other_handling(report: Report) -> None:
+    """v2021 prints （六）其他处理 as three sub-rows; its sum is kept as a derived row."""
+    if report.cell("table3.other_handling.total") is not None:
+        return
+    for column in schema.T3_COLUMNS:
+        parts = [report.cell(f"table3.{r}.{column.key}") for r in schema.T3_OTHER_SUBROWS]
+        if any(p is None or p.value is None for p in parts):
+            continue
+        report.cells.append(Cell(
+            f"table3.other_handling.{column.key}", sum(p.value for p in parts), None, True,
+            "derived: sum of （六）1-3"))
+
+
+def _flag_year_mismatch(report: Report, version: str) -> None:
+    year = report.year
+    if year is None:
+        return
+    if (version == schema.V2021 and year < 2021) or (version == schema.V2019 and year >= 2021):
+        report.problems.append(
+            f"labels say {version} but the report year is {year}: parsed by its labels")

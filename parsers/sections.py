@@ -1,0 +1,106 @@
+"""Split a `Document` into the report's parts by their headings: the three tables
+(二、三、四) and the prose sections (一、五、六)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from parsers.document import Block, Document
+from parsers.values import compact
+
+# Part -> heading pattern, on compact text. Headings are short lines; the report's
+# introduction names every part in one long sentence, which the length cap excludes.
+HEADINGS = {
+    "overview": r"^[一1][、.]?总体情况",
+    "table2": r"主动公开政府信息(情况)?$|^[二2][、.]?主动公开",
+    "table3": r"收到和处理政府信息公开申请",
+    "table4": r"(行政复议|复议).*(行政诉讼|诉讼)",
+    "problems": r"存在的主要问题|主要问题及改进",
+    "other_matters": r"其他需要报告的事项",
+}
+_MAX_HEADING = 40
+_CHROME = re.compile(r"主办单位|版权所有|ICP备|网站标识码|公网安备|联系我们|扫一扫|附件下载|关闭窗口|打印本页")
+_SIGNATURE_DATE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$")
+
+
+@dataclass
+class Sections:
+    blocks: dict[str, list[Block]] = field(default_factory=dict)
+
+    def get(self, part: str) -> list[Block]:
+        return self.blocks.get(part, [])
+
+
+def _heading(block: Block) -> str | None:
+    text = compact(block.text if block.cells is None else "".join(block.cells))
+    if not text or len(text) > _MAX_HEADING:
+        return None
+    if block.cells is not None and len([c for c in block.cells if c.strip()]) > 1:
+        return None
+    for part, pattern in HEADINGS.items():
+        if re.search(pattern, text):
+            return part
+    return None
+
+
+def split(document: Document) -> Sections:
+    sections = Sections()
+    part = "preamble"
+    for block in document.blocks:
+        heading = _heading(block)
+        if heading is not None and heading not in sections.blocks:
+            part = heading
+            sections.blocks[part] = []
+            continue
+        sections.blocks.setdefault(part, []).append(block)
+    _tables_without_headings(document, sections)
+    return sections
+
+
+def _tables_without_headings(document: Document, sections: Sections) -> None:
+    """Reports that print the tables without their headings: find each table by what
+    it holds (a table index shared by its rows)."""
+    missing = [p for p in ("table2", "table3", "table4") if p not in sections.blocks]
+    if not missing:
+        return
+    by_table: dict[int, list[Block]] = {}
+    for block in document.blocks:
+        if block.cells is not None and block.table is not None:
+            by_table.setdefault(block.table, []).append(block)
+    for rows in by_table.values():
+        text = compact("".join("".join(b.cells or []) for b in rows))
+        part = ("table3" if "本年新收" in text else "table2" if "第二十条" in text or "规章" in text
+                else "table4" if "复议" in text else None)
+        if part in missing and part not in sections.blocks:
+            sections.blocks[part] = rows
+
+
+def narratives(sections: Sections) -> dict[str, str]:
+    """The prose parts as text; chrome after the signature is cut."""
+    out = {}
+    for part in ("overview", "problems", "other_matters"):
+        lines = []
+        for block in sections.get(part):
+            if block.cells is not None:
+                continue
+            if _CHROME.search(block.text) or re.match(r"^[二三四五六][、.]", compact(block.text)):
+                break
+            lines.append(block.text)
+        if lines:
+            out[part] = "\n".join(lines)
+    return out
+
+
+def signature(document: Document) -> tuple[str | None, str | None]:
+    """(agency, date text) of the report's closing signature: a short line naming the
+    agency followed by a date line, the last such pair in the document."""
+    lines = [b.text for b in document.blocks if b.cells is None]
+    found = (None, None)
+    for i in range(1, len(lines)):
+        date = compact(lines[i])
+        if _SIGNATURE_DATE.match(date):
+            agency = compact(lines[i - 1])
+            if 2 < len(agency) <= 30 and not re.search(r"\d|[，,。：:]", agency):
+                found = (agency, date)
+    return found

@@ -1,0 +1,286 @@
+"""Map the rows of a table section onto canonical keys: the one mapper for every format.
+
+Row structure is unreliable across formats (spans lost in text, cells run over lines in
+PDF extraction), so a section is read as a stream of tokens: a label token that matches
+the next expected rows of the template opens a row; the value tokens after it are that
+row's values, in order, until the next row label. Trailing blank padding is dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from parsers import schema
+from parsers.document import Block
+from parsers.model import Cell
+from parsers.values import compact, is_value_text, read_value
+
+# How far ahead of the last matched row a label may match: missing rows are tolerated,
+# but a header word ("其他", "总计") cannot jump to a row far down the table.
+WINDOW = 6
+
+
+@dataclass
+class Token:
+    text: str
+    is_value: bool
+    line: int  # index of the source line; tokens of one real row share it
+    real_row: bool = True
+
+
+@dataclass
+class RowRead:
+    key: str
+    label: str
+    values: list[Token] = field(default_factory=list)
+
+    def filled(self) -> int:
+        return sum(1 for t in self.values if t.text.strip())
+
+
+@dataclass
+class TableRead:
+    cells: list[Cell] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    rows: dict[str, RowRead] = field(default_factory=dict)
+    subtotals: dict[str, list[Cell]] = field(default_factory=dict)  # group -> cells
+    # Cells read cleanly: a failed check on them points at the source.
+    unclean: set[str] = field(default_factory=set)
+
+
+def tokens(blocks: Sequence[Block]) -> list[Token]:
+    """The section's blocks as tokens; a prose line holding several numbers (PDF or
+    text extraction of a row) is split on white space."""
+    out: list[Token] = []
+    for index, block in enumerate(blocks):
+        if block.cells is not None:
+            for cell in block.cells:
+                out.append(Token(cell, is_value_text(cell), index, block.row_is_real))
+            continue
+        words = block.text.split()
+        if sum(1 for w in words if is_value_text(w)) >= 2:
+            label = []
+            for word in words:
+                if is_value_text(word):
+                    if label:
+                        out.append(Token(" ".join(label), False, index, False))
+                        label = []
+                    out.append(Token(word, True, index, False))
+                else:
+                    label.append(word)
+            if label:
+                out.append(Token(" ".join(label), False, index, False))
+        else:
+            out.append(Token(block.text, False, index, False))
+    return out
+
+
+def _matches(row: schema.Row, label: str) -> bool:
+    return any(re.search(p, label) for p in row.patterns)
+
+
+def read_rows(
+    toks: list[Token],
+    rows: Sequence[schema.Row],
+    width: dict[str, int],
+    groups: dict[str, str] | None = None,
+) -> tuple[dict[str, RowRead], list[str]]:
+    """Assign value tokens to template rows. `width`: values expected per row key;
+    `groups`: label pattern -> group name for subtotal rows (read, not keyed)."""
+    found: dict[str, RowRead] = {}
+    problems: list[str] = []
+    last = -1
+    current: RowRead | None = None
+    for tok in toks:
+        if tok.is_value:
+            if current is not None:
+                current.values.append(tok)
+            elif tok.text.strip() and last >= 0:
+                problems.append(f"value {tok.text!r} is not under any row label")
+            continue
+        label = compact(tok.text)
+        hit = next(
+            (i for i in range(last + 1, min(last + 1 + WINDOW, len(rows)))
+             if rows[i].key not in found and _matches(rows[i], label)),
+            None,
+        )
+        if hit is not None:
+            current = RowRead(rows[hit].key, tok.text)
+            found[current.key] = current
+            last = hit
+            continue
+        group = next((g for p, g in (groups or {}).items() if re.search(p, label)), None)
+        if group is not None and last >= 0:
+            current = RowRead(group, tok.text)
+            found[group] = current
+        elif current is not None and (
+            current.filled() >= width.get(current.key, 0) or len(label) >= 4
+        ):
+            current = None  # a header or heading ends the row; a stray character does not
+    return found, problems
+
+
+def fit(row: RowRead, n: int) -> tuple[list[Token] | None, str | None]:
+    """Exactly `n` value tokens for a row, or a problem saying why not."""
+    values = list(row.values)
+    while len(values) > n and not values[-1].text.strip():
+        values.pop()  # padding to the widest row
+    if len(values) == n:
+        return values, None
+    if len(values) < n:
+        return None, f"row {row.label!r}: {len(values)} of {n} values"
+    return None, f"row {row.label!r}: {len(values)} values where {n} are printed"
+
+
+def make_cells(key_prefix: str, columns: Sequence[str], values: Sequence[Token], *,
+               amounts: Sequence[str] = (), read: TableRead) -> list[Cell]:
+    cells = []
+    for column, tok in zip(columns, values, strict=True):
+        key = f"{key_prefix}.{column}"
+        value = read_value(tok.text, amount=column in amounts)
+        note = value.note
+        if value.problem:
+            read.problems.append(f"{key}: {value.problem}")
+            read.unclean.add(key)
+        cells.append(Cell(key, value.value, tok.text, False, note))
+        if value.added is not None and column == "items_change":
+            cells[-1].note = (
+                f"printed {tok.text!r}: net {value.value:+d} (added {value.added}, removed {value.removed})"
+            )
+            cells.append(Cell(f"{key_prefix}.items_added", value.added, tok.text))
+            cells.append(Cell(f"{key_prefix}.items_removed", value.removed, tok.text))
+    return cells
+
+
+# ---------------------------------------------------------------- table 2
+def read_table2(blocks: Sequence[Block], version: str) -> TableRead:
+    read = TableRead()
+    layout = schema.T2_LAYOUT[version]
+    rows = [r for r in schema.T2_ROWS if r.key in layout]
+    width = {key: len(cols) for key, cols in layout.items()}
+    toks = tokens(blocks)
+    found, problems = read_rows(toks, rows, width)
+    read.rows, read.problems = found, problems
+    amount_in_yuan = any("元" in compact(t.text) and "万元" not in compact(t.text)
+                         and "金额" in compact(t.text) for t in toks if not t.is_value)
+    for row in rows:
+        hit = found.get(row.key)
+        if hit is None:
+            continue
+        values, problem = fit(hit, len(layout[row.key]))
+        if problem:
+            read.problems.append(f"table 2 {problem}")
+            continue
+        if amount_in_yuan:
+            values = [_with_yuan(t) for t in values]
+        amounts = ("procurement_amount_wan_yuan", "fee_amount_wan_yuan")
+        read.cells += make_cells(f"table2.{row.key}", layout[row.key], values,
+                                 amounts=amounts, read=read)
+    return read
+
+
+def _with_yuan(tok: Token) -> Token:
+    """A bare amount under a header that says 元 is in 元."""
+    if re.fullmatch(r"[\d.,]+", compact(tok.text)):
+        return Token(tok.text + "元", tok.is_value, tok.line, tok.real_row)
+    return tok
+
+
+# ---------------------------------------------------------------- table 3
+T3_GROUPS = {r"^(\(三\))?不予公开$": "withheld", r"^(\(四\))?无法提供$": "unable",
+             r"^(\(五\))?不予处理$": "not_processed"}
+GROUP_CHILDREN = {
+    "withheld": [r.key for r in schema.T3_ROWS if r.key.startswith("withheld_")],
+    "unable": [r.key for r in schema.T3_ROWS if r.key.startswith("unable_")],
+    "not_processed": [r.key for r in schema.T3_ROWS if r.key.startswith("not_processed_")],
+}
+T3_COLS = [c.key for c in schema.T3_COLUMNS]
+
+
+def read_table3(blocks: Sequence[Block], version: str) -> TableRead:
+    read = TableRead()
+    rows = [r for r in schema.T3_ROWS if version in r.versions]
+    toks = tokens(blocks)
+    found, problems = read_rows(toks, rows, {r.key: 7 for r in rows}, T3_GROUPS)
+    read.rows, read.problems = found, problems
+    subtotal_at = _org_subtotal_column(toks)
+    for key, hit in found.items():
+        if not hit.values and (key in GROUP_CHILDREN or key == "other_handling"):
+            continue  # a group heading ((三)不予公开, v2021's (六)其他处理), not a row
+        values, problem = _fit7(hit, subtotal_at, read)
+        if problem:
+            read.problems.append(f"table 3 {problem}")
+            continue
+        cells = make_cells(f"table3.{key}", T3_COLS, values, read=read)
+        if key in GROUP_CHILDREN:
+            read.subtotals[key] = cells
+        else:
+            read.cells += cells
+    return read
+
+
+def _org_subtotal_column(toks: list[Token]) -> int | None:
+    """Position among the value columns of a 法人或其他组织 小计 column, if the header
+    prints one (it follows 自然人 or the five organisation columns)."""
+    header = [compact(t.text) for t in toks if not t.is_value]
+    try:
+        start = header.index("自然人")
+    except ValueError:
+        return None
+    columns = [h for h in header[start:start + 12] if h not in ("法人或其他组织", "申请人情况")]
+    for i, word in enumerate(columns[:9]):
+        if word in ("小计", "合计"):
+            return i
+    return None
+
+
+def _fit7(hit: RowRead, subtotal_at: int | None, read: TableRead):
+    """Seven values, or eight where a 法人或其他组织 subtotal column is printed (after
+    自然人 or after the five organisations): the subtotal is checked, not keyed."""
+    values, problem = fit(hit, 7)
+    if values is not None:
+        return values, None
+    eight, _ = fit(hit, 8)
+    if eight is None:
+        return None, problem
+    numbers = [read_value(t.text).value for t in eight]
+    for at in [subtotal_at] if subtotal_at in (1, 6) else [1, 6]:
+        orgs = numbers[2:7] if at == 1 else numbers[1:6]
+        if None in orgs or numbers[at] is None:
+            continue
+        if numbers[at] != sum(orgs):
+            if subtotal_at is None:
+                continue
+            read.problems.append(
+                f"table 3 row {hit.label!r}: 法人或其他组织 subtotal {numbers[at]} "
+                f"but the organisations sum to {sum(orgs)}")
+        return [t for i, t in enumerate(eight) if i != at], None
+    return None, f"row {hit.label!r}: 8 values where 7 are printed"
+
+
+# ---------------------------------------------------------------- table 4
+T4_COLS = [c.key for c in schema.T4_COLUMNS]
+
+
+def read_table4(blocks: Sequence[Block]) -> TableRead:
+    read = TableRead()
+    toks = tokens(blocks)
+    first = next((i for i, t in enumerate(toks) if t.is_value and t.text.strip()), None)
+    if first is None:
+        if any("复议" in t.text for t in toks):
+            read.problems.append("table 4: no values found")
+        return read
+    line = toks[first].line
+    same_line_labels = any(not t.is_value for t in toks if t.line == line)
+    values = [t for i, t in enumerate(toks) if t.is_value and (
+        i >= first or (t.line == line and t.real_row and not same_line_labels))]
+    while len(values) > 15 and not values[-1].text.strip():
+        values.pop()
+    if len(values) != 15:
+        read.problems.append(f"table 4: {len(values)} values where 15 are printed")
+        return read
+    for r, row in enumerate(schema.T4_ROWS):
+        read.cells += make_cells(f"table4.{row.key}", T4_COLS, values[r * 5:(r + 1) * 5], read=read)
+    return read

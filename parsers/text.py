@@ -1,0 +1,68 @@
+"""Plain text -> `Document`: what text extraction makes of report pages.
+
+Three table styles are read: the seed's pipe style (rows padded with `|` to the widest
+row, spans lost), one cell per line ending in ` |`, and markdown tables with a `|---|`
+rule. Lines without a pipe are prose (or, inside a table section, whitespace-separated
+cells: the mapper decides).
+"""
+
+from __future__ import annotations
+
+import re
+
+from parsers.decode import DecodeError, decode
+from parsers.document import Block, Document
+from parsers.values import clean, normalize
+
+_RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
+
+
+def read(data: bytes, *, name: str, content_type: str | None = None) -> Document:
+    try:
+        text, encoding = decode(data, content_type=content_type)
+    except DecodeError as error:
+        from parsers.dispatch import ReadError
+
+        raise ReadError(str(error)) from None
+    if _binary(text):
+        from parsers.dispatch import ReadError
+
+        raise ReadError("binary data, not text")
+    return read_text(text, encoding=encoding)
+
+
+def read_text(text: str, *, encoding: str | None = None) -> Document:
+    document = Document(source_format="text", encoding=encoding)
+    table = -1
+    in_table = False
+    for raw_line in text.splitlines():
+        line = raw_line.strip()
+        if not line or _RULE.match(line):
+            continue
+        if "|" in line or "\t" in line:
+            cells = split_cells(line)
+            if not in_table:
+                table += 1
+                in_table = True
+            document.blocks.append(Block(cells=cells, table=table, row_is_real=len(cells) > 1))
+        else:
+            in_table = False
+            document.blocks.append(Block(text=clean(line)))
+    return document
+
+
+def split_cells(line: str) -> list[str]:
+    """`| a | b |`, `a | b |`, `a |` and tab-separated lines to their cell texts."""
+    sep = "|" if "|" in line else "\t"
+    parts = line.split(sep)
+    if parts and not parts[0].strip() and line.lstrip().startswith(sep):
+        parts = parts[1:]
+    if len(parts) > 1 and not parts[-1].strip():
+        parts = parts[:-1]  # the closing pipe; a lone "|" line stays one blank cell
+    return [clean(p) for p in parts]
+
+
+def _binary(text: str) -> bool:
+    sample = text[:4000]
+    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\r\n\t\f")
+    return "\x00" in sample or controls > 0.05 * max(1, len(sample)) or sample.count("\ufffd") > 0.2 * max(1, len(sample))

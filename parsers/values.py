@@ -1,0 +1,107 @@
+"""Read one printed cell into a typed value, keeping what was printed.
+
+    read_value("174(社会组织法人登记证)")  -> 174, note "社会组织法人登记证"
+    read_value("+23/-10")                 -> change 13, added 23, removed 10
+    read_value("73802895.90元", amount=True) -> 7380.28959 (万元)
+    read_value("/")                       -> None (blank is not zero)
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+# Printed marks that mean "nothing here": the value is null, not zero.
+NULL_MARKS = frozenset({"", "/", "\\", "—", "——", "-", "--", "－", "无", "空", "—/—", "–", "…", "x", "X"})
+
+_SPACES = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
+_NUMBER = re.compile(r"[+-]?\d+(?:,\d{3})*(?:\.\d+)?")
+# A whole cell that is a number, optionally signed, with a unit and/or a note in brackets.
+_VALUE = re.compile(
+    r"^(?P<num>[+-]?\d[\d,]*(?:\.\d+)?)"
+    r"(?P<unit>万元|元|件|条|项|个|份|次|家)?"
+    r"(?:[(\[](?P<note>[^)\]]*)[)\]]?)?$"
+)
+_CHANGE = re.compile(r"^(?:增|\+)(?P<add>\d+)[/、,，;；](?:减|-)(?P<rem>\d+)$")
+_RUN_TOGETHER = re.compile(r"^\d+(?:[ \u00a0\u3000]+\d+)+$")
+
+
+def clean(text: str) -> str:
+    """Collapsed white space, characters as printed: the form raw text is kept in."""
+    return _SPACES.sub(" ", text).strip()
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width digits and brackets to ASCII) and collapsed white space."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+
+
+def compact(text: str) -> str:
+    """`normalize` without any white space: the form labels are matched in."""
+    return _SPACES.sub("", unicodedata.normalize("NFKC", text))
+
+
+@dataclass
+class Value:
+    value: int | Decimal | None
+    note: str | None = None
+    problem: str | None = None  # the cell could not be read as one number
+    added: int | None = None  # "+23/-10": the two halves
+    removed: int | None = None
+    unit: str | None = None
+
+
+def is_value_text(text: str) -> bool:
+    """Whether a cell reads as a value (a number, a null mark, run-together numbers)
+    rather than a label. "1.属于国家秘密" is a label; "174(社会组织…)" is a value."""
+    s = compact(text)
+    if s in NULL_MARKS:
+        return True
+    if _VALUE.match(s) or _CHANGE.match(s):
+        return True
+    return bool(_RUN_TOGETHER.match(normalize(text)))
+
+
+def read_value(text: str, *, amount: bool = False) -> Value:
+    """Type one printed cell. `amount`: a money column, normalised to 万元.
+    "+a/-b" (本年增/减) is a net change with its two halves."""
+    spaced = normalize(text)
+    s = compact(text)
+    if s in NULL_MARKS:
+        return Value(None)
+    if _RUN_TOGETHER.match(spaced):
+        return Value(None, problem=f"several numbers run together in one cell: {spaced!r}")
+    change = _CHANGE.match(s)
+    if change:
+        added, removed = int(change["add"]), int(change["rem"])
+        return Value(added - removed, added=added, removed=removed)
+    match = _VALUE.match(s)
+    if not match:
+        return Value(None, problem=f"not a number: {spaced!r}")
+    digits = match["num"].replace(",", "")
+    try:
+        number = Decimal(digits)
+    except InvalidOperation:  # pragma: no cover - the regex admits only decimals
+        return Value(None, problem=f"not a number: {spaced!r}")
+    note = (match["note"] or "").strip() or None
+    unit = match["unit"]
+    if amount:
+        if unit == "元":
+            number = number / Decimal(10000)
+        return Value(_plain(number), note=note, unit=unit or None)
+    # A fraction or a sign in a count is kept as printed: check I5 reports it.
+    return Value(_plain(number), note=note, unit=unit or None)
+
+
+def _plain(number: Decimal) -> int | Decimal:
+    """Decimal without exponent noise; whole numbers as int."""
+    if number == number.to_integral_value():
+        return int(number)
+    return number.normalize()
+
+
+def first_number(text: str) -> int | None:
+    match = _NUMBER.search(normalize(text))
+    return int(float(match.group().replace(",", ""))) if match else None
