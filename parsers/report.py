@@ -45,7 +45,7 @@ def build_report(document: Document, *, path: str) -> Report:
         source_format=document.source_format,
         encoding=document.encoding,
         problems=list(document.problems),
-        narratives=sections.narratives(parts),
+        narratives=sections.narratives(parts, document),
         text=document.plain_text(),
     )
     version = detect_version(parts)

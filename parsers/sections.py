@@ -76,15 +76,18 @@ def _tables_without_headings(document: Document, sections: Sections) -> None:
             sections.blocks[part] = rows
 
 
-def narratives(sections: Sections) -> dict[str, str]:
-    """The prose parts as text; chrome after the signature is cut."""
+def narratives(sections: Sections, document: Document) -> dict[str, str]:
+    """The prose parts as text; the signature and the chrome after it are cut."""
+    signed_by, signed_on = signature(document)
     out = {}
     for part in ("overview", "problems", "other_matters"):
         lines = []
         for block in sections.get(part):
             if block.cells is not None:
                 continue
-            if _CHROME.search(block.text) or re.match(r"^[二三四五六][、.]", compact(block.text)):
+            text = compact(block.text)
+            if (_CHROME.search(block.text) or re.match(r"^[二三四五六][、.]", text)
+                    or text in (signed_by, signed_on)):
                 break
             lines.append(block.text)
         if lines:

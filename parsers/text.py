@@ -12,7 +12,7 @@ import re
 
 from parsers.decode import DecodeError, decode
 from parsers.document import Block, Document
-from parsers.values import clean, normalize
+from parsers.values import clean
 
 _RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
 

@@ -1,0 +1,285 @@
+"""Word, Excel and legacy Office readers -> `Document`, shaped as the HTML reader shapes
+tables: a cell spanning columns appears once in its row; a cell spanning rows appears
+once where it starts (a label is not repeated below; a value leaves an empty cell below,
+so it is never counted twice).
+
+.doc / .wps / .xls / .et are converted with LibreOffice headless (when `soffice` is
+installed) to .docx / .xlsx in a temporary directory and read like those. Images are
+reports that need OCR: nothing is guessed from them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unicodedata
+import zipfile
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from parsers.dispatch import NeedsOCR, ReadError, UnsupportedFormat
+from parsers.document import Block, Document
+
+SOFFICE_TIMEOUT = 180  # seconds; a first start of LibreOffice builds its profile
+_VALUE_LIKE = re.compile(r"^[+\-−]?\d[\d,，.\s]*(元|万元|件|个|项|条)?$|^[+\-−]?\d[\d,.]*\s*[（(]")
+_NULL_MARKS = {"/", "／", "—", "——", "-", "－", "无", "\\", "–", "--"}
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def _value_like(text: str) -> bool:
+    return text in _NULL_MARKS or bool(_VALUE_LIKE.match(unicodedata.normalize("NFKC", text)))
+
+
+# ---------------------------------------------------------------- .docx
+def read_docx(data: bytes, *, name: str) -> Document:
+    import docx
+
+    try:
+        word = docx.Document(io.BytesIO(data))
+    except Exception as error:  # python-docx raises KeyError, BadZipFile, XML errors...
+        raise ReadError(f"not a readable .docx: {type(error).__name__}: {error}") from None
+    doc = Document(source_format="docx")
+    _body(word.element.body, doc, [0])
+    if not any((b.text or "").strip() or b.cells for b in doc.blocks):
+        if _has_media(data, "word/media/"):
+            raise NeedsOCR("Word document holds only images (a scan); OCR needed")
+        raise ReadError("Word document has no text")
+    _core_title(word.core_properties, doc)
+    return doc
+
+
+def _body(element, doc: Document, counter: list[int]) -> None:
+    """Paragraphs and tables in body order (content controls looked into)."""
+    for child in element.iterchildren():
+        tag = child.tag
+        if tag == f"{_W}p":
+            text = _paragraph_text(child)
+            if text:
+                doc.blocks.append(Block(text=text))
+        elif tag == f"{_W}tbl":
+            _docx_table(child, doc, counter)
+        elif tag == f"{_W}sdt":
+            content = child.find(f"{_W}sdtContent")
+            if content is not None:
+                _body(content, doc, counter)
+
+
+def _paragraph_text(p) -> str:
+    parts = []
+    for node in p.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}cr"):
+        parts.append(node.text or "" if node.tag == f"{_W}t" else " ")
+    return " ".join("".join(parts).split())
+
+
+def _tc_text(tc) -> str:
+    """A cell's paragraphs joined by spaces: "商业 企业" still reads as a label, and
+    "230" over "000023" stays visibly two numbers."""
+    texts = [_paragraph_text(p) for p in tc.iter(f"{_W}p")]
+    return " ".join(t for t in texts if t)
+
+
+def _docx_table(tbl, doc: Document, counter: list[int]) -> None:
+    table = counter[0]
+    counter[0] += 1
+    above: dict[int, str] = {}  # grid column -> text of the cell a vMerge continues
+    for tr in tbl.iterchildren(f"{_W}tr"):
+        cells: list[str] = []
+        column = _grid_before(tr)
+        for tc in tr.iterchildren(f"{_W}tc"):
+            span, merge = _tc_span(tc)
+            if merge == "continue":
+                if _value_like(above.get(column, "")):
+                    cells.append("")  # the value was printed once, for the first row
+            else:
+                text = _tc_text(tc)
+                cells.append(text)
+                for offset in range(span):
+                    above[column + offset] = text if offset == 0 else ""
+            column += span
+        if any(c.strip() for c in cells):
+            doc.blocks.append(Block(cells=cells, table=table))
+
+
+def _grid_before(tr) -> int:
+    props = tr.find(f"{_W}trPr")
+    node = props.find(f"{_W}gridBefore") if props is not None else None
+    return int(node.get(f"{_W}val", "0")) if node is not None else 0
+
+
+def _tc_span(tc) -> tuple[int, str | None]:
+    props = tc.find(f"{_W}tcPr")
+    if props is None:
+        return 1, None
+    span_node, merge_node = props.find(f"{_W}gridSpan"), props.find(f"{_W}vMerge")
+    span = int(span_node.get(f"{_W}val", "1")) if span_node is not None else 1
+    merge = None
+    if merge_node is not None:
+        merge = merge_node.get(f"{_W}val") or "continue"  # <w:vMerge/> means continue
+    return max(span, 1), merge
+
+
+def _core_title(properties, doc: Document) -> None:
+    """Word's own title property only when it reads like a report title."""
+    title = (properties.title or "").strip()
+    if "报告" in title:
+        doc.meta["title"] = title
+
+
+def _has_media(data: bytes, prefix: str) -> bool:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return any(n.startswith(prefix) for n in archive.namelist())
+    except zipfile.BadZipFile:
+        return False
+
+
+# ---------------------------------------------------------------- .xlsx
+def read_xlsx(data: bytes, *, name: str) -> Document:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+    except Exception as error:  # openpyxl raises many types for broken files
+        raise ReadError(f"not a readable .xlsx: {type(error).__name__}: {error}") from None
+    doc = Document(source_format="xlsx")
+    table = 0
+    for sheet in book.worksheets:
+        table = _sheet(sheet, doc, table)
+    if not doc.blocks:
+        if _has_media(data, "xl/media/"):
+            raise NeedsOCR("workbook holds only images (a scan); OCR needed")
+        raise ReadError("workbook has no cell text")
+    return doc
+
+
+def _sheet(sheet, doc: Document, table: int) -> int:
+    """One sheet's rows; a row with a single filled text cell is a title or heading."""
+    below, texts = _merges(sheet), {}
+    in_table = False
+    for r, row in enumerate(sheet.iter_rows(), start=1):
+        cells = []
+        for c, cell in enumerate(row, start=1):
+            if (r, c) in below:
+                top = below[(r, c)]
+                if top is not None and _value_like(texts.get(top, "")):
+                    cells.append("")  # the value was printed once, for the first row
+                continue
+            texts[(r, c)] = _xl_text(cell.value, doc, sheet.title, cell.coordinate)
+            cells.append(texts[(r, c)])
+        while cells and not cells[-1]:
+            cells.pop()
+        filled = [c for c in cells if c]
+        if not filled:
+            continue
+        if len(filled) == 1 and not _value_like(filled[0]):
+            doc.blocks.append(Block(text=filled[0]))
+            in_table = False
+            continue
+        if not in_table:
+            table, in_table = table + 1, True
+        doc.blocks.append(Block(cells=cells, table=table - 1))
+    return table
+
+
+def _merges(sheet) -> dict[tuple[int, int], tuple[int, int] | None]:
+    """Every cell of a merged range but its top-left: (row, col) -> the top-left where the
+    cell is the range's first column below its first row (a rowspan), else None (skipped)."""
+    below: dict[tuple[int, int], tuple[int, int] | None] = {}
+    for merged in sheet.merged_cells.ranges:
+        top = (merged.min_row, merged.min_col)
+        for r in range(merged.min_row, merged.max_row + 1):
+            for c in range(merged.min_col, merged.max_col + 1):
+                if (r, c) != top:
+                    below[(r, c)] = top if r > top[0] and c == top[1] else None
+    return below
+
+
+def _xl_text(value, doc: Document, sheet: str, coordinate: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value.is_integer():
+            return str(int(value))
+        return format(Decimal(repr(value)).normalize(), "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()[:10]
+    text = " ".join(str(value).split())
+    if text.startswith("="):
+        doc.problems.append(f"{sheet}!{coordinate}: formula without a saved value")
+        return ""
+    return text
+
+
+# ---------------------------------------------------------------- .doc / .wps / .xls
+def read_legacy(data: bytes, *, name: str) -> Document:
+    """OLE2 Office files, converted by LibreOffice; without it, an honest refusal."""
+    kind = _ole_kind(data, name)
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        raise UnsupportedFormat(
+            f"legacy {kind} needs LibreOffice (soffice) to convert it; not installed"
+        )
+    target = "xlsx" if kind in ("xls", "et") else "docx"
+    converted = convert(data, kind, target, soffice)
+    reader = read_xlsx if target == "xlsx" else read_docx
+    doc = reader(converted, name=name)
+    doc.source_format = kind
+    return doc
+
+
+def _ole_kind(data: bytes, name: str) -> str:
+    """Which Office program wrote an OLE2 file: its stream names say it."""
+    head = data[: 1 << 20]
+    if "WordDocument".encode("utf-16-le") in head:
+        return "wps" if name.lower().endswith(".wps") else "doc"
+    if "Workbook".encode("utf-16-le") in head or "Book".encode("utf-16-le") in head:
+        return "et" if name.lower().endswith(".et") else "xls"
+    suffix = Path(name).suffix.lower().lstrip(".")
+    if suffix in ("doc", "wps", "xls", "et"):
+        return suffix
+    raise UnsupportedFormat("OLE2 file that is neither Word nor Excel (e.g. .ppt or .msg)")
+
+
+def convert(data: bytes, kind: str, target: str, soffice: str) -> bytes:
+    """`data` (a .doc, .xls, ...) converted by LibreOffice headless to `target`."""
+    with tempfile.TemporaryDirectory(prefix="xxgk-soffice-") as tmp:
+        source = Path(tmp) / f"input.{kind}"
+        source.write_bytes(data)
+        profile = Path(tmp) / "profile"  # a private profile: parallel runs don't collide
+        command = [
+            soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+            "--convert-to", target, "--outdir", tmp, str(source),
+        ]
+        try:
+            subprocess.run(command, capture_output=True, timeout=SOFFICE_TIMEOUT, check=False,
+                           env={**os.environ, "HOME": tmp})
+        except subprocess.TimeoutExpired:
+            raise ReadError(f"LibreOffice did not convert the .{kind} within "
+                            f"{SOFFICE_TIMEOUT} s") from None
+        output = Path(tmp) / f"input.{target}"
+        if not output.exists():
+            raise ReadError(f"LibreOffice could not convert the .{kind} (damaged or encrypted?)")
+        return output.read_bytes()
+
+
+# ---------------------------------------------------------------- images
+def read_image(data: bytes, *, name: str) -> Document:
+    kind = _image_kind(data)
+    raise NeedsOCR(f"the report is an image ({kind}); OCR needed, nothing is guessed")
+
+
+def _image_kind(data: bytes) -> str:
+    for magic, kind in ((b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"),
+                        (b"BM", "BMP"), (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF")):
+        if data.startswith(magic):
+            return kind
+    return "WEBP" if data[8:12] == b"WEBP" else "image"
