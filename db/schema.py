@@ -104,6 +104,7 @@ CREATE TABLE reports (
     document_id INTEGER NOT NULL UNIQUE REFERENCES documents(id),
     agency_id INTEGER REFERENCES agencies(id),
     agency_name TEXT,
+    agency_assigned INTEGER NOT NULL DEFAULT 0 CHECK (agency_assigned IN (0, 1)),
     year INTEGER CHECK (year BETWEEN 1990 AND 2100),
     template_version TEXT NOT NULL CHECK (template_version IN {_in(keys.TEMPLATE_VERSIONS)}),
     title TEXT,
@@ -389,6 +390,7 @@ LEFT JOIN (SELECT row_key, min(row_label) AS row_label, min(row_order) AS row_or
     ON k.row_key = c.row_key
 WHERE r.is_current = 1
 GROUP BY r.id, c.row_key
+ORDER BY r.id, k.row_order
 """
 
 
@@ -526,6 +528,9 @@ TABLES: dict[str, dict] = {
             "document_id": _col("文件编号", "documents.id it was parsed from"),
             "agency_id": _col("机关编号", "agencies.id (null when no agency name was found)"),
             "agency_name": _col("报告中的机关名称", "agency name as printed in the report"),
+            "agency_assigned": _col("指定机关",
+                                    "1: agency given at load time (kept on re-parse), "
+                                    "0: matched from agency_name"),
             "year": _YEAR,
             "template_version": _TEMPLATE,
             "title": _col("标题", "report title"),
@@ -598,8 +603,9 @@ TABLES: dict[str, dict] = {
         "columns": {
             "id": _col("编号", "row id"),
             "report_id": _REPORT_ID,
-            "section": _col("章节键", "overview, problems or other_matters"),
-            "heading": _col("章节", "总体情况, 存在的主要问题及改进情况 or 其他需要报告的事项"),
+            "section": _col("章节键", "overview, problems, other_matters; full_text for a "
+                                      "legacy report, whose prose has no fixed sections"),
+            "heading": _col("章节", "总体情况, 存在的主要问题及改进情况, 其他需要报告的事项 or 全文"),
             "text": _col("正文", "the section's text"),
         },
     },

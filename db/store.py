@@ -1,0 +1,541 @@
+"""Write documents and parsed reports into the SQLite database.
+
+    db = open_db("reports.db")
+    document_id, report_id = load_bytes(db, data, name="pingtan-2023.html", url=url)
+
+Every write is one transaction: a document (with its bytes) is stored before it is parsed,
+and a report replaces the parsed rows of its document all at once, so a crash at any point
+leaves either the old rows or the new ones, never a mixture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+import zlib
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from db import checks as cross_checks
+from db import schema
+from parsers import PARSER_VERSION, model
+from parsers import schema as keys
+
+DOCUMENT_FIELDS = (
+    "url", "path", "content_type", "encoding", "fetched_at", "http_status", "etag",
+    "last_modified", "parent_id", "portal_id",
+)  # fmt: skip
+# A report that can be current for its agency and year; failures and non-reports never are.
+REPORT_TEMPLATES = (keys.V2019, keys.V2021, keys.LEGACY)
+REPORT_STATUSES = (model.OK, model.PARTIAL)
+_DATE = re.compile(r"[12]\d{3}-[01]\d-[0-3]\d")
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# ------------------------------------------------------------------ database
+
+
+def open_db(path: str | Path) -> Database:
+    """Open (creating or migrating) the database: WAL mode, foreign keys enforced."""
+    db = Database(path)
+    # Another process (the crawler, a Datasette server) may hold the file: wait, don't fail.
+    db.execute("PRAGMA busy_timeout = 30000")
+    db.enable_wal()
+    # NORMAL is crash-safe in WAL mode (a power cut may lose the last commits, never
+    # consistency) and much faster than FULL for many small transactions.
+    db.execute("PRAGMA synchronous = NORMAL")
+    db.execute("PRAGMA foreign_keys = ON")
+    schema.migrations.apply(db)
+    _sync_cell_keys(db)
+    return db
+
+
+def _sync_cell_keys(db: Database) -> None:
+    rows = schema.cell_key_rows()
+    if db.execute("SELECT count(*) FROM cell_keys").fetchone()[0] >= len(rows):
+        return
+    columns = list(rows[0])
+    sql = (f"INSERT OR REPLACE INTO cell_keys ({', '.join(columns)}) "
+           f"VALUES ({', '.join('?' for _ in columns)})")
+    with db.atomic():
+        db.conn.executemany(sql, [tuple(r[c] for c in columns) for r in rows])
+
+
+# ------------------------------------------------------------------ documents
+
+
+def add_document(
+    db: Database,
+    data: bytes,
+    *,
+    url: str | None = None,
+    path: str | None = None,
+    content_type: str | None = None,
+    encoding: str | None = None,
+    fetched_at: str | None = None,
+    http_status: int | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    parent_id: int | None = None,
+    portal_id=None,
+) -> tuple[int, bool]:
+    """Store `data` as a document; return (document id, True if a new row was stored).
+
+    Identity is the url (else the path): the same bytes again return the existing row;
+    new bytes at the same url become the next version, and the old version stays.
+    """
+    sha = hashlib.sha256(data).hexdigest()
+    with db.atomic():
+        latest = _latest_version(db, url=url, path=path, sha=sha)
+        if latest is not None and latest[1] == sha:
+            return latest[0], False
+        _store_blob(db, sha, data)
+        version = latest[2] + 1 if latest is not None else 1
+        cursor = db.execute(
+            "INSERT INTO documents (url, path, version, sha256, size, content_type, encoding,"
+            " fetched_at, http_status, etag, last_modified, parent_id, portal_id, added_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (url, path, version, sha, len(data), content_type, encoding, fetched_at,
+             http_status, etag, last_modified, parent_id, portal_id, now()),
+        )
+        return cursor.lastrowid, True
+
+
+def _latest_version(db: Database, *, url, path, sha) -> tuple | None:
+    """(id, sha256, version) of the newest document at this url/path, if any."""
+    if url is not None:
+        where, params = "url = ?", (url,)
+    elif path is not None:
+        where, params = "url IS NULL AND path = ?", (path,)
+    else:  # no address at all: the bytes are the only identity
+        where, params = "url IS NULL AND path IS NULL AND sha256 = ?", (sha,)
+    return db.execute(
+        f"SELECT id, sha256, version FROM documents WHERE {where} ORDER BY version DESC LIMIT 1",
+        params,
+    ).fetchone()
+
+
+def _store_blob(db: Database, sha: str, data: bytes) -> None:
+    if db.execute("SELECT 1 FROM blobs WHERE sha256 = ?", (sha,)).fetchone():
+        return  # content-addressed: the same bytes under another url are stored once
+    packed = zlib.compress(data, 6)
+    compression = "zlib" if len(packed) < len(data) else "none"
+    db.execute(
+        "INSERT INTO blobs (sha256, size, compression, data) VALUES (?, ?, ?, ?)",
+        (sha, len(data), compression, packed if compression == "zlib" else data),
+    )
+
+
+def document_bytes(db: Database, document_id: int) -> bytes:
+    """The raw bytes of a stored document, exactly as fetched."""
+    row = db.execute(
+        "SELECT b.compression, b.data FROM documents d JOIN blobs b ON b.sha256 = d.sha256"
+        " WHERE d.id = ?",
+        (document_id,),
+    ).fetchone()
+    if row is None:
+        raise KeyError(f"no document {document_id}")
+    compression, data = row
+    return zlib.decompress(data) if compression == "zlib" else data
+
+
+def document_name(db: Database, document_id: int) -> str:
+    """The name a document is parsed under: its url, else its path."""
+    row = db.execute(
+        "SELECT coalesce(url, path, 'document-' || id) FROM documents WHERE id = ?",
+        (document_id,),
+    ).fetchone()
+    return row[0]
+
+
+# ------------------------------------------------------------------ agencies
+
+_SPACE = re.compile(r"[\s\u3000·•]+")
+_TOWNSHIP = re.compile(r"(乡|镇|街道)(人民政府|办事处)$|街道办事处$|街道$")
+_GOVERNMENT = re.compile(r"(人民政府|管理委员会|管委会)$")
+_DEPARTMENT = re.compile(r"(局|厅|委员会|委|办公室|办|中心|院|署|所|队|站|处|会|社|行|部)$")
+MIN_SUFFIX = 4  # shorter names (民政局) are too ambiguous to match by suffix
+
+
+def normalise_name(name: str | None) -> str:
+    """An agency name as a matching key: NFKC, no white space or separator dots."""
+    if not name:
+        return ""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", name)).strip("()（）[]【】")
+
+
+def infer_kind(name: str) -> str:
+    """government / department / township / other, from the name's ending."""
+    name = normalise_name(name)
+    if _TOWNSHIP.search(name):
+        return "township"
+    if _GOVERNMENT.search(name):
+        return "government"
+    if _DEPARTMENT.search(name):
+        return "department"
+    return "other"
+
+
+def upsert_agency(
+    db: Database,
+    *,
+    name: str,
+    short_name: str | None = None,
+    kind: str | None = None,
+    level: str | None = None,
+    province: str | None = None,
+    city: str | None = None,
+    county: str | None = None,
+    division_code: str | None = None,
+    parent_id: int | None = None,
+    portal_id=None,
+) -> int:
+    """Insert or update a registry agency by its full name; return its id.
+
+    Fields passed as None leave what is stored alone. A name seen earlier only in reports
+    (an unmatched agency) that this registry name ends with is merged into it.
+    """
+    key = normalise_name(name)
+    if not key:
+        raise ValueError("agency name is empty")
+    fields = {
+        "short_name": short_name, "kind": kind, "level": level, "province": province,
+        "city": city, "county": county, "division_code": division_code,
+        "parent_id": parent_id, "portal_id": portal_id,
+    }  # fmt: skip
+    given = {k: v for k, v in fields.items() if v is not None}
+    with db.atomic():
+        row = db.execute("SELECT id FROM agencies WHERE name = ?", (key,)).fetchone()
+        if row is None:
+            agency_id = _insert_agency(db, key, unmatched=False, **given)
+        else:
+            agency_id = row[0]
+            given["unmatched"] = 0
+            sets = ", ".join(f"{k} = ?" for k in given)
+            db.execute(f"UPDATE agencies SET {sets} WHERE id = ?", (*given.values(), agency_id))
+        _set_alias(db, key, agency_id, "registry")
+        if short_name and len(normalise_name(short_name)) >= MIN_SUFFIX:
+            _set_alias(db, normalise_name(short_name), agency_id, "registry", replace=False)
+        _absorb_unmatched(db, agency_id, key)
+    return agency_id
+
+
+def _insert_agency(db: Database, name: str, *, unmatched: bool, **fields) -> int:
+    fields.setdefault("kind", infer_kind(name))
+    columns = ["name", "unmatched", "created_at", *fields]
+    cursor = db.execute(
+        f"INSERT INTO agencies ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+        (name, int(unmatched), now(), *fields.values()),
+    )
+    return cursor.lastrowid
+
+
+def _set_alias(db: Database, name: str, agency_id: int, how: str, replace: bool = True) -> None:
+    verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+    db.execute(
+        f"{verb} INTO agency_names (name, agency_id, matched_by) VALUES (?, ?, ?)",
+        (name, agency_id, how),
+    )
+
+
+def _absorb_unmatched(db: Database, agency_id: int, key: str) -> None:
+    """Move reports of unmatched agencies whose name ends `key` onto `agency_id`."""
+    rows = db.execute(
+        "SELECT id, name FROM agencies WHERE unmatched = 1 AND id != ? AND length(name) >= ?"
+        " AND ? LIKE '%' || name",
+        (agency_id, MIN_SUFFIX, key),
+    ).fetchall()
+    for old_id, _old_name in rows:
+        years = [r[0] for r in db.execute(
+            "SELECT DISTINCT year FROM reports WHERE agency_id = ?", (old_id,))]
+        db.execute("UPDATE reports SET agency_id = ? WHERE agency_id = ?", (agency_id, old_id))
+        db.execute("UPDATE agency_names SET agency_id = ?, matched_by = 'suffix'"
+                   " WHERE agency_id = ?", (agency_id, old_id))
+        db.execute("UPDATE agencies SET parent_id = NULL WHERE parent_id = ?", (old_id,))
+        db.execute("DELETE FROM agencies WHERE id = ?", (old_id,))
+        for year in years:
+            update_current(db, agency_id, year)
+    if rows:
+        cross_checks.refresh(db, agency_ids=[agency_id])
+
+
+def resolve_agency(db: Database, name: str | None, *, portal_id=None) -> int | None:
+    """The agency a name printed in a report means, creating a flagged one if none matches.
+
+    Matching, in order: a name seen before; a unique registry name ending with it
+    (细河区民政局 -> 阜新市细河区民政局); a unique registry name it ends with.
+    """
+    key = normalise_name(name)
+    if not key:
+        return None
+    row = db.execute("SELECT agency_id FROM agency_names WHERE name = ?", (key,)).fetchone()
+    if row:
+        return row[0]
+    agency_id = _match_by_suffix(db, key, portal_id)
+    if agency_id is not None:
+        _set_alias(db, key, agency_id, "suffix")
+        return agency_id
+    agency_id = _insert_agency(db, key, unmatched=True, portal_id=portal_id)
+    _set_alias(db, key, agency_id, "new")
+    return agency_id
+
+
+def _match_by_suffix(db: Database, key: str, portal_id) -> int | None:
+    if len(key) < MIN_SUFFIX:
+        return None
+    longer = db.execute(
+        "SELECT DISTINCT n.agency_id, a.portal_id FROM agency_names n"
+        " JOIN agencies a ON a.id = n.agency_id"
+        " WHERE n.matched_by = 'registry' AND n.name LIKE '%' || ?",
+        (key,),
+    ).fetchall()
+    found = _unique(longer, portal_id)
+    if found is not None:
+        return found
+    suffixes = [key[i:] for i in range(1, len(key) - MIN_SUFFIX + 1)]
+    if not suffixes:
+        return None
+    shorter = db.execute(
+        "SELECT DISTINCT n.agency_id, a.portal_id FROM agency_names n"
+        " JOIN agencies a ON a.id = n.agency_id WHERE n.matched_by = 'registry'"
+        f" AND n.name IN ({', '.join('?' for _ in suffixes)})",
+        suffixes,
+    ).fetchall()
+    return _unique(shorter, portal_id)
+
+
+def _unique(candidates: list[tuple], portal_id) -> int | None:
+    """The one candidate agency, preferring those of the document's own portal."""
+    if portal_id is not None:
+        same_portal = [c for c in candidates if c[1] == portal_id]
+        if same_portal:
+            candidates = same_portal
+    ids = {c[0] for c in candidates}
+    return ids.pop() if len(ids) == 1 else None
+
+
+# ------------------------------------------------------------------ reports
+
+
+def store_report(
+    db: Database, document_id: int, report: model.Report, *, agency_id: int | None = None
+) -> int:
+    """Replace the parsed rows of `document_id` with `report`, in one transaction."""
+    fields, problems = _report_fields(report)
+    with db.atomic():
+        portal_id = db.execute(
+            "SELECT portal_id FROM documents WHERE id = ?", (document_id,)).fetchone()
+        if portal_id is None:
+            raise KeyError(f"no document {document_id}")
+        assigned = agency_id is not None
+        if not assigned:
+            agency_id = resolve_agency(db, report.agency, portal_id=portal_id[0])
+        old = db.execute(
+            "SELECT id, agency_id, year FROM reports WHERE document_id = ?", (document_id,)
+        ).fetchone()
+        cells, cell_problems = _cell_rows(report.cells)
+        fields.update(
+            document_id=document_id, agency_id=agency_id, cell_count=len(cells),
+            problems=_json_list(problems + cell_problems),
+            agency_assigned=int(assigned),
+            parser_version=PARSER_VERSION, parsed_at=now(),
+        )  # fmt: skip
+        report_id = _write_report_row(db, old[0] if old else None, fields)
+        _write_children(db, report_id, cells, report)
+        groups = {(agency_id, fields["year"])} | ({(old[1], old[2])} if old else set())
+        for group_agency, year in groups:
+            update_current(db, group_agency, year, report_id=report_id)
+        cross_checks.refresh(db, agency_ids=[a for a, _ in groups if a is not None])
+    return report_id
+
+
+def _report_fields(report: model.Report) -> tuple[dict, list[str]]:
+    """The reports row of `report`, with values the schema would reject moved to problems."""
+    problems = list(report.problems)
+    template = report.template_version
+    if template not in keys.TEMPLATE_VERSIONS:
+        problems.append(f"unknown template version {template!r}, stored as not_a_report")
+        template = keys.NOT_A_REPORT
+    status = report.status
+    if status not in schema.REPORT_STATUSES:
+        problems.append(f"unknown parse status {status!r}, stored as failed")
+        status = model.FAILED
+    published = report.published_date
+    if published is not None and not _DATE.fullmatch(published):
+        problems.append(f"published date {published!r} is not YYYY-MM-DD, dropped")
+        published = None
+    year = report.year
+    if year is not None and not 1990 <= year <= 2100:
+        problems.append(f"report year {year} out of range, dropped")
+        year = None
+    return {
+        "agency_name": report.agency, "year": year, "template_version": template,
+        "title": report.title, "published_date": published, "status": status,
+        "source_format": report.source_format, "encoding": report.encoding,
+    }, problems  # fmt: skip
+
+
+def _json_list(items: list[str]) -> str | None:
+    return json.dumps(items, ensure_ascii=False) if items else None
+
+
+def _cell_rows(cells: list[model.Cell]) -> tuple[list[tuple], list[str]]:
+    rows: dict[str, tuple] = {}
+    problems = []
+    for cell in cells:
+        if cell.key in rows:
+            problems.append(f"{cell.key}: read twice, first value kept")
+            continue
+        rows[cell.key] = (cell.key, _sql_number(cell.value), cell.raw, cell.note, int(cell.derived))
+    return list(rows.values()), problems
+
+
+def _sql_number(value):
+    """Decimals become int when whole (187) and float otherwise (5949.088667)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _write_report_row(db: Database, report_id: int | None, fields: dict) -> int:
+    if report_id is None:
+        columns = list(fields)
+        cursor = db.execute(
+            f"INSERT INTO reports ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' for _ in columns)})",
+            tuple(fields.values()),
+        )
+        return cursor.lastrowid
+    # Re-parse: keep the report id (links to it stay valid), replace everything else.
+    sets = ", ".join(f"{k} = ?" for k in fields)
+    db.execute(f"UPDATE reports SET {sets} WHERE id = ?", (*fields.values(), report_id))
+    for table in ("cells", "narratives"):
+        db.execute(f"DELETE FROM {table} WHERE report_id = ?", (report_id,))
+    db.execute("DELETE FROM checks WHERE report_id = ? OR other_report_id = ?",
+               (report_id, report_id))
+    return report_id
+
+
+def _write_children(db: Database, report_id: int, cells: list[tuple], report) -> None:
+    db.conn.executemany(
+        "INSERT INTO cells (report_id, key, value, raw, note, derived) VALUES (?, ?, ?, ?, ?, ?)",
+        [(report_id, *cell) for cell in cells],
+    )
+    db.conn.executemany(
+        "INSERT INTO checks (report_id, check_id, scope, ok, detail, fault)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [(report_id, c.id, c.scope, None if c.ok is None else int(c.ok), c.detail, c.fault)
+         for c in report.checks if c.id in schema.CHECK_IDS],
+    )
+    db.conn.executemany(
+        "INSERT INTO narratives (report_id, section, heading, text) VALUES (?, ?, ?, ?)",
+        _narrative_rows(report_id, report),
+    )
+
+
+def _narrative_rows(report_id: int, report: model.Report) -> list[tuple]:
+    rows = [(report_id, section, keys.NARRATIVE_SECTIONS.get(section), text)
+            for section, text in report.narratives.items() if text and text.strip()]
+    # Legacy reports are free prose without the three sections: keep all of it searchable.
+    if not rows and report.template_version == keys.LEGACY and report.text:
+        rows.append((report_id, "full_text", "全文", report.text))
+    return rows
+
+
+def update_current(db: Database, agency_id: int | None, year: int | None,
+                   *, report_id: int | None = None) -> None:
+    """Mark which report is current for (agency, year): the latest publication wins.
+
+    Ties go to the newer version of a document, then the later stored one. A report with
+    no agency or year stands alone: current if it is a readable report at all.
+    """
+    eligible = (f"status IN {schema._in(REPORT_STATUSES)} "
+                f"AND template_version IN {schema._in(REPORT_TEMPLATES)}")
+    if agency_id is None or year is None:
+        if report_id is not None:
+            db.execute(f"UPDATE reports SET is_current = ({eligible}), superseded_by = NULL"
+                       " WHERE id = ? AND (agency_id IS NULL OR year IS NULL)", (report_id,))
+        return
+    rows = db.execute(
+        f"SELECT r.id, {eligible} FROM reports r JOIN documents d ON d.id = r.document_id"
+        " WHERE r.agency_id = ? AND r.year = ?"
+        " ORDER BY coalesce(r.published_date, '') DESC, d.version DESC, d.id DESC",
+        (agency_id, year),
+    ).fetchall()
+    best = next((rid for rid, ok in rows if ok), None)
+    for rid, ok in rows:
+        superseded = best if ok and rid != best else None
+        db.execute("UPDATE reports SET is_current = ?, superseded_by = ? WHERE id = ?",
+                   (int(rid == best), superseded, rid))
+
+
+# ------------------------------------------------------------------ parse + store
+
+
+def parse(data: bytes, *, name: str) -> model.Report:
+    """Run the parser; a crash becomes a failed report with the reason, never lost input."""
+    try:
+        from parsers import parse_bytes
+
+        return parse_bytes(data, name=name)
+    except Exception as error:  # noqa: BLE001 - any parser bug must not lose the document
+        return model.Report(
+            path=name, template_version=keys.NOT_A_REPORT, status=model.FAILED,
+            problems=[f"{name}: parser error: {type(error).__name__}: {error}"],
+        )  # fmt: skip
+
+
+def load_bytes(
+    db: Database, data: bytes, *, name: str, agency_id: int | None = None, **document_fields
+) -> tuple[int, int | None]:
+    """Store the bytes, then parse them unless the current parser already did.
+
+    Returns (document id, report id). Without a url or path, `name` is the path.
+    """
+    unknown = set(document_fields) - set(DOCUMENT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown document fields: {', '.join(sorted(unknown))}")
+    if document_fields.get("url") is None and document_fields.get("path") is None:
+        document_fields["path"] = name
+    document_id, _new = add_document(db, data, **document_fields)
+    row = db.execute(
+        "SELECT id, parser_version FROM reports WHERE document_id = ?", (document_id,)
+    ).fetchone()
+    if row is not None and row[1] == PARSER_VERSION:
+        return document_id, row[0]
+    report = parse(data, name=name)
+    return document_id, store_report(db, document_id, report, agency_id=agency_id)
+
+
+def load_path(db: Database, path: str | Path, *, agency_id: int | None = None):
+    """Load one local file; an unreadable file raises OSError (there are no bytes to keep)."""
+    path = Path(path)
+    return load_bytes(db, path.read_bytes(), name=str(path), agency_id=agency_id,
+                      path=str(path))
+
+
+def reparse_document(db: Database, document_id: int) -> int:
+    """Parse a stored document again from its raw bytes; the document is not touched."""
+    name = document_name(db, document_id)
+    report = parse(document_bytes(db, document_id), name=name)
+    row = db.execute("SELECT agency_id FROM reports WHERE document_id = ? AND agency_assigned = 1",
+                     (document_id,)).fetchone()
+    # An agency given at load time is kept; otherwise the (maybe better) parse decides.
+    return store_report(db, document_id, report, agency_id=row[0] if row else None)
+
+
+def documents_to_reparse(db: Database, *, outdated_only: bool = False) -> list[int]:
+    """Ids of every stored document, or only those not parsed by the current parser."""
+    if outdated_only:
+        sql = ("SELECT d.id FROM documents d LEFT JOIN reports r ON r.document_id = d.id"
+               " WHERE r.id IS NULL OR r.parser_version != ? ORDER BY d.id")
+        return [r[0] for r in db.execute(sql, (PARSER_VERSION,))]
+    return [r[0] for r in db.execute("SELECT id FROM documents ORDER BY id")]
