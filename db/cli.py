@@ -1,0 +1,221 @@
+"""`xxgk load`, `reparse`, `check`, `export`: the database commands.
+
+Registered on the `xxgk` group by scraper/cli.py.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import sqlite3
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from db import checks as cross_checks
+from db import export as exporter
+from db import store
+
+# What `load` picks up when given a directory: the formats the parsers read.
+LOADABLE = {".html", ".htm", ".shtml", ".jhtml", ".txt", ".pdf", ".doc", ".docx", ".wps",
+            ".xls", ".xlsx", ".png", ".jpg", ".jpeg"}
+
+DB_OPTION = click.option(
+    "--db", "db_path", required=True, metavar="FILE", help="The SQLite database file.")
+
+
+def _open(db_path: str, *, must_exist: bool):
+    """Open the database, turning every failure into a one-line error naming the file."""
+    path = Path(db_path)
+    if must_exist and not path.is_file():
+        raise click.ClickException(f"{db_path}: no such database (create it with xxgk load)")
+    if path.is_dir():
+        raise click.ClickException(f"{db_path}: is a directory, not a database file")
+    try:
+        return store.open_db(path)
+    except sqlite3.DatabaseError as error:
+        raise click.ClickException(f"{db_path}: cannot open as an SQLite database: {error}") \
+            from error
+
+
+def _expand(inputs: tuple[str, ...]) -> list[Path]:
+    """Files named, directories walked, and globs the shell left alone expanded."""
+    files: list[Path] = []
+    for given in inputs:
+        path = Path(given)
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*")
+                            if p.is_file() and p.suffix.lower() in LOADABLE
+                            and not p.name.startswith("."))
+        elif path.exists():
+            files.append(path)
+        elif glob.has_magic(given) and glob.glob(given, recursive=True):
+            files += [Path(p) for p in sorted(glob.glob(given, recursive=True))
+                      if Path(p).is_file()]
+        else:
+            raise click.ClickException(f"{given}: no such file or directory")
+    return files
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True)
+@DB_OPTION
+@click.option("--agency", metavar="NAME",
+              help="Assign every file to this agency (its full name) instead of the name "
+                   "read from the report.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the summary line.")
+def load(inputs: tuple[str, ...], db_path: str, agency: str | None, quiet: bool) -> None:
+    """Parse local files and store them, with their raw bytes, in the database.
+
+    Loading is idempotent: a file whose bytes are already stored and parsed by the
+    current parser changes nothing. A changed file becomes a new version of the same
+    path. A file that cannot be parsed is stored all the same, its report marked failed.
+    Directories are walked for report files (.html, .txt, .pdf, .docx, ...).
+
+    Example:
+
+        xxgk load --db reports.db fixtures/corpus/*.html fixtures/corpus/xihe-minzheng-2020.txt
+
+        xxgk load --db reports.db --agency 阜新市细河区民政局 some.txt
+    """
+    files = _expand(inputs)
+    db = _open(db_path, must_exist=False)
+    agency_id = store.upsert_agency(db, name=agency) if agency else None
+    tally: Counter = Counter()
+    unreadable = 0
+    for path in files:
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            click.echo(f"xxgk load: {path}: cannot read: {error.strerror or error}", err=True)
+            unreadable += 1
+            continue
+        before = _report_state(db, path)
+        document_id, report_id = store.load_bytes(
+            db, data, name=str(path), agency_id=agency_id, path=str(path))
+        changed = before != _report_state(db, path)
+        tally["changed" if changed else "unchanged"] += 1
+        row = db.execute("SELECT status, template_version, year, cell_count FROM reports"
+                         " WHERE id = ?", (report_id,)).fetchone()
+        tally[row[0]] += 1
+        if not quiet:
+            state = "stored" if changed else "unchanged"
+            click.echo(f"{path}: {state} · document {document_id} · report {report_id} · "
+                       f"{row[1]} {row[2] or '?'} · {row[0]} · {row[3]} cells")
+    statuses = ", ".join(f"{tally[s]} {s}" for s in store.schema.REPORT_STATUSES if tally[s])
+    click.echo(f"{len(files) - unreadable} files: {tally['changed']} stored, "
+               f"{tally['unchanged']} unchanged ({statuses or 'none'}) -> {db_path}")
+    sys.exit(1 if unreadable else 0)
+
+
+def _report_state(db, path: Path):
+    """What a load may change for a path: its newest document and that one's parse."""
+    return db.execute(
+        "SELECT d.id, r.parser_version, r.parsed_at FROM documents d"
+        " LEFT JOIN reports r ON r.document_id = d.id"
+        " WHERE d.path = ? AND d.url IS NULL ORDER BY d.version DESC LIMIT 1",
+        (str(path),),
+    ).fetchone()
+
+
+@click.command()
+@DB_OPTION
+@click.option("--outdated-only", is_flag=True,
+              help="Only documents not yet parsed by the current parser version.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the summary line.")
+def reparse(db_path: str, outdated_only: bool, quiet: bool) -> None:
+    """Run the current parser again over every stored document, from its raw bytes.
+
+    Each report's cells, checks and narratives are replaced in one transaction; the
+    documents are never touched, so a reparse can be interrupted and run again.
+
+    Example:
+
+        xxgk reparse --db reports.db
+
+        xxgk reparse --db reports.db --outdated-only
+    """
+    db = _open(db_path, must_exist=True)
+    ids = store.documents_to_reparse(db, outdated_only=outdated_only)
+    tally: Counter = Counter()
+    for document_id in ids:
+        report_id = store.reparse_document(db, document_id)
+        status = db.execute("SELECT status FROM reports WHERE id = ?", (report_id,)).fetchone()[0]
+        tally[status] += 1
+        if not quiet:
+            click.echo(f"document {document_id} ({store.document_name(db, document_id)}):"
+                       f" report {report_id} {status}")
+    statuses = ", ".join(f"{n} {s}" for s, n in sorted(tally.items()))
+    click.echo(f"reparsed {len(ids)} documents with parser {store.PARSER_VERSION}"
+               f" ({statuses or 'nothing to do'})")
+
+
+@click.command()
+@DB_OPTION
+@click.option("--limit", default=30, show_default=True, help="Failures listed (0: all).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary and failures as JSON.")
+def check(db_path: str, limit: int, as_json: bool) -> None:
+    """Run the cross-report checks (X1 carry-over, X2 in-force, D1 deadline) and print a
+    summary of every check's failures, the per-report ones (I1-I5) included.
+
+    Example:
+
+        xxgk check --db reports.db
+
+        xxgk check --db reports.db --limit 0 --json > failures.json
+    """
+    db = _open(db_path, must_exist=True)
+    cross_checks.refresh(db)
+    summary = cross_checks.summary(db)
+    failures = cross_checks.failures(db, limit=limit or None)
+    if as_json:
+        click.echo(json.dumps({"summary": summary, "failures": failures}, ensure_ascii=False))
+        return
+    click.echo(f"{'check':6}{'total':>8}{'passed':>8}{'failed':>8}{'n/a':>8}"
+               f"{'source':>8}{'parse':>8}")
+    for row in summary:
+        click.echo(f"{row['check_id']:6}{row['total']:>8}{row['passed'] or 0:>8}"
+                   f"{row['failed'] or 0:>8}{row['not_evaluated'] or 0:>8}"
+                   f"{row['source_fault'] or 0:>8}{row['parse_fault'] or 0:>8}")
+    if failures:
+        click.echo("\nfailures (current reports):")
+    for f in failures:
+        click.echo(f"  {f['check_id']} {f['agency'] or '?'} {f['year'] or '?'} {f['scope']}"
+                   f" [{f['fault'] or '?'}{', soft' if f['severity'] == 'soft' else ''}]:"
+                   f" {f['detail']}")
+
+
+@click.command()
+@DB_OPTION
+@click.option("--table", required=True, help="Table or view, e.g. report_overview.")
+@click.option("--format", "fmt", type=click.Choice(exporter.FORMATS),
+              help="Output format; by default taken from the -o file's extension.")
+@click.option("-o", "--output", metavar="FILE", help="Output file ('-' or absent: stdout).")
+@click.option("--excel", is_flag=True,
+              help="CSV for Excel on Chinese Windows: UTF-8 with a byte-order mark, CRLF.")
+@click.option("--chinese-header", is_flag=True, help="CSV header of Chinese labels.")
+@click.option("--where", metavar="SQL", help="Filter rows, e.g. \"year = 2023\".")
+def export(db_path: str, table: str, fmt: str | None, output: str | None, excel: bool,
+           chinese_header: bool, where: str | None) -> None:
+    """Export a table or view as CSV (UTF-8), XLSX (Chinese header row) or JSON lines.
+
+    Example:
+
+        xxgk export --db reports.db --table report_overview --format csv --excel -o overview.csv
+
+        xxgk export --db reports.db --table table3_wide -o table3.xlsx --where "year = 2023"
+    """
+    db = _open(db_path, must_exist=True)
+    try:
+        fmt = exporter.format_for(output, fmt or ("csv" if output in (None, "-") else None))
+        count = exporter.export(db, table, fmt, output, excel=excel, where=where,
+                                chinese_header=chinese_header)
+    except exporter.ExportError as error:
+        raise click.ClickException(f"{db_path}: {error}") from error
+    except OSError as error:
+        raise click.ClickException(f"{output}: cannot write: {error.strerror or error}") \
+            from error
+    if output not in (None, "-"):
+        click.echo(f"{count} rows of {table} -> {output} ({fmt})", err=True)
