@@ -207,8 +207,9 @@ def read_table3(blocks: Sequence[Block], version: str) -> TableRead:
     read.rows, read.problems = found, problems
     subtotal_at = _org_subtotal_column(toks)
     for key, hit in found.items():
-        if not hit.values and (key in GROUP_CHILDREN or key == "other_handling"):
-            continue  # a group heading ((三)不予公开, v2021's (六)其他处理), not a row
+        if hit.filled() == 0 and (key in GROUP_CHILDREN or (
+                key == "other_handling" and version == schema.V2021)):
+            continue  # a group heading ((三)不予公开, v2021's (六)其他处理), maybe padded
         values, problem = _fit7(hit, subtotal_at, read)
         if problem:
             read.problems.append(f"table 3 {problem}")
@@ -278,6 +279,12 @@ def read_table4(blocks: Sequence[Block]) -> TableRead:
         i >= first or (t.line == line and t.real_row and not same_line_labels))]
     while len(values) > 15 and not values[-1].text.strip():
         values.pop()
+    # Where rows were lost (one cell per line), blank cells between the header and the
+    # first number are the leading cells of the data row.
+    before = first - 1
+    while len(values) < 15 and before >= 0 and toks[before].is_value and values[0] is not toks[before]:
+        values.insert(0, toks[before])
+        before -= 1
     if len(values) != 15:
         read.problems.append(f"table 4: {len(values)} values where 15 are printed")
         return read

@@ -33,6 +33,8 @@ def read(data: bytes, *, name: str, content_type: str | None = None) -> Document
 
 def read_text(text: str, *, encoding: str | None = None) -> Document:
     document = Document(source_format="text", encoding=encoding)
+    # In markdown every row opens with "|"; elsewhere a leading "|" is a blank first cell.
+    markdown = any(_RULE.match(line.strip()) and "-" in line for line in text.splitlines())
     table = -1
     in_table = False
     for raw_line in text.splitlines():
@@ -40,7 +42,7 @@ def read_text(text: str, *, encoding: str | None = None) -> Document:
         if not line or _RULE.match(line):
             continue
         if "|" in line or "\t" in line:
-            cells = split_cells(line)
+            cells = split_cells(line, markdown=markdown)
             if not in_table:
                 table += 1
                 in_table = True
@@ -51,11 +53,11 @@ def read_text(text: str, *, encoding: str | None = None) -> Document:
     return document
 
 
-def split_cells(line: str) -> list[str]:
-    """`| a | b |`, `a | b |`, `a |` and tab-separated lines to their cell texts."""
+def split_cells(line: str, *, markdown: bool = False) -> list[str]:
+    """`| a | b |` (markdown), `a | b |`, `a |` and tab-separated lines to cell texts."""
     sep = "|" if "|" in line else "\t"
     parts = line.split(sep)
-    if parts and not parts[0].strip() and line.lstrip().startswith(sep):
+    if markdown and parts and not parts[0].strip() and line.lstrip().startswith(sep):
         parts = parts[1:]
     if len(parts) > 1 and not parts[-1].strip():
         parts = parts[:-1]  # the closing pipe; a lone "|" line stays one blank cell
