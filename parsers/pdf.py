@@ -560,13 +560,26 @@ def _continuation(rows, header, blocks, problems) -> list[list[str]]:
         k += 1
     rows = rows[k:]
     previous = blocks[-1].cells if blocks else None
-    if rows and previous and any(_value_like(c) for c in previous) and _is_broken_row(rows[0]):
-        labels = [i for i, c in enumerate(previous) if c and not _value_like(c)]
-        if labels:
-            previous[labels[-1]] += "".join(c for c in rows[0] if c)
-            problems.append(f"table row split by a page break joined: '{previous[labels[-1]]}'")
-            rows = rows[1:]
+    if not rows or not previous:
+        return rows
+    labels = [i for i, c in enumerate(previous) if c and not _value_like(c)]
+    if labels and any(_value_like(c) for c in previous) and _is_broken_row(rows[0]):
+        # label tail alone on the new page: "6.属于四 | 0 | 0 ..." / "类过程性信息"
+        previous[labels[-1]] += "".join(c for c in rows[0] if c)
+        problems.append(f"table row broken by a page break joined: '{previous[labels[-1]]}'")
+        return rows[1:]
+    if _is_label_only(previous) and len(rows[0]) == len(previous) and _is_broken_row(rows[0][:1]) \
+            and any(_value_like(c) for c in rows[0][1:]):
+        # label head alone at the page foot, values with the tail: "6.属于四 |  | " / "类… | 0"
+        rows[0][0] = previous[0] + rows[0][0]
+        blocks.pop()
+        problems.append(f"table row broken by a page break joined: '{rows[0][0]}'")
     return rows
+
+
+def _is_label_only(row: list[str]) -> bool:
+    """A label followed only by empty cells: the top half of a row a page break cut."""
+    return len(row) >= 2 and bool(row[0]) and not _value_like(row[0]) and not any(row[1:])
 
 
 def _is_broken_row(row: list[str]) -> bool:
