@@ -1,0 +1,199 @@
+"""The dashboard (datasette-dashboards), and the Datasette plugin that keeps it working when
+arbitrary SQL is off.
+
+    from db.dashboards import dashboard_config
+    metadata["plugins"] = {"datasette-dashboards": dashboard_config("reports")}
+
+datasette-dashboards fetches each chart's data as `/<db>.json?sql=<the chart's query>`, which
+needs the `execute-sql` permission; `xxgk publish --public` denies that to everyone except
+the actor this plugin hands out, and it hands it out only for the dashboard pages and for a
+request whose SQL is exactly one of the configured chart queries (after the dashboard's own
+[[ optional ]] filter clauses are applied). Filter values travel as bound parameters, so the
+SQL an anonymous visitor can run is a fixed, read-only set.
+
+This module is copied into the published site's plugins/ directory, so it must import
+nothing but the standard library, datasette and datasette_dashboards.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from datasette import hookimpl
+
+DASHBOARD_SLUG = "overview"
+DASHBOARD_ACTOR_ID = "xxgk-dashboard"
+DASHBOARD_ACTOR = {"id": DASHBOARD_ACTOR_ID}
+
+# Every chart renders with Vega's SVG renderer (its marks are DOM nodes the browser test can
+# count, and the PNG is crisp) and without the action menu, whose links leave the site.
+_EMBED = {"usermeta": {"embedOptions": {"renderer": "svg", "actions": False}}}
+
+# Optional filter clauses in datasette-dashboards' [[ ... ]] syntax: dropped when unset.
+_WHERE = """
+  [[ AND year = CAST(:year AS INTEGER) ]]
+  [[ AND :region IN (province, city, county) ]]"""
+
+APPLICATIONS_PER_YEAR = f"""
+SELECT year, sum(new_received) AS new_received, count(*) AS reports
+FROM report_overview
+WHERE year IS NOT NULL AND new_received IS NOT NULL {_WHERE}
+GROUP BY year ORDER BY year"""
+
+# The outcome rows of table 3, summed over the selected reports, one row per outcome.
+_OUTCOMES = (
+    ("granted", "予以公开"),
+    ("partially_granted", "部分公开"),
+    ("withheld_total", "不予公开"),
+    ("unable_total", "无法提供"),
+    ("not_processed_total", "不予处理"),
+    ("other_handling_total", "其他处理"),
+)
+OUTCOME_MIX = (
+    f"WITH selected AS (SELECT * FROM report_overview WHERE 1 = 1 {_WHERE}\n)\n"
+    + "\nUNION ALL\n".join(
+        f"SELECT {i} AS ord, '{label}' AS outcome, coalesce(sum({column}), 0) AS applications "
+        "FROM selected"
+        for i, (column, label) in enumerate(_OUTCOMES)
+    )
+)
+
+REVIEW_LITIGATION = f"""
+SELECT k.row_label AS case_group, k.column_label AS result, k.column_order AS ord,
+       sum(c.value) AS cases
+FROM cells c
+JOIN cell_keys k ON k.key = c.key
+JOIN report_overview o ON o.report_id = c.report_id
+WHERE c.key > 'table4.' AND c.key < 'table4/' AND k.column_key != 'total' {_WHERE}
+GROUP BY k.row_key, k.column_key
+ORDER BY k.row_order, k.column_order"""
+
+TOP_AGENCIES = f"""
+SELECT agency, sum(new_received) AS new_received
+FROM report_overview
+WHERE new_received IS NOT NULL {_WHERE}
+GROUP BY agency ORDER BY new_received DESC, agency LIMIT 15"""
+
+YEAR_OPTIONS = "SELECT DISTINCT year FROM report_overview WHERE year IS NOT NULL ORDER BY year DESC"
+REGION_OPTIONS = """
+SELECT name FROM (
+  SELECT province AS name FROM report_overview UNION
+  SELECT city FROM report_overview UNION
+  SELECT county FROM report_overview)
+WHERE name IS NOT NULL AND name != '' ORDER BY name"""
+
+
+def _bar(x: dict, y: dict, **encoding) -> dict:
+    return {"mark": {"type": "bar", "tooltip": True}, "encoding": {"x": x, "y": y, **encoding},
+            **_EMBED}
+
+
+def _charts(db: str) -> dict:
+    return {
+        "applications_per_year": {
+            "title": "每年新收申请数 Applications received per year",
+            "db": db, "query": APPLICATIONS_PER_YEAR, "library": "vega-lite",
+            "display": _bar(
+                {"field": "year", "type": "ordinal", "title": "报告年度"},
+                {"field": "new_received", "type": "quantitative", "title": "本年新收申请（件）"}),
+        },
+        "outcome_mix": {
+            "title": "办理结果构成 Outcome mix",
+            "db": db, "query": OUTCOME_MIX, "library": "vega-lite",
+            "display": {
+                "mark": {"type": "arc", "tooltip": True},
+                "encoding": {
+                    "theta": {"field": "applications", "type": "quantitative", "title": "件"},
+                    "color": {"field": "outcome", "type": "nominal", "title": "办理结果",
+                              "sort": {"field": "ord"}},
+                    "order": {"field": "ord"},
+                },
+                **_EMBED,
+            },
+        },
+        "review_litigation": {
+            "title": "行政复议、行政诉讼结果 Review and litigation outcomes",
+            "db": db, "query": REVIEW_LITIGATION, "library": "vega-lite",
+            "display": _bar(
+                {"field": "cases", "type": "quantitative", "title": "件", "stack": "zero"},
+                {"field": "case_group", "type": "nominal", "title": None, "sort": None},
+                color={"field": "result", "type": "nominal", "title": "结果",
+                       "sort": {"field": "ord"}},
+                order={"field": "ord"}),
+        },
+        "top_agencies": {
+            "title": "新收申请最多的机关 Top agencies by applications",
+            "db": db, "query": TOP_AGENCIES, "library": "vega-lite",
+            "display": _bar(
+                {"field": "new_received", "type": "quantitative", "title": "本年新收申请（件）"},
+                {"field": "agency", "type": "nominal", "title": None, "sort": "-x"}),
+        },
+    }
+
+
+def dashboard_config(db: str) -> dict:
+    """The `plugins: datasette-dashboards:` block of metadata.yml for database `db`."""
+    return {
+        DASHBOARD_SLUG: {
+            "title": "政府信息公开工作年度报告 · 概览",
+            "description": "依申请公开的数量、办理结果、行政复议和行政诉讼结果，按年度和地区筛选。"
+                           " Applications, outcomes, review and litigation; filter by year "
+                           "and region (province, city or county).",
+            "settings": {"allow_fullscreen": True},
+            "layout": [["applications_per_year", "outcome_mix"],
+                       ["review_litigation", "top_agencies"]],
+            "filters": {
+                "year": {"name": "年度 Year", "type": "select", "db": db, "query": YEAR_OPTIONS},
+                "region": {"name": "地区 Region", "type": "select", "db": db,
+                           "query": REGION_OPTIONS},
+            },
+            "charts": _charts(db),
+        }
+    }
+
+
+# ------------------------------------------------------------------ plugin
+
+_OPTIONAL = re.compile(r"\[\[.*?\]\]", re.S)
+
+
+def chart_sql_variants(config: dict) -> dict[str, set[str]]:
+    """Database name -> every SQL text the dashboards in `config` may send: each chart query
+    with each combination of its dashboard's filters set or unset."""
+    from datasette_dashboards import replace_opts_in_query  # the plugin's own substitution
+
+    allowed: dict[str, set[str]] = {}
+    for dashboard in config.values():
+        keys = list(dashboard.get("filters", {}))
+        for chart in dashboard.get("charts", {}).values():
+            if "db" not in chart or "query" not in chart:
+                continue
+            for n in range(len(keys) + 1):
+                for chosen in itertools.combinations(keys, n):
+                    options = {key: "set" for key in chosen}
+                    sql = replace_opts_in_query(chart["query"], options)
+                    allowed.setdefault(chart["db"], set()).add(sql)
+    return allowed
+
+
+def _is_dashboard_request(datasette, request) -> bool:
+    if request.path.startswith("/-/dashboards/"):
+        return True  # the pages themselves run only configured queries
+    sql = request.args.get("sql")
+    if not sql or not request.path.endswith(".json"):
+        return False
+    allowed = chart_sql_variants(datasette.plugin_config("datasette-dashboards") or {})
+    db = request.path[1:-len(".json")]
+    return sql in allowed.get(db, ())
+
+
+@hookimpl
+def actor_from_request(datasette, request):
+    # Only matters when arbitrary SQL is restricted (setting off or an allow_sql block);
+    # otherwise everyone may run any SELECT anyway and no actor is shown.
+    if datasette.setting("default_allow_sql") and datasette.metadata("allow_sql") is None:
+        return None
+    if _is_dashboard_request(datasette, request):
+        return DASHBOARD_ACTOR
+    return None

@@ -1,0 +1,251 @@
+"""Publish the database read-only with Datasette: `xxgk publish` and `xxgk serve`.
+
+    xxgk publish --db reports.db --out site/     # snapshot + metadata.yml + settings + inspect file
+    xxgk serve --db reports.db                   # publish to a temp dir, serve on 127.0.0.1
+    datasette site/                              # what a deployment runs (configuration directory)
+
+The published directory is self-contained and read-only:
+
+    site/reports.db           a consistent snapshot (VACUUM INTO), never the file the crawl writes
+    site/metadata.yml         titles, descriptions, facets, canned queries, the dashboard (db.metadata)
+    site/settings.json        time and row limits; default_allow_sql off with --public
+    site/inspect-data.json    row counts and hash; makes Datasette open the snapshot immutable
+    site/plugins/xxgk_dashboards.py   lets the dashboard's own queries through when SQL is off
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import click
+
+DB_NAME = "reports"  # the published file is always reports.db, so URLs are stable: /reports/...
+DASHBOARD = "overview"  # slug of the dashboard (db.dashboards)
+
+# Limits that keep one visitor from running away with the server.
+SETTINGS = {
+    "sql_time_limit_ms": 1500,
+    "max_returned_rows": 2000,
+    "facet_time_limit_ms": 300,
+    "num_sql_threads": 3,
+    "allow_facet": True,
+    "default_allow_sql": True,
+}
+
+
+def snapshot(source: Path, target: Path) -> Path:
+    """Copy `source` into `target` with VACUUM INTO: one transaction, so a crawl writing
+    meanwhile is either wholly in or wholly out; the source is opened read-only."""
+    if not source.is_file():
+        raise click.ClickException(f"no database at {source}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    source_db = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        _copy_consistently(source_db, partial)
+    finally:
+        source_db.close()
+    copy = sqlite3.connect(partial)
+    try:
+        # A WAL source makes a WAL copy; an immutable file must not need -wal/-shm beside it.
+        copy.execute("PRAGMA journal_mode=DELETE")
+        copy.execute("ANALYZE")  # query-planner statistics for the canned queries
+        copy.commit()
+    finally:
+        copy.close()
+    os.replace(partial, target)  # a server reading the old snapshot keeps its open file
+    return target
+
+
+def _copy_consistently(source_db: sqlite3.Connection, target: Path) -> None:
+    """VACUUM INTO `target`; where SQLite refuses, one-step backup then VACUUM of the copy.
+
+    SQLite 3.40 (Debian 12) fails VACUUM INTO from a read-only connection when a table has
+    generated columns, as `cells` does ("table vacuum_db.cells has 6 columns but 9 values
+    were supplied"). Opening the source read-write instead could checkpoint the crawler's
+    WAL on close, so we keep it read-only and take the backup path: copying every page in
+    one step holds one read transaction, which is just as consistent.
+    """
+    try:
+        source_db.execute("VACUUM INTO ?", (str(target),))
+        return
+    except sqlite3.OperationalError as error:
+        if "values were supplied" not in str(error):
+            raise
+    target.unlink(missing_ok=True)
+    copy = sqlite3.connect(target)
+    try:
+        source_db.backup(copy, pages=-1)
+        copy.execute("VACUUM")
+    finally:
+        copy.close()
+
+
+def site_settings(public: bool) -> dict:
+    """Datasette settings for the published site; `public` turns arbitrary SQL off."""
+    return {**SETTINGS, "default_allow_sql": not public}
+
+
+def write_inspect_file(database: Path, target: Path) -> Path:
+    """`datasette inspect` output with a bare file name, as configuration-directory mode
+    expects (it marks the files listed there immutable and trusts their row counts)."""
+    from datasette.cli import inspect_
+
+    data = asyncio.run(inspect_([str(database)], None))
+    for info in data.values():
+        info["file"] = Path(info["file"]).name
+    target.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    return target
+
+
+def publish_site(db_path: Path, out: Path, *, public: bool = False) -> Path:
+    """Write the self-contained published directory `out` (see the module docstring)."""
+    from db import dashboards, metadata
+
+    out.mkdir(parents=True, exist_ok=True)
+    database = snapshot(db_path, out / f"{DB_NAME}.db")
+    meta = metadata.build_metadata(database, DB_NAME, public=public)
+    metadata.write_yaml(meta, out / "metadata.yml")
+    settings = site_settings(public)
+    (out / "settings.json").write_text(json.dumps(settings, indent=2) + "\n", encoding="utf-8")
+    write_inspect_file(database, out / "inspect-data.json")
+    (out / "plugins").mkdir(exist_ok=True)
+    shutil.copyfile(dashboards.__file__, out / "plugins" / "xxgk_dashboards.py")
+    return out
+
+
+def datasette_command(site: Path, port: int, host: str = "127.0.0.1") -> list[str]:
+    """The `datasette serve` command line for a published directory (immutable, limits set)."""
+    settings = json.loads((site / "settings.json").read_text(encoding="utf-8"))
+    command = [
+        sys.executable, "-m", "datasette", "serve",
+        "-i", str(site / f"{DB_NAME}.db"),
+        "-m", str(site / "metadata.yml"),
+        "--inspect-file", str(site / "inspect-data.json"),
+        "--plugins-dir", str(site / "plugins"),
+        "-h", host, "-p", str(port),
+    ]
+    for name, value in settings.items():
+        text = ("on" if value else "off") if isinstance(value, bool) else str(value)
+        command += ["--setting", name, text]
+    return command
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on right now (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    """Block until `url` answers 200, or raise if the server died or never answered."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise click.ClickException(f"datasette exited with status {process.returncode}")
+        try:
+            with urllib.request.urlopen(url + "-/versions.json", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise click.ClickException(f"datasette did not answer at {url} within {timeout:.0f}s")
+
+
+def start_datasette(site: Path, port: int = 0, **popen) -> tuple[subprocess.Popen, str]:
+    """Start a real `datasette` on 127.0.0.1 for a published directory; return it and its URL.
+
+    `port` 0 picks a free port. The caller stops the process (terminate + wait)."""
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}/"
+    process = subprocess.Popen(datasette_command(site, port), stdin=subprocess.DEVNULL, **popen)
+    try:
+        wait_until_up(url, process)
+    except BaseException:
+        stop(process)
+        raise
+    return process, url
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a server we started, killing it if it does not exit within 10 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+_DB_OPTION = click.option(
+    "--db", "db_path", required=True, type=click.Path(path_type=Path, dir_okay=False),
+    help="The SQLite database written by `xxgk load` or `xxgk crawl`.")
+_PUBLIC_OPTION = click.option(
+    "--public", is_flag=True,
+    help="No arbitrary SQL (default_allow_sql off); canned queries and the dashboard still work.")
+
+
+@click.command()
+@_DB_OPTION
+@click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Directory to write the published site into (created if missing).")
+@_PUBLIC_OPTION
+def publish(db_path: Path, out: Path, public: bool):
+    """Write a read-only snapshot of the database and its Datasette configuration.
+
+    Example:
+
+        xxgk publish --db reports.db --out site/ --public
+        datasette site/ -h 0.0.0.0      # on the server; or: datasette -i site/reports.db -m site/metadata.yml
+    """
+    site = publish_site(db_path, out, public=public)
+    for path in sorted(site.rglob("*")):
+        if path.is_file():
+            click.echo(f"wrote {path} ({path.stat().st_size:,} bytes)")
+    click.echo(f"serve it with: datasette {site}/  (add -h 0.0.0.0 to listen beyond this machine)")
+
+
+@click.command()
+@_DB_OPTION
+@click.option("--port", default=8001, show_default=True, type=int,
+              help="Port on 127.0.0.1 to listen on; 0 picks a free one.")
+@_PUBLIC_OPTION
+def serve(db_path: Path, port: int, public: bool):
+    """Publish the database to a temporary directory and serve it with Datasette on
+    127.0.0.1 until interrupted (Ctrl-C). The crawl can keep writing the original file.
+
+    Example:
+
+        xxgk serve --db reports.db                  # http://127.0.0.1:8001/
+        xxgk serve --db reports.db --public --port 0
+    """
+    with tempfile.TemporaryDirectory(prefix="xxgk-site-") as tmp:
+        site = publish_site(db_path, Path(tmp), public=public)
+        process, url = start_datasette(site, port)
+        click.echo(f"Datasette: {url}")
+        click.echo(f"Dashboard: {url}-/dashboards/{DASHBOARD}")
+        click.echo(f"Queries:   {url}{DB_NAME}")
+        click.echo("SQL is off (--public): canned queries only" if public else
+                   "Serving a read-only snapshot; Ctrl-C stops.")
+        try:
+            process.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop(process)

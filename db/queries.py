@@ -1,0 +1,272 @@
+"""The canned queries of the published database: the common comparisons in one click.
+
+    from db.queries import canned_queries
+    metadata["databases"]["reports"]["queries"] = canned_queries()
+
+Every query is a read-only SELECT over the views of db/schema.py. Datasette passes a
+parameter the visitor left empty as '', so an optional filter reads `(:x = '' OR ...)`.
+The output keys are report_overview's column names; each query's description lists what
+they mean, from db/schema.TABLES (the one source of descriptions).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+# The numeric columns of report_overview a ranking may use (a canonical cell key such as
+# table2.admin_licensing.decisions works too).
+OVERVIEW_METRICS = (
+    "new_received", "carried_over_in", "outcome_total", "carried_forward", "granted",
+    "partially_granted", "withheld_total", "unable_total", "not_processed_total",
+    "other_handling_total", "review_total", "review_corrected", "litigation_total",
+    "litigation_corrected", "disclosure_rate", "review_corrected_share",
+    "litigation_corrected_share", "days_after_deadline", "failed_checks",
+)  # fmt: skip
+
+# The key totals every comparison shows, in this order.
+_TOTALS = (
+    "new_received", "carried_over_in", "outcome_total", "granted", "partially_granted",
+    "disclosure_rate", "withheld_total", "unable_total", "not_processed_total",
+    "carried_forward", "review_total", "review_corrected", "review_corrected_share",
+    "litigation_total", "litigation_corrected", "litigation_corrected_share", "failed_checks",
+)  # fmt: skip
+_TOTALS_SQL = ", ".join(_TOTALS)
+
+# A region parameter matches a province, city or county name; '' matches everything.
+_REGION = "(:region = '' OR :region IN (province, city, county))"
+_YEAR_OR_ALL = "(:year = '' OR year = CAST(:year AS INTEGER))"
+# Empty year: the latest year in the database, so the query answers at the first click.
+_YEAR_OR_LATEST = (
+    "year = coalesce(CAST(nullif(:year, '') AS INTEGER), (SELECT max(year) FROM report_overview))"
+)
+
+REGION_COMPARISON = f"""
+SELECT agency, agency_level, province, city, county, year, {_TOTALS_SQL},
+       days_after_deadline, report_id
+FROM report_overview
+WHERE {_YEAR_OR_LATEST} AND {_REGION}
+ORDER BY
+  CASE WHEN :order_by = 'agency' THEN agency END,
+  CASE :order_by
+    WHEN 'disclosure_rate' THEN disclosure_rate
+    WHEN 'review_corrected_share' THEN review_corrected_share
+    WHEN 'litigation_corrected_share' THEN litigation_corrected_share
+    WHEN 'outcome_total' THEN outcome_total
+    WHEN 'review_total' THEN review_total
+    WHEN 'litigation_total' THEN litigation_total
+    WHEN 'days_after_deadline' THEN days_after_deadline
+    WHEN 'failed_checks' THEN failed_checks
+    WHEN 'agency' THEN NULL
+    ELSE new_received
+  END DESC NULLS LAST,
+  agency
+"""
+
+AGENCY_ACROSS_YEARS = f"""
+SELECT agency, year, template_version, published_date, days_after_deadline, {_TOTALS_SQL},
+       report_id
+FROM report_overview
+WHERE :agency != '' AND agency LIKE '%' || :agency || '%'
+ORDER BY agency, year
+"""
+
+_METRIC_CASE = "CASE :metric\n" + "".join(
+    f"    WHEN '{m}' THEN {m}\n" for m in OVERVIEW_METRICS
+) + "  END"
+
+# {metric_labels} is filled in from TABLES by canned_queries().
+METRIC_RANKING = f"""
+WITH ranked AS (
+  SELECT o.report_id, o.agency, o.agency_level, o.province, o.city, o.county, o.year,
+         coalesce({_METRIC_CASE},
+                  (SELECT value FROM cells c WHERE c.report_id = o.report_id AND c.key = :metric))
+           AS value
+  FROM report_overview o
+  WHERE o.year = coalesce(CAST(nullif(:year, '') AS INTEGER),
+                         (SELECT max(year) FROM report_overview))
+    AND (:level = '' OR o.agency_level = :level)
+    AND {_REGION}
+)
+SELECT rank() OVER (ORDER BY value DESC) AS rank, agency, agency_level, province, city, county,
+       year, :metric AS metric,
+       coalesce({{metric_labels}}, (SELECT label FROM cell_keys WHERE key = :metric), :metric)
+         AS metric_label,
+       value, report_id
+FROM ranked
+WHERE value IS NOT NULL
+ORDER BY rank, agency
+"""
+
+FAILING_CHECKS = """
+SELECT coalesce(a.name, r.agency_name) AS agency, r.year, x.check_id, x.scope, x.severity,
+       x.detail, x.fault, r.id AS report_id, x.other_report_id,
+       coalesce(d.url, d.path) AS source
+FROM checks x
+JOIN reports r ON r.id = x.report_id
+LEFT JOIN agencies a ON a.id = r.agency_id
+JOIN documents d ON d.id = r.document_id
+WHERE x.ok = 0 AND r.is_current = 1
+  AND (:year = '' OR r.year = CAST(:year AS INTEGER))
+  AND (:check_id = '' OR x.check_id = upper(:check_id))
+  AND (:fault = '' OR x.fault = :fault)
+ORDER BY r.year DESC, agency, x.check_id, x.scope
+"""
+
+LATE_PUBLICATIONS = f"""
+SELECT agency, agency_kind, agency_level, province, city, county, year, deadline,
+       published_date, days_after_deadline, source, report_id
+FROM report_overview
+WHERE days_after_deadline > 0 AND {_YEAR_OR_ALL} AND {_REGION}
+ORDER BY days_after_deadline DESC, agency
+"""
+
+CARRYOVER = """
+SELECT agency, year, next_year, column_key, column_label, carried_forward,
+       next_carried_over_in, difference, fault, detail, report_id, next_report_id
+FROM carryover_mismatches
+WHERE (:agency = '' OR agency LIKE '%' || :agency || '%')
+  AND (:year = '' OR year = CAST(:year AS INTEGER) OR next_year = CAST(:year AS INTEGER))
+ORDER BY agency, year, column_key
+"""
+
+# Trigram FTS finds any substring of three or more characters; a shorter term has no
+# trigram, so it is looked up with LIKE instead and the search_mode column says which ran.
+# The term is quoted as one FTS phrase, so a visitor's AND/OR/NEAR/* are plain text.
+SEARCH_NARRATIVES = r"""
+WITH term AS (SELECT trim(:q) AS q)
+SELECT '全文检索 trigram FTS' AS search_mode, r.id AS report_id,
+       coalesce(a.name, r.agency_name) AS agency, r.year, n.section, n.heading,
+       snippet(narratives_fts, 0, '【', '】', '…', 24) AS excerpt
+FROM narratives_fts
+JOIN narratives n ON n.id = narratives_fts.rowid
+JOIN reports r ON r.id = n.report_id
+LEFT JOIN agencies a ON a.id = r.agency_id
+WHERE narratives_fts MATCH '"' || replace((SELECT q FROM term), '"', '""') || '"'
+  AND length((SELECT q FROM term)) >= 3 AND r.is_current = 1
+UNION ALL
+SELECT '少于3个字，改用 LIKE 匹配 (under 3 characters: LIKE)', r.id,
+       coalesce(a.name, r.agency_name), r.year, n.section, n.heading,
+       '…' || replace(substr(n.text, max(1, instr(n.text, (SELECT q FROM term)) - 24), 60),
+                      (SELECT q FROM term), '【' || (SELECT q FROM term) || '】') || '…'
+FROM narratives n
+JOIN reports r ON r.id = n.report_id
+LEFT JOIN agencies a ON a.id = r.agency_id
+WHERE length((SELECT q FROM term)) BETWEEN 1 AND 2 AND r.is_current = 1
+  AND n.text LIKE '%' || replace(replace(replace((SELECT q FROM term),
+      '\', '\\'), '%', '\%'), '_', '\_') || '%' ESCAPE '\'
+ORDER BY year DESC, agency, section
+"""
+
+_LEVELS = "province 省级, city 市级, county 县级, township 乡镇"
+
+QUERIES: dict[str, dict] = {
+    "region_comparison": {
+        "title": "地区内机关对比 Compare the agencies of a region",
+        "sql": REGION_COMPARISON,
+        "params": ["year", "region", "order_by"],
+        "about": "某地区（省、市或县区名称，留空为全部）某年度（留空为最新年度）所有机关的关键"
+                 "指标：申请数、公开率、行政复议和行政诉讼纠错率。order_by 可选 new_received"
+                 "（默认）、disclosure_rate、review_corrected_share、litigation_corrected_share、"
+                 "outcome_total、review_total、litigation_total、days_after_deadline、"
+                 "failed_checks、agency。 Every agency of a region in one year, key totals, "
+                 "disclosure rate and the share corrected in review and litigation.",
+        "columns": ("agency", "agency_level", *_TOTALS, "days_after_deadline"),
+    },
+    "agency_across_years": {
+        "title": "单个机关历年对比 One agency across years",
+        "sql": AGENCY_ACROSS_YEARS,
+        "params": ["agency"],
+        "about": "输入机关名称的一部分（如 细河区民政局），列出其历年报告的关键指标。"
+                 " Type part of an agency's name: its reports year by year.",
+        "columns": ("year", "template_version", "published_date", *_TOTALS),
+    },
+    "metric_ranking": {
+        "title": "指标排名 Ranking of a metric",
+        "sql": METRIC_RANKING,
+        "params": ["metric", "year", "level", "region"],
+        "about": "某年度（留空为最新）、某层级（" + _LEVELS + "；留空为全部）内按指标从高到低"
+                 "排名。metric 可为 " + "、".join(OVERVIEW_METRICS) + "，或任一指标键，如 "
+                 "table2.admin_licensing.decisions（见 cell_keys 表）。 Rank agencies of one "
+                 "level and year by a report_overview column or any canonical cell key.",
+        "columns": ("rank", "metric_label", "value"),
+    },
+    "failing_checks": {
+        "title": "未通过勾稽检查的报告 Reports failing checks",
+        "sql": FAILING_CHECKS,
+        "params": ["year", "check_id", "fault"],
+        "about": "当前报告中未通过的检查（I1-I5 表内勾稽，X1/X2 跨年度，D1 发布期限）及说明；"
+                 "fault 为 source（报告本身）或 parse（解析）。 Every failed check with its "
+                 "detail; filter by year, check id and fault.",
+        "columns": ("check_id", "detail", "fault"),
+    },
+    "late_publications": {
+        "title": "逾期发布的报告 Late publications",
+        "sql": LATE_PUBLICATIONS,
+        "params": ["year", "region"],
+        "about": "发布日期晚于法定期限的报告：部门为次年1月31日，人民政府本级为次年3月31日"
+                 "（条例第四十九、五十条）。 Reports published after the statutory deadline "
+                 "(31 January for departments, 31 March for governments).",
+        "columns": ("deadline", "published_date", "days_after_deadline"),
+    },
+    "carryover_mismatches": {
+        "title": "跨年度结转数不一致 Carry-over mismatches",
+        "sql": CARRYOVER,
+        "params": ["agency", "year"],
+        "about": "N年“结转下年度继续办理”与N+1年“上年结转”不相等的机关和列（检查 X1）。"
+                 " Carried forward in year N differs from carried over in year N+1 (X1).",
+        "table": "carryover_mismatches",
+        "columns": ("carried_forward", "next_carried_over_in", "difference"),
+    },
+    "search_narratives": {
+        "title": "全文检索报告正文 Search the narrative sections",
+        "sql": SEARCH_NARRATIVES,
+        "params": ["q"],
+        "about": "在“总体情况”“存在的主要问题及改进情况”“其他需要报告的事项”中检索。三个字"
+                 "及以上用 trigram 全文索引；一两个字的检索词没有三元组，改用 LIKE 子串匹配，"
+                 "search_mode 列会注明。 Full-text search with the trigram index; terms "
+                 "under three characters fall back to LIKE, and search_mode says so.",
+        "columns": ("search_mode", "excerpt"),
+    },
+}
+
+
+def _description_html(query: dict, tables: dict) -> str:
+    """The query's text plus what its main output columns mean (from db.schema.TABLES)."""
+    described = {**tables.get(query.get("table", "report_overview"), {}).get("columns", {})}
+    extra = {
+        "rank": {"zh": "名次", "en": "rank, 1 = highest (ties share a rank)"},
+        "metric_label": {"zh": "指标名称", "en": "the metric's Chinese label"},
+        "value": {"zh": "数值", "en": "the metric's value"},
+        "check_id": {"zh": "检查项", "en": "I1-I5, X1, X2 or D1"},
+        "detail": {"zh": "说明", "en": "what was compared, with the numbers"},
+        "fault": {"zh": "责任方", "en": "source (the report) or parse"},
+        "search_mode": {"zh": "检索方式", "en": "trigram FTS, or LIKE for terms under 3 characters"},
+        "excerpt": {"zh": "摘录", "en": "the matching passage, match in 【】 (FTS)"},
+    }
+    items = []
+    for column in query["columns"]:
+        info = described.get(column) or extra.get(column)
+        if info:
+            unit = f"（{info['unit']}）" if info.get("unit") else ""
+            items.append(f"<li><code>{column}</code> {escape(info['zh'])}{escape(unit)}: "
+                         f"{escape(info['en'])}</li>")
+    return f"<p>{escape(query['about'])}</p><ul>{''.join(items)}</ul>"
+
+
+def canned_queries(tables: dict | None = None) -> dict:
+    """The `queries:` block of metadata.yml: title, SQL, parameters, description (HTML)."""
+    if tables is None:
+        from db.schema import TABLES as tables
+    overview = tables.get("report_overview", {}).get("columns", {})
+    labels = "CASE :metric " + " ".join(
+        f"WHEN '{m}' THEN '{overview[m]['zh']}'" for m in OVERVIEW_METRICS if m in overview
+    ) + " END"
+    return {
+        name: {
+            "title": query["title"],
+            "sql": query["sql"].replace("{metric_labels}", labels).strip(),
+            "params": list(query["params"]),
+            "description_html": _description_html(query, tables),
+        }
+        for name, query in QUERIES.items()
+    }
