@@ -34,7 +34,7 @@ from parsers.document import Block, Document
 
 SNAP = 2.0  # points: rulings closer than this are one line
 THIN = 3.0  # points: a filled rect thinner than this is a drawn line
-MIN_TEXT_CHARS = 20  # fewer real characters than this in a whole PDF: an image
+MIN_TEXT_CHARS = 20  # fewer characters than this over scanned pages: a scan with a stamp
 _CJK = r"\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
 _CJK_SPACE = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
 _PAGE_NUMBER = re.compile(r"^[-—–－\s]*(第\s*)?\d{1,4}\s*(页)?\s*([/／共]\s*\d+\s*页?)?[-—–－\s]*$")
@@ -114,23 +114,30 @@ def read(data: bytes, *, name: str) -> Document:
 
 def _read_pdf(pdf, name: str) -> Document:
     doc = Document(source_format="pdf")
-    pages = []
+    pages, scanned = [], 0
     for page in pdf.pages:
         pages.append(_read_page(page, doc.problems))
+        scanned += _has_page_image(page)
         page.flush_cache()  # keeps memory flat on long documents
-    _check_text_layer(pages, doc.problems)
+    _check_text_layer(pages, scanned, doc.problems)
     doc.blocks = _stitch(pages, doc.problems)
     doc.meta.update(_metadata(doc.blocks, pdf.metadata or {}))
     return doc
 
 
-def _check_text_layer(pages: list[list], problems: list[str]) -> None:
-    """No text at all (or only unmapped glyphs): the report is a scan."""
+def _has_page_image(page) -> bool:
+    """An image covering a quarter of the page or more: a scanned page."""
+    area = float(page.width * page.height) or 1.0
+    return any((i["x1"] - i["x0"]) * (i["bottom"] - i["top"]) >= 0.25 * area for i in page.images)
+
+
+def _check_text_layer(pages: list[list], scanned: int, problems: list[str]) -> None:
+    """No text (or a stamp's worth over scanned pages, or only unmapped glyphs): a scan."""
     text = "".join(b.text if isinstance(b, Block) else "" for page in pages for b in page)
     cells = "".join("".join(r) for page in pages for b in page if isinstance(b, Part) for r in b.rows)
     real = len(re.sub(r"\(cid:\d+\)|\s", "", text + cells))
-    if real < MIN_TEXT_CHARS:
-        raise NeedsOCR("PDF has no text layer (scanned pages); OCR needed")
+    if real == 0 or (scanned and real < MIN_TEXT_CHARS):
+        raise NeedsOCR(f"PDF has no text layer ({scanned} scanned pages); OCR needed")
     cid = len(re.findall(r"\(cid:\d+\)", text + cells))
     if cid > real:
         raise NeedsOCR("PDF fonts have no Unicode mapping (text is glyph ids); OCR needed")
@@ -435,10 +442,19 @@ def _lines(chars: list[dict]) -> list[list[dict]]:
 def _line_text(line: list[dict]) -> str:
     out = []
     for prev, char in zip([None, *line], line, strict=False):
-        if prev is not None and char["x0"] - prev["x1"] > 0.5 * char["size"]:
+        if prev is not None and _spaced(prev, char):
             out.append(" ")
         out.append(char["text"])
     return "".join(out)
+
+
+def _spaced(prev: dict, char: dict) -> bool:
+    """A visible gap: half an em (CJK and digits: a number is split rather than run into
+    its neighbour), a fifth of one between Latin letters (word spacing)."""
+    gap = char["x0"] - prev["x1"]
+    if prev["text"].isascii() and prev["text"].isalpha() and char["text"].isascii():
+        return gap > 0.2 * char["size"]
+    return gap > 0.5 * char["size"]
 
 
 # ---------------------------------------------------------------- prose

@@ -1,0 +1,207 @@
+"""The PDF reader on hand-drawn PDFs: each test draws one difficulty real reports have
+(missing borders, white boxes behind prose, merged cells, text over a border, a table
+split over pages, no text layer) and asserts the rows the reader gives the mapper."""
+
+from __future__ import annotations
+
+import pytest
+
+from parsers.dispatch import NeedsOCR, ReadError, parse_bytes
+from parsers.pdf import read
+
+PAGE_H = 842
+
+
+class Page:
+    """PDF drawing in top-down coordinates (as pdfplumber reports them)."""
+
+    def __init__(self):
+        self.ops: list[str] = []
+
+    def text(self, x: float, top: float, text: str, size: float = 10) -> Page:
+        baseline = PAGE_H - top - size * 0.8
+        self.ops.append(f"BT /F1 {size} Tf {x} {baseline:.2f} Td ({text}) Tj ET")
+        return self
+
+    def line(self, x0: float, top0: float, x1: float, top1: float) -> Page:
+        self.ops.append(f"0 0 0 RG 0.5 w {x0} {PAGE_H - top0} m {x1} {PAGE_H - top1} l S")
+        return self
+
+    def white_box(self, x0: float, top: float, x1: float, bottom: float) -> Page:
+        self.ops.append(f"1 1 1 rg {x0} {PAGE_H - bottom} {x1 - x0} {bottom - top} re f 0 0 0 rg")
+        return self
+
+    def grid(self, xs, ys, skip=()) -> Page:
+        """Rulings at xs/ys; `skip` holds ("v", x, top, bottom) / ("h", y, x0, x1) gaps."""
+        for x in xs:
+            self._cut("v", x, ys[0], ys[-1], skip)
+        for y in ys:
+            self._cut("h", y, xs[0], xs[-1], skip)
+        return self
+
+    def _cut(self, kind, pos, lo, hi, skip):
+        gaps = sorted((g[2], g[3]) for g in skip if g[0] == kind and g[1] == pos)
+        start = lo
+        for a, b in [*gaps, (hi, hi)]:
+            if a > start:
+                if kind == "v":
+                    self.line(pos, start, pos, a)
+                else:
+                    self.line(start, pos, a, pos)
+            start = max(start, b)
+
+
+def pdf(*pages: Page) -> bytes:
+    """A minimal valid PDF (Helvetica, one content stream per page)."""
+    objects = ["<</Type/Catalog/Pages 2 0 R>>", None, "<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>"]
+    kids = []
+    for page in pages:
+        stream = "\n".join(page.ops).encode("latin-1")
+        objects.append(f"<</Length {len(stream)}>>stream\n".encode() + stream + b"\nendstream")
+        objects.append(
+            f"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 {PAGE_H}]"
+            f"/Resources<</Font<</F1 3 0 R>>>>/Contents {len(objects)} 0 R>>"
+        )
+        kids.append(f"{len(objects)} 0 R")
+    objects[1] = f"<</Type/Pages/Kids[{' '.join(kids)}]/Count {len(kids)}>>"
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        body = body if isinstance(body, bytes) else body.encode("latin-1")
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
+    out += f"trailer\n<</Size {len(objects) + 1}/Root 1 0 R>>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+def rows(document) -> list[list[str]]:
+    return [b.cells for b in document.blocks if b.cells is not None]
+
+
+def prose(document) -> list[str]:
+    return [b.text for b in document.blocks if b.cells is None]
+
+
+def table_page(top: float = 100) -> Page:
+    """A 3x3 ruled table: header, then two data rows."""
+    ys = [top, top + 20, top + 40, top + 60]
+    page = Page().grid([100, 250, 350, 450], ys)
+    for k, (label, a, b) in enumerate((("item", "first", "second"), ("rules", "12", "0"),
+                                       ("licences", "550", "7"))):
+        page.text(105, ys[k] + 5, label).text(255, ys[k] + 5, a).text(355, ys[k] + 5, b)
+    return page
+
+
+def test_ruled_table_rows_and_prose_around_it():
+    page = table_page().text(100, 60, "Report heading").text(100, 200, "after the table")
+    document = read(pdf(page), name="t.pdf")
+    assert rows(document) == [["item", "first", "second"], ["rules", "12", "0"],
+                              ["licences", "550", "7"]]
+    assert prose(document) == ["Report heading", "after the table"]
+    assert [b.text or b.cells[0] for b in document.blocks][:2] == ["Report heading", "item"]
+    assert document.problems == []
+
+
+def test_cell_without_top_border_keeps_its_text():
+    # hongze-2023 page 3: the top rule starts right of the label column.
+    page = Page().grid([100, 250, 350], [100, 130, 160], skip=[("h", 100, 100, 250)])
+    page.text(105, 105, "label").text(255, 105, "head").text(105, 135, "rules").text(255, 135, "4119")
+    document = read(pdf(page), name="t.pdf")
+    assert rows(document) == [["label", "head"], ["rules", "4119"]]
+
+
+def test_white_boxes_behind_prose_are_not_a_table():
+    page = Page()
+    for k in range(4):  # a word processor's white background box behind each line
+        page.white_box(70, 100 + 27 * k, 520, 127 + 27 * k).text(75, 105 + 27 * k, f"line {k} 12 3")
+    document = read(pdf(page), name="t.pdf")
+    assert rows(document) == []
+    assert len(prose(document)) == 4
+
+
+def test_value_spanning_rows_is_not_copied():
+    page = Page().grid([100, 250, 350], [100, 120, 140, 160], skip=[("h", 140, 250, 350)])
+    page.text(105, 105, "head").text(255, 105, "count")
+    page.text(105, 125, "first").text(105, 145, "second").text(255, 135, "9")
+    document = read(pdf(page), name="t.pdf")
+    assert rows(document) == [["head", "count"], ["first", "9"], ["second", ""]]
+    assert any("spans several rows" in p for p in document.problems)
+
+
+def test_label_spanning_rows_appears_once_as_in_html():
+    page = Page().grid([100, 200, 300, 400], [100, 120, 140], skip=[("h", 120, 100, 200)])
+    page.text(105, 115, "group").text(205, 105, "sub one").text(305, 105, "1")
+    page.text(205, 125, "sub two").text(305, 125, "2")
+    document = read(pdf(page), name="t.pdf")
+    assert rows(document) == [["group", "sub one", "1"], ["sub two", "2"]]
+
+
+def test_number_over_a_border_is_kept_whole_and_reported():
+    page = Page().grid([100, 250, 300, 400], [100, 120])
+    page.text(105, 105, "fees").text(280, 105, "7730.28").text(360, 105, "5")
+    document = read(pdf(page), name="t.pdf")
+    cells = rows(document)[0]
+    assert "7730.28" in cells  # never "7730." in one cell and "28" in the next
+    assert any("crosses a cell border" in p for p in document.problems)
+
+
+def test_numbers_with_a_gap_stay_visibly_two():
+    page = Page().grid([100, 250, 400], [100, 120])
+    page.text(105, 105, "rules").text(255, 105, "230").text(300, 105, "000023")
+    cells = rows(read(pdf(page), name="t.pdf"))[0]
+    assert cells == ["rules", "230 000023"]  # the mapper flags it; nothing is guessed
+
+
+def test_table_split_over_pages_is_stitched_and_repeated_header_dropped():
+    first = table_page(top=700).text(100, 800, "- 1 -")
+    second = Page().grid([100, 250, 350, 450], [72, 92, 112])
+    second.text(105, 77, "item").text(255, 77, "first").text(355, 77, "second")
+    second.text(105, 97, "fees").text(255, 97, "3").text(355, 97, "1")
+    document = read(pdf(first, second), name="t.pdf")
+    tables = {b.table for b in document.blocks if b.cells is not None}
+    assert len(tables) == 1
+    assert rows(document)[-2:] == [["licences", "550", "7"], ["fees", "3", "1"]]
+    assert "- 1 -" not in prose(document)
+
+
+def test_row_cut_by_page_break_is_joined():
+    first = table_page(top=700)
+    second = Page().grid([100, 250, 350, 450], [72, 92, 112])
+    second.text(105, 77, "tail")
+    second.text(105, 97, "fees").text(255, 97, "3").text(355, 97, "1")
+    document = read(pdf(first, second), name="t.pdf")
+    assert ["licencestail", "550", "7"] in rows(document)
+    assert any("page break joined" in p for p in document.problems)
+
+
+def test_table_after_prose_on_next_page_is_a_new_table():
+    first = table_page(top=700)
+    second = table_page(top=200).text(100, 100, "Another section")
+    document = read(pdf(first, second), name="t.pdf")
+    assert len({b.table for b in document.blocks if b.cells is not None}) == 2
+
+
+def test_unruled_rows_become_rows_not_prose():
+    page = Page().text(100, 100, "rules").text(300, 100, "12").text(400, 100, "0")
+    document = read(pdf(page, Page().text(100, 100, "x" * 30)), name="t.pdf")
+    assert rows(document) == [["rules", "12", "0"]]
+    assert document.blocks[0].row_is_real is False
+
+
+def test_page_without_text_is_needs_ocr():
+    page = Page().grid([100, 250, 400], [100, 120, 140])
+    with pytest.raises(NeedsOCR):
+        read(pdf(page), name="scan.pdf")
+    report = parse_bytes(pdf(page), name="scan.pdf")
+    assert report.status == "needs_ocr" and report.cells == []
+
+
+@pytest.mark.parametrize("data", [b"%PDF-1.4\n garbage", pdf(table_page())[:200]])
+def test_broken_pdf_is_one_line_failure(data):
+    with pytest.raises(ReadError):
+        read(data, name="broken.pdf")
+    report = parse_bytes(data, name="broken.pdf")
+    assert report.status in ("failed", "needs_ocr")
+    assert len(report.problems) == 1 and "\n" not in report.problems[0]
