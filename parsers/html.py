@@ -71,14 +71,14 @@ def _content_container(tree: LexborHTMLParser) -> LexborNode | None:
     for selector in CONTAINERS:
         nodes = tree.css(selector)
         best = max(nodes, key=_report_weight, default=None)
-        if best is not None and _report_weight(best) > 0:
+        if best is not None and best.text(deep=True).strip():
             return best
     return tree.body
 
 
 def _report_weight(node: LexborNode) -> int:
     text = node.text(deep=True)
-    return sum(text.count(word) for word in _REPORT_WORDS) + (len(text) > 200)
+    return sum(text.count(word) for word in _REPORT_WORDS) * 1000 + min(len(text), 999)
 
 
 def _info_line(tree: LexborHTMLParser, meta: dict[str, str]) -> None:
@@ -155,8 +155,9 @@ def table_rows(table: LexborNode) -> list[list[str]]:
         while queue or any(col >= column for col in carried):
             if column in carried:
                 left, text = carried[column]
-                # A value merged over rows was printed once, for the first row.
-                if is_value_text(text):
+                # A value merged over rows was printed once, for the first row; a label
+                # carried down is a group label, already read where it starts.
+                if is_value_text(text) and (column == 0 or carried.get(column - 1) != (left, text)):
                     cells.append("")
                 carried = _step(carried, column, left)
                 column += 1
@@ -173,7 +174,7 @@ def table_rows(table: LexborNode) -> list[list[str]]:
             cells.append(text)
             for offset in range(span):
                 if rowspan > 1:
-                    carried[column + offset] = (rowspan - 1, text if offset == 0 else "")
+                    carried[column + offset] = (rowspan - 1, text)
             column += span
         rows.append(cells)
     return rows

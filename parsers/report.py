@@ -18,7 +18,8 @@ _ANNUAL_REPORT = re.compile(r"(政府信息公开|政务公开|信息公开).{0,
 
 
 def detect_version(parts: sections.Sections) -> str | None:
-    """v2019 / v2021 from the labels of the table parts, or None without tables."""
+    """v2019 / v2021 from the labels of the table parts; "unknown" for tables without
+    version-specific labels; None without tables."""
     labels = compact("".join(
         "".join(b.cells) if b.cells is not None else b.text
         for part in ("table2", "table3") for b in parts.get(part)
@@ -26,8 +27,8 @@ def detect_version(parts: sections.Sections) -> str | None:
     if "本年新收" not in labels and "第二十条" not in labels:
         return None
     score = {v: sum(m in labels for m in markers) for v, markers in schema.VERSION_MARKERS.items()}
-    if score[schema.V2021] == score[schema.V2019] == 0:
-        return None
+    if score[schema.V2021] == score[schema.V2019]:
+        return "unknown"
     return schema.V2021 if score[schema.V2021] > score[schema.V2019] else schema.V2019
 
 
@@ -52,6 +53,11 @@ def build_report(document: Document, *, path: str) -> Report:
     if version is None:
         _classify_without_tables(report, document)
         return report
+    if version == "unknown":
+        # Table 3 alone reads the same in both versions, but for the （六） sub-rows.
+        version = schema.V2021 if (report.year or 0) >= 2021 else schema.V2019
+        report.problems.append(f"no labels tell the template version; read as {version} "
+                               "by the report year")
     report.template_version = version
     _read_tables(report, parts, version)
     return report

@@ -205,7 +205,7 @@ def read_table3(blocks: Sequence[Block], version: str) -> TableRead:
     toks = tokens(blocks)
     found, problems = read_rows(toks, rows, {r.key: 7 for r in rows}, T3_GROUPS)
     read.rows, read.problems = found, problems
-    subtotal_at = _org_subtotal_column(toks)
+    subtotal_at = _org_subtotal_column(toks, found)
     for key, hit in found.items():
         if hit.filled() == 0 and (key in GROUP_CHILDREN or (
                 key == "other_handling" and version == schema.V2021)):
@@ -222,43 +222,44 @@ def read_table3(blocks: Sequence[Block], version: str) -> TableRead:
     return read
 
 
-def _org_subtotal_column(toks: list[Token]) -> int | None:
-    """Position among the value columns of a 法人或其他组织 小计 column, if the header
-    prints one (it follows 自然人 or the five organisation columns)."""
+def _org_subtotal_column(toks: list[Token], found: dict[str, RowRead]) -> int | None:
+    """Where a 法人或其他组织 小计 column stands among the eight values of a row:
+    after 自然人 (1) or after the five organisations (6). The header says so; without
+    it, the position whose subtotals add up in every eight-value row (rows of zeros
+    fit both, and read the same either way)."""
     header = [compact(t.text) for t in toks if not t.is_value]
-    try:
+    if "自然人" in header:
         start = header.index("自然人")
-    except ValueError:
-        return None
-    columns = [h for h in header[start:start + 12] if h not in ("法人或其他组织", "申请人情况")]
-    for i, word in enumerate(columns[:9]):
-        if word in ("小计", "合计"):
-            return i
+        words = [h for h in header[start:start + 12]
+                 if h not in ("法人或其他组织", "申请人情况", "总计")]
+        for at in (1, 6):
+            if at < len(words) and words[at] in ("小计", "合计"):
+                return at
+    rows = [[read_value(t.text).value for t in r.values if t.text.strip()]
+            for r in found.values() if r.filled() == 8]
+    for at in (1, 6):
+        if rows and all(None not in n and n[at] == sum(n[2:7] if at == 1 else n[1:6])
+                        for n in rows):
+            return at
     return None
 
 
 def _fit7(hit: RowRead, subtotal_at: int | None, read: TableRead):
-    """Seven values, or eight where a 法人或其他组织 subtotal column is printed (after
-    自然人 or after the five organisations): the subtotal is checked, not keyed."""
+    """Seven values, or eight where a 法人或其他组织 subtotal column is printed: the
+    subtotal is checked, not keyed."""
     values, problem = fit(hit, 7)
     if values is not None:
         return values, None
     eight, _ = fit(hit, 8)
-    if eight is None:
-        return None, problem
+    if eight is None or subtotal_at is None:
+        return None, problem if eight is None else f"row {hit.label!r}: 8 values where 7 are printed"
     numbers = [read_value(t.text).value for t in eight]
-    for at in [subtotal_at] if subtotal_at in (1, 6) else [1, 6]:
-        orgs = numbers[2:7] if at == 1 else numbers[1:6]
-        if None in orgs or numbers[at] is None:
-            continue
-        if numbers[at] != sum(orgs):
-            if subtotal_at is None:
-                continue
-            read.problems.append(
-                f"table 3 row {hit.label!r}: 法人或其他组织 subtotal {numbers[at]} "
-                f"but the organisations sum to {sum(orgs)}")
-        return [t for i, t in enumerate(eight) if i != at], None
-    return None, f"row {hit.label!r}: 8 values where 7 are printed"
+    orgs = numbers[2:7] if subtotal_at == 1 else numbers[1:6]
+    if None not in orgs and numbers[subtotal_at] is not None and numbers[subtotal_at] != sum(orgs):
+        read.problems.append(
+            f"table 3 row {hit.label!r}: 法人或其他组织 subtotal {numbers[subtotal_at]} "
+            f"but the organisations sum to {sum(orgs)}")
+    return [t for i, t in enumerate(eight) if i != subtotal_at], None
 
 
 # ---------------------------------------------------------------- table 4

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import CORPUS, corpus_cases, expected_for, printed_cells
 
 from parsers import parse_bytes, parse_path
 from parsers.dispatch import read_document
 from parsers.render import STYLES, render
+
+from conftest import CORPUS, corpus_cases, expected_for, printed_cells
 
 CASES = corpus_cases(".html", ".txt")
 
