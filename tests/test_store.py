@@ -1,0 +1,391 @@
+"""The store on a real SQLite file, built from the real corpus (fixtures/corpus)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from decimal import Decimal
+
+import pytest
+
+from db import store
+from parsers import model, parse_path
+
+from conftest import CORPUS, corpus_cases
+
+INPUTS = corpus_cases(".html", ".txt", ".pdf")
+XIHE = CORPUS / "xihe-minzheng-2020.txt"
+TABLES = ("agencies", "agency_names", "blobs", "documents", "reports", "cells", "checks",
+          "narratives")
+
+
+def counts(db) -> dict[str, int]:
+    return {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+
+
+def cell(db, agency: str, year: int, key: str):
+    return db.execute(
+        "SELECT c.value, c.raw, c.note, c.derived, typeof(c.value) FROM cells c"
+        " JOIN reports r ON r.id = c.report_id JOIN agencies a ON a.id = r.agency_id"
+        " WHERE a.name = ? AND r.year = ? AND c.key = ? AND r.is_current = 1",
+        (agency, year, key),
+    ).fetchone()
+
+
+def hand_report(agency="细河区民政局", year=2020, published="2021-01-08", cells=(), **kw):
+    return model.Report(path="hand.txt", template_version="v2019", agency=agency, year=year,
+                        published_date=published, cells=list(cells), **kw)
+
+
+@pytest.fixture(scope="module")
+def corpus_db(tmp_path_factory):
+    db = store.open_db(tmp_path_factory.mktemp("corpus") / "reports.db")
+    for path in INPUTS:
+        store.load_path(db, path)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = store.open_db(tmp_path / "reports.db")
+    yield database
+    database.close()
+
+
+# ------------------------------------------------------------------ known answers
+
+
+def test_seed_admin_licensing_decisions_is_187(corpus_db):
+    value, raw, note, derived, kind = cell(
+        corpus_db, "阜新市细河区民政局", 2020, "table2.admin_licensing.decisions")
+    assert (value, kind, derived) == (187, "integer", 0)
+    assert raw == "187(截止2020年末法人登记证总数)"
+    assert note == "截止2020年末法人登记证总数"
+
+
+def test_amounts_keep_their_decimals(corpus_db):
+    fee = cell(corpus_db, "平潭综合实验区", 2023, "table2.admin_fees.fee_amount_wan_yuan")
+    assert fee[0] == pytest.approx(5949.088667) and fee[4] == "real"
+    procurement = cell(corpus_db, "平潭综合实验区", 2020,
+                       "table2.central_procurement.procurement_amount_wan_yuan")
+    assert procurement[0] == pytest.approx(7380.28959)
+    assert procurement[1] == "73802895.90元"
+
+
+def test_known_totals_from_the_expected_files(corpus_db):
+    assert cell(corpus_db, "平潭综合实验区", 2023, "table3.new_received.total")[0] == 81
+    assert cell(corpus_db, "淮安市洪泽区人民政府", 2023, "table4.review.upheld")[0] == 10
+
+
+@pytest.mark.parametrize("path", INPUTS, ids=lambda p: p.name)
+def test_database_holds_exactly_what_the_parser_read(corpus_db, path):
+    report = parse_path(path)
+    row = corpus_db.execute(
+        "SELECT r.id, r.year, r.template_version, r.status, r.agency_name, r.published_date,"
+        " r.cell_count FROM reports r JOIN documents d ON d.id = r.document_id"
+        " WHERE d.path = ?", (str(path),)).fetchone()
+    assert row[1:] == (report.year, report.template_version, report.status, report.agency,
+                       report.published_date, len(report.cells))
+    stored = {k: (v, raw, note, bool(d)) for k, v, raw, note, d in corpus_db.execute(
+        "SELECT key, value, raw, note, derived FROM cells WHERE report_id = ?", (row[0],))}
+    parsed = {c.key: (store._sql_number(c.value), c.raw, c.note, c.derived)
+              for c in report.cells}
+    assert stored == parsed
+    checks = corpus_db.execute("SELECT count(*) FROM checks WHERE report_id = ?"
+                               " AND check_id LIKE 'I%'", (row[0],)).fetchone()[0]
+    assert checks == len(report.checks)
+
+
+def test_raw_bytes_are_kept_exactly(corpus_db):
+    for path in INPUTS:
+        document_id = corpus_db.execute(
+            "SELECT id FROM documents WHERE path = ?", (str(path),)).fetchone()[0]
+        assert store.document_bytes(corpus_db, document_id) == path.read_bytes()
+
+
+def test_pages_are_stored_compressed(corpus_db):
+    size, stored = corpus_db.execute(
+        "SELECT sum(size), sum(length(data)) FROM blobs").fetchone()
+    assert stored < size / 2  # portal HTML compresses well; the PDF barely
+
+
+# ------------------------------------------------------------------ idempotence, versions
+
+
+def test_loading_twice_changes_nothing(db):
+    first = [store.load_path(db, p) for p in INPUTS]
+    before = counts(db), list(db.query("SELECT * FROM reports ORDER BY id"))
+    second = [store.load_path(db, p) for p in INPUTS]
+    assert second == first
+    assert (counts(db), list(db.query("SELECT * FROM reports ORDER BY id"))) == before
+    assert counts(db)["documents"] == len(INPUTS) == counts(db)["reports"]
+
+
+def test_same_bytes_at_two_urls_are_one_blob(db):
+    data = XIHE.read_bytes()
+    a, new_a = store.add_document(db, data, url="http://a.example/1.htm")
+    b, new_b = store.add_document(db, data, url="http://b.example/2.htm")
+    assert new_a and new_b and a != b
+    assert counts(db)["blobs"] == 1
+    assert store.document_bytes(db, b) == data
+
+
+def test_changed_page_is_a_new_version_and_old_one_is_kept(db):
+    url = "http://www.xihe.gov.cn/2021/0108.htm"
+    first = store.add_document(db, b"version one", url=url, etag='"1"')
+    second = store.add_document(db, b"version two", url=url, etag='"2"')
+    again = store.add_document(db, b"version two", url=url, etag='"2"')
+    assert first[1] and second[1] and not again[1]
+    assert again[0] == second[0] != first[0]
+    versions = list(db.query("SELECT version, etag FROM documents WHERE url = ? ORDER BY id",
+                             [url]))
+    assert versions == [{"version": 1, "etag": '"1"'}, {"version": 2, "etag": '"2"'}]
+    assert store.document_bytes(db, first[0]) == b"version one"
+
+
+def test_new_version_of_a_page_supersedes_its_old_report(db):
+    url = "http://www.xihe.gov.cn/2021/0108.htm"
+    data = XIHE.read_bytes()
+    _, old = store.load_bytes(db, data, name="xihe.txt", url=url)
+    fixed = data.replace(b"| 187(", b"| 188(")
+    _, new = store.load_bytes(db, fixed, name="xihe.txt", url=url)
+    assert new != old
+    rows = {r["id"]: r for r in db.query("SELECT id, is_current, superseded_by FROM reports")}
+    assert rows[old] == {"id": old, "is_current": 0, "superseded_by": new}
+    assert rows[new] == {"id": new, "is_current": 1, "superseded_by": None}
+    overview = list(db.query("SELECT report_id FROM report_overview"))
+    assert overview == [{"report_id": new}]
+    assert cell(db, "阜新市细河区民政局", 2020, "table2.admin_licensing.decisions")[0] == 188
+
+
+def test_later_republication_is_current_whatever_the_load_order(db):
+    original = XIHE.read_bytes()
+    corrected = original.replace(b"2021-01-08", b"2021-02-01").replace(
+        b"| 187(", b"| 190(")
+    _, corrected_id = store.load_bytes(db, corrected, name="b.txt", url="http://x/b")
+    _, original_id = store.load_bytes(db, original, name="a.txt", url="http://x/a")
+    current = db.execute("SELECT id FROM reports WHERE is_current = 1").fetchall()
+    assert current == [(corrected_id,)]
+    assert db.execute("SELECT superseded_by FROM reports WHERE id = ?",
+                      (original_id,)).fetchone() == (corrected_id,)
+
+
+# ------------------------------------------------------------------ values
+
+
+def test_blank_cell_is_null_and_derived_is_flagged(db):
+    document_id, _ = store.add_document(db, b"hand", path="hand.txt")
+    report = hand_report(cells=[
+        model.Cell("table3.new_received.total", None, "/"),
+        model.Cell("table3.granted.total", Decimal("7"), "7"),
+        model.Cell("table3.other_handling.total", 3, None, derived=True),
+        model.Cell("table2.admin_fees.fee_amount_wan_yuan", Decimal("12.50"), "12.5"),
+    ])
+    report_id = store.store_report(db, document_id, report)
+    rows = {r[0]: r[1:] for r in db.execute(
+        "SELECT key, value, typeof(value), raw, derived FROM cells WHERE report_id = ?",
+        (report_id,))}
+    assert rows["table3.new_received.total"] == (None, "null", "/", 0)
+    assert rows["table3.granted.total"] == (7, "integer", "7", 0)
+    assert rows["table3.other_handling.total"] == (3, "integer", None, 1)
+    assert rows["table2.admin_fees.fee_amount_wan_yuan"] == (12.5, "real", "12.5", 0)
+    overview = next(db.query("SELECT new_received, granted FROM report_overview"))
+    assert overview == {"new_received": None, "granted": 7}
+
+
+def test_schema_rejects_text_values_and_orphan_cells(db):
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("INSERT INTO cells (report_id, key, value) VALUES (999, 'table3.x.y', 1)")
+    document_id, _ = store.add_document(db, b"hand", path="hand.txt")
+    report_id = store.store_report(db, document_id, hand_report())
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("INSERT INTO cells (report_id, key, value) VALUES (?, 'table3.x.y', 'abc')",
+                   (report_id,))
+
+
+# ------------------------------------------------------------------ nothing is lost
+
+
+@pytest.mark.parametrize("data", [b"", b"\x00\x01\x02\xff binary junk \x00" * 10])
+def test_unreadable_input_still_gets_document_and_failed_report(db, data):
+    document_id, report_id = store.load_bytes(db, data, name="broken.html")
+    row = db.execute("SELECT status, problems FROM reports WHERE id = ?", (report_id,)).fetchone()
+    assert row[0] in (model.FAILED, model.NOT_A_REPORT)
+    assert store.document_bytes(db, document_id) == data
+    if data == b"":
+        assert row[0] == model.FAILED and "empty" in json.loads(row[1])[0]
+
+
+def test_parser_crash_is_a_failed_report_with_the_reason(db, monkeypatch):
+    import parsers
+
+    def explode(data, *, name):
+        raise RuntimeError("table walker fell over")
+
+    monkeypatch.setattr(parsers, "parse_bytes", explode)
+    document_id, report_id = store.load_bytes(db, XIHE.read_bytes(), name=str(XIHE))
+    status, problems = db.execute("SELECT status, problems FROM reports WHERE id = ?",
+                                  (report_id,)).fetchone()
+    assert status == model.FAILED
+    assert "table walker fell over" in problems and str(XIHE) in problems
+
+
+def test_values_the_schema_would_reject_become_problems(db):
+    document_id, _ = store.add_document(db, b"odd", path="odd.txt")
+    report = hand_report(published="2021/01/08", year=20201)
+    report.template_version = "v2099"
+    report_id = store.store_report(db, document_id, report)
+    row = next(db.query("SELECT template_version, year, published_date, problems FROM reports"
+                        " WHERE id = ?", [report_id]))
+    assert (row["template_version"], row["year"], row["published_date"]) == \
+        ("not_a_report", None, None)
+    assert len(json.loads(row["problems"])) == 3
+
+
+# ------------------------------------------------------------------ agencies
+
+
+def registry_xihe(db, **kw):
+    return store.upsert_agency(db, name="阜新市细河区民政局", kind="department", level="county",
+                               province="辽宁省", city="阜新市", county="细河区",
+                               division_code="210911", **kw)
+
+
+def test_short_name_in_report_matches_registry_agency(db):
+    agency_id = registry_xihe(db)
+    document_id, _ = store.add_document(db, b"r", path="r.txt")
+    report_id = store.store_report(db, document_id, hand_report(agency="细河区民政局"))
+    assert db.execute("SELECT agency_id FROM reports WHERE id = ?",
+                      (report_id,)).fetchone() == (agency_id,)
+    assert db.execute("SELECT matched_by FROM agency_names WHERE name = '细河区民政局'"
+                      ).fetchone() == ("suffix",)
+    assert counts(db)["agencies"] == 1
+
+
+def test_registry_loaded_after_reports_absorbs_the_unmatched_agency(db):
+    document_id, _ = store.add_document(db, b"r", path="r.txt")
+    report_id = store.store_report(db, document_id, hand_report(agency="细河区 民政局"))
+    assert db.execute("SELECT unmatched FROM agencies").fetchall() == [(1,)]
+    agency_id = registry_xihe(db)
+    assert db.execute("SELECT id, unmatched, division_code FROM agencies").fetchall() == \
+        [(agency_id, 0, "210911")]
+    assert db.execute("SELECT agency_id, agency_name, is_current FROM reports WHERE id = ?",
+                      (report_id,)).fetchone() == (agency_id, "细河区 民政局", 1)
+
+
+def test_ambiguous_name_stays_unmatched_unless_the_portal_decides(db):
+    a = store.upsert_agency(db, name="甲市细河区民政局", portal_id="jia")
+    store.upsert_agency(db, name="乙市细河区民政局", portal_id="yi")
+    doc_plain, _ = store.add_document(db, b"1", path="1.txt")
+    doc_jia, _ = store.add_document(db, b"2", path="2.txt", portal_id="jia")
+    plain = store.store_report(db, doc_plain, hand_report(agency="细河区民政局"))
+    jia = store.store_report(db, doc_jia, hand_report(agency="细河区民政局", year=2021))
+    plain_agency = db.execute("SELECT a.id, a.unmatched FROM reports r JOIN agencies a"
+                              " ON a.id = r.agency_id WHERE r.id = ?", (plain,)).fetchone()
+    assert plain_agency[1] == 1 and plain_agency[0] != a
+    # A name, once seen, keeps meaning the same agency; the portal only decides new names.
+    assert db.execute("SELECT agency_id FROM reports WHERE id = ?", (jia,)).fetchone() == \
+        (plain_agency[0],)
+    store.upsert_agency(db, name="丙市细河区卫健局", portal_id="bing")
+    store.upsert_agency(db, name="丁市细河区卫健局", portal_id="ding")
+    doc_bing, _ = store.add_document(db, b"3", path="3.txt", portal_id="bing")
+    bing = store.store_report(db, doc_bing, hand_report(agency="细河区卫健局"))
+    assert db.execute("SELECT a.name FROM reports r JOIN agencies a ON a.id = r.agency_id"
+                      " WHERE r.id = ?", (bing,)).fetchone() == ("丙市细河区卫健局",)
+
+
+def test_too_short_a_name_is_never_matched_by_suffix(db):
+    registry_xihe(db)
+    document_id, _ = store.add_document(db, b"r", path="r.txt")
+    store.store_report(db, document_id, hand_report(agency="民政局"))
+    assert db.execute("SELECT count(*) FROM agencies WHERE unmatched = 1").fetchone() == (1,)
+
+
+def test_upsert_agency_updates_only_given_fields(db):
+    first = registry_xihe(db)
+    again = store.upsert_agency(db, name="阜新市细河区民政局", short_name="细河区民政局")
+    assert again == first
+    row = next(db.query("SELECT short_name, division_code, kind FROM agencies"))
+    assert row == {"short_name": "细河区民政局", "division_code": "210911", "kind": "department"}
+
+
+@pytest.mark.parametrize("name, kind", [
+    ("阜新市细河区人民政府", "government"), ("阜新市细河区民政局", "department"),
+    ("阜新市细河区人民政府办公室", "department"), ("细河区四合镇人民政府", "township"),
+    ("细河区北苑街道办事处", "township"), ("平潭综合实验区", "other"),
+])  # fmt: skip
+def test_kind_inferred_from_name(name, kind):
+    assert store.infer_kind(name) == kind
+
+
+# ------------------------------------------------------------------ reparse
+
+
+def test_reparse_replaces_parsed_rows_and_leaves_documents_alone(db, monkeypatch):
+    loaded = [store.load_path(db, p) for p in INPUTS]
+    documents = list(db.query("SELECT * FROM documents ORDER BY id"))
+    blobs = list(db.query("SELECT sha256, size FROM blobs ORDER BY sha256"))
+    before = counts(db)
+    monkeypatch.setattr(store, "PARSER_VERSION", "99.0.0")
+    assert store.documents_to_reparse(db, outdated_only=True) == [d for d, _ in loaded]
+    reparsed = [store.reparse_document(db, d) for d, _ in loaded]
+    assert reparsed == [r for _, r in loaded]
+    assert list(db.query("SELECT * FROM documents ORDER BY id")) == documents
+    assert list(db.query("SELECT sha256, size FROM blobs ORDER BY sha256")) == blobs
+    assert counts(db) == before
+    assert {r[0] for r in db.execute("SELECT parser_version FROM reports")} == {"99.0.0"}
+    assert store.documents_to_reparse(db, outdated_only=True) == []
+
+
+def test_load_reparses_when_the_parser_version_changed(db, monkeypatch):
+    document_id, report_id = store.load_path(db, XIHE)
+    monkeypatch.setattr(store, "PARSER_VERSION", "99.0.0")
+    assert store.load_path(db, XIHE) == (document_id, report_id)
+    assert db.execute("SELECT parser_version FROM reports").fetchall() == [("99.0.0",)]
+    assert counts(db)["cells"] == 200
+
+
+def test_reparse_keeps_an_agency_given_at_load_time(db, monkeypatch):
+    agency_id = store.upsert_agency(db, name="辽宁省阜新市细河区民政局")
+    document_id, _ = store.load_bytes(db, XIHE.read_bytes(), name="x.txt", agency_id=agency_id)
+    monkeypatch.setattr(store, "PARSER_VERSION", "99.0.0")
+    store.reparse_document(db, document_id)
+    assert db.execute("SELECT agency_id, agency_assigned FROM reports").fetchone() == \
+        (agency_id, 1)
+
+
+# ------------------------------------------------------------------ narratives
+
+
+def test_narratives_are_searchable_in_chinese(corpus_db):
+    hits = corpus_db.execute(
+        "SELECT DISTINCT a.name FROM narratives_fts f JOIN narratives n ON n.id = f.rowid"
+        " JOIN reports r ON r.id = n.report_id JOIN agencies a ON a.id = r.agency_id"
+        " WHERE narratives_fts MATCH ?", ("保障资金发放",)).fetchall()
+    assert hits == [("阜新市细河区民政局",)]
+    sections = corpus_db.execute(
+        "SELECT n.section FROM narratives n JOIN reports r ON r.id = n.report_id"
+        " WHERE r.agency_name = '阜新市细河区民政局' ORDER BY n.id").fetchall()
+    assert sections == [("overview",), ("problems",), ("other_matters",)]
+
+
+def test_legacy_report_prose_is_kept_as_full_text(corpus_db):
+    text = corpus_db.execute(
+        "SELECT n.section, n.text FROM narratives n JOIN reports r ON r.id = n.report_id"
+        " WHERE r.template_version = 'legacy'").fetchone()
+    assert text[0] == "full_text" and "政府信息公开" in text[1]
+
+
+def test_reparse_leaves_no_stale_search_rows(db, monkeypatch):
+    def hits():
+        return db.execute("SELECT count(*) FROM narratives_fts WHERE narratives_fts MATCH ?",
+                          ("保障资金发放",)).fetchone()[0]
+
+    document_id, _ = store.load_path(db, XIHE)
+    assert hits() == 2  # the overview and the problems section both say it
+    monkeypatch.setattr(store, "PARSER_VERSION", "99.0.0")
+    store.reparse_document(db, document_id)
+    store.reparse_document(db, document_id)
+    assert hits() == 2
+    assert db.execute("SELECT * FROM pragma_integrity_check").fetchall() == [("ok",)]
