@@ -18,6 +18,10 @@ _RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
 
 
 def read(data: bytes, *, name: str, content_type: str | None = None) -> Document:
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        from parsers.dispatch import ReadError
+
+        raise ReadError("binary data of no known document format")
     try:
         text, encoding = decode(data, content_type=content_type)
     except DecodeError as error:

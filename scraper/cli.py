@@ -42,3 +42,7 @@ for _module_name, _names in COMMAND_MODULES.items():
     for _name in _names:
         if hasattr(_module, _name):
             main.add_command(getattr(_module, _name), name=_name)
+
+
+if __name__ == "__main__":
+    main()
