@@ -1,0 +1,153 @@
+"""Every canned query of the published database, run through Datasette on the fixture
+database, returns the rows the hand-checked corpus (fixtures/corpus/*.expected.json) says."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from datasette.app import Datasette
+
+from db import queries
+from db.publish import DB_NAME, publish_site
+from db.screenshot import build_fixture_db
+
+CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "corpus"
+
+
+def expected(case: str, key: str):
+    return json.loads((CORPUS / f"{case}.expected.json").read_text(encoding="utf-8"))["cells"][key]
+
+
+def rate(numerator: int, denominator: int) -> float:
+    return round(numerator / denominator, 4)
+
+
+@pytest.fixture(scope="module")
+def datasette(tmp_path_factory) -> Datasette:
+    tmp = tmp_path_factory.mktemp("queries")
+    site = publish_site(build_fixture_db(tmp / "fixtures.db"), tmp / "site")
+    return Datasette(config_dir=site)  # what `datasette site/` serves
+
+
+def run(datasette: Datasette, name: str, **params) -> list[dict]:
+    """The rows of canned query `name` as JSON objects; fails on any Datasette error."""
+    response = asyncio.run(datasette.client.get(
+        f"/{DB_NAME}/{name}.json", params={"_shape": "objects", **params}))
+    assert response.status_code == 200, response.text
+    return response.json()["rows"]
+
+
+def test_every_canned_query_is_published_with_parameters_and_description(datasette):
+    response = asyncio.run(datasette.client.get(f"/{DB_NAME}.json"))
+    published = {q["name"]: q for q in response.json()["queries"]}
+    assert set(published) == set(queries.QUERIES) and len(published) == 7
+    for name, query in published.items():
+        assert query["title"] and query["params"] == queries.QUERIES[name]["params"]
+        assert "<p>" in query["description_html"] and not query.get("write"), name
+
+
+def test_region_comparison_defaults_to_the_latest_year_by_applications(datasette):
+    rows = run(datasette, "region_comparison")
+    assert [(r["agency"], r["year"]) for r in rows] == [
+        ("平潭综合实验区", 2023), ("淮安市洪泽区人民政府", 2023)]
+    pingtan, hongze = rows
+    assert pingtan["new_received"] == expected("pingtan-2023", "table3.new_received.total") == 81
+    assert pingtan["disclosure_rate"] == rate(22 + 20, 81)
+    assert pingtan["review_total"] == expected("pingtan-2023", "table4.review.total")
+    assert pingtan["review_corrected_share"] == rate(1, 2)
+    assert pingtan["litigation_total"] == 5 + 2 and pingtan["litigation_corrected_share"] == 0
+    assert hongze["disclosure_rate"] == rate(0 + 4, 21)
+    assert hongze["review_corrected_share"] is None  # its review total prints 0 (I4 fails)
+
+
+def test_region_comparison_filters_region_and_year_and_sorts(datasette):
+    rows = run(datasette, "region_comparison", year="2020", region="辽宁省")
+    assert [(r["agency"], r["county"], r["new_received"]) for r in rows] == [
+        ("阜新市细河区民政局", "细河区", 0)]
+    by_rate = run(datasette, "region_comparison", year="2023", order_by="disclosure_rate")
+    assert [r["disclosure_rate"] for r in by_rate] == [rate(42, 81), rate(4, 21)]
+    by_name = run(datasette, "region_comparison", year="2023", order_by="agency")
+    assert [r["agency"] for r in by_name] == sorted(r["agency"] for r in by_name)
+    assert run(datasette, "region_comparison", region="江苏省")[0]["city"] == "淮安市"
+
+
+def test_agency_across_years(datasette):
+    rows = run(datasette, "agency_across_years", agency="细河区民政局")
+    assert [(r["year"], r["published_date"], r["days_after_deadline"]) for r in rows] == [
+        (2020, "2021-01-08", -23), (2021, "2022-02-20", 20)]
+    pingtan = run(datasette, "agency_across_years", agency="平潭")
+    assert [(r["year"], r["template_version"], r["new_received"]) for r in pingtan] == [
+        (2018, "legacy", None), (2020, "v2019", 21), (2023, "v2021", 81)]
+    assert run(datasette, "agency_across_years", agency="") == []  # no name, no rows
+
+
+def test_metric_ranking_of_an_overview_column_and_of_a_cell_key(datasette):
+    rows = run(datasette, "metric_ranking", metric="new_received")
+    assert [(r["rank"], r["agency"], r["value"]) for r in rows] == [
+        (1, "平潭综合实验区", 81), (2, "淮安市洪泽区人民政府", 21)]
+    assert rows[0]["metric_label"] == "本年新收申请数"
+    key = "table2.admin_licensing.decisions"
+    rows = run(datasette, "metric_ranking", metric=key, year="2020")
+    assert [(r["rank"], r["agency"], r["value"]) for r in rows] == [
+        (1, "平潭综合实验区", expected("pingtan-2020", key)),
+        (2, "阜新市细河区民政局", expected("xihe-minzheng-2020", key))]
+    assert rows[0]["metric_label"] == "行政许可·处理决定数量"
+    county = run(datasette, "metric_ranking", metric=key, year="2023", level="county")
+    assert [(r["agency"], r["value"]) for r in county] == [
+        ("淮安市洪泽区人民政府", expected("hongze-2023", key))]
+
+
+def test_failing_checks_with_their_detail(datasette):
+    rows = run(datasette, "failing_checks")
+    found = {(r["agency"], r["year"], r["check_id"], r["scope"], r["fault"]) for r in rows}
+    assert found == {
+        ("淮安市洪泽区人民政府", 2023, "I4", "review", "source"),  # corpus README: I4 fails
+        ("淮安市洪泽区人民政府", 2023, "I4", "litigation_after_review", "source"),
+        ("平潭综合实验区", 2020, "I3", "natural_person", "source"),  # I3 fails in the source
+        ("平潭综合实验区", 2020, "I3", "total", "source"),
+        ("阜新市细河区民政局", 2021, "D1", "publication", "source"),  # the derived late report
+        ("阜新市细河区民政局", 2021, "X1", "natural_person", "source"),
+        ("阜新市细河区民政局", 2021, "X1", "total", "source"),
+    }
+    assert all(r["detail"] for r in rows)
+    assert {r["check_id"] for r in run(datasette, "failing_checks", check_id="i3")} == {"I3"}
+    assert {r["year"] for r in run(datasette, "failing_checks", year="2023")} == {2023}
+
+
+def test_late_publications(datasette):
+    rows = run(datasette, "late_publications")
+    assert [(r["agency"], r["year"], r["deadline"], r["published_date"],
+             r["days_after_deadline"]) for r in rows] == [
+        ("阜新市细河区民政局", 2021, "2022-01-31", "2022-02-20", 20)]
+    assert run(datasette, "late_publications", year="2020") == []
+
+
+def test_carryover_mismatches(datasette):
+    rows = run(datasette, "carryover_mismatches", agency="细河区")
+    assert [(r["year"], r["next_year"], r["column_key"], r["carried_forward"],
+             r["next_carried_over_in"], r["difference"]) for r in rows] == [
+        (2020, 2021, "natural_person", 0, 2, 2), (2020, 2021, "total", 0, 2, 2)]
+    assert run(datasette, "carryover_mismatches", agency="平潭") == []
+
+
+def test_search_uses_trigram_fts_from_three_characters(datasette):
+    rows = run(datasette, "search_narratives", q="依申请")
+    assert rows and all(r["search_mode"].startswith("全文检索") for r in rows)
+    assert all("【依申请】" in r["excerpt"] for r in rows)
+    assert {r["agency"] for r in rows} >= {"平潭综合实验区", "淮安市洪泽区人民政府"}
+    # FTS syntax in the term is plain text, not an error
+    assert run(datasette, "search_narratives", q='依申请" OR "x') == []
+
+
+def test_search_falls_back_to_like_under_three_characters_and_says_so(datasette):
+    rows = run(datasette, "search_narratives", q="噪音")
+    assert [(r["agency"], r["year"], r["section"]) for r in rows] == [
+        ("平潭综合实验区", 2023, "problems")]
+    assert "LIKE" in rows[0]["search_mode"] and "【噪音】" in rows[0]["excerpt"]
+    percent = run(datasette, "search_narratives", q="%")  # a wildcard is a literal here
+    assert percent and all("【%】" in r["excerpt"] for r in percent)
+    assert len(percent) < len(run(datasette, "search_narratives", q="公开"))
+    assert run(datasette, "search_narratives", q="") == []
