@@ -28,6 +28,7 @@ from parsers.document import Block, Document
 SOFFICE_TIMEOUT = 180  # seconds; a first start of LibreOffice builds its profile
 _VALUE_LIKE = re.compile(r"^[+\-−]?\d[\d,，.\s]*(元|万元|件|个|项|条)?$|^[+\-−]?\d[\d,.]*\s*[（(]")
 _NULL_MARKS = {"/", "／", "—", "——", "-", "－", "无", "\\", "–", "--"}
+_SECTION = re.compile(r"^[一二三四五六七八九十]+、\S")
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
@@ -158,9 +159,27 @@ def read_xlsx(data: bytes, *, name: str) -> Document:
 
 
 def _sheet(sheet, doc: Document, table: int) -> int:
-    """One sheet's rows; a row with a single filled text cell is a title or heading."""
-    below, texts = _merges(sheet), {}
-    in_table = False
+    """One sheet's rows. A row with a single filled text cell is a title or heading
+    (prose), unless it sits between table rows (a caption row such as 第二十条第（五）项)."""
+    rows = _sheet_rows(sheet, doc)
+    kinds = ["row" if len(r) > 1 or _value_like(r[0]) else "one" for r in rows]
+    previous_row = False
+    for k, (cells, kind) in enumerate(zip(rows, kinds, strict=True)):
+        inside = previous_row and "row" in kinds[k + 1: k + 2]
+        if kind == "one" and (not inside or _SECTION.match(cells[0])):
+            doc.blocks.append(Block(text=cells[0]))
+            previous_row = False
+            continue
+        if not previous_row:
+            table += 1
+        doc.blocks.append(Block(cells=cells, table=table - 1))
+        previous_row = True
+    return table
+
+
+def _sheet_rows(sheet, doc: Document) -> list[list[str]]:
+    """Non-empty rows, merged ranges resolved as the HTML reader resolves spans."""
+    below, texts, rows = _merges(sheet), {}, []
     for r, row in enumerate(sheet.iter_rows(), start=1):
         cells = []
         for c, cell in enumerate(row, start=1):
@@ -173,17 +192,9 @@ def _sheet(sheet, doc: Document, table: int) -> int:
             cells.append(texts[(r, c)])
         while cells and not cells[-1]:
             cells.pop()
-        filled = [c for c in cells if c]
-        if not filled:
-            continue
-        if len(filled) == 1 and not _value_like(filled[0]):
-            doc.blocks.append(Block(text=filled[0]))
-            in_table = False
-            continue
-        if not in_table:
-            table, in_table = table + 1, True
-        doc.blocks.append(Block(cells=cells, table=table - 1))
-    return table
+        if any(cells):
+            rows.append(cells if len([c for c in cells if c]) > 1 else [c for c in cells if c])
+    return rows
 
 
 def _merges(sheet) -> dict[tuple[int, int], tuple[int, int] | None]:
@@ -229,7 +240,7 @@ def read_legacy(data: bytes, *, name: str) -> Document:
             f"legacy {kind} needs LibreOffice (soffice) to convert it; not installed"
         )
     target = "xlsx" if kind in ("xls", "et") else "docx"
-    converted = convert(data, kind, target, soffice)
+    converted = convert(data, kind, target, soffice, _INFILTER[target])
     reader = read_xlsx if target == "xlsx" else read_docx
     doc = reader(converted, name=name)
     doc.source_format = kind
@@ -249,7 +260,12 @@ def _ole_kind(data: bytes, name: str) -> str:
     raise UnsupportedFormat("OLE2 file that is neither Word nor Excel (e.g. .ppt or .msg)")
 
 
-def convert(data: bytes, kind: str, target: str, soffice: str) -> bytes:
+# Named import filters: without one LibreOffice falls back to importing a damaged file
+# as plain text, and its binary garbage would be parsed as a (non-)report.
+_INFILTER = {"docx": "MS Word 97", "xlsx": "MS Excel 97"}
+
+
+def convert(data: bytes, kind: str, target: str, soffice: str, infilter: str | None = None) -> bytes:
     """`data` (a .doc, .xls, ...) converted by LibreOffice headless to `target`."""
     with tempfile.TemporaryDirectory(prefix="xxgk-soffice-") as tmp:
         source = Path(tmp) / f"input.{kind}"
@@ -257,6 +273,7 @@ def convert(data: bytes, kind: str, target: str, soffice: str) -> bytes:
         profile = Path(tmp) / "profile"  # a private profile: parallel runs don't collide
         command = [
             soffice, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+            *([f"--infilter={infilter}"] if infilter else []),
             "--convert-to", target, "--outdir", tmp, str(source),
         ]
         try:

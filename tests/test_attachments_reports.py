@@ -1,0 +1,160 @@
+"""Attachments end to end: bytes -> reader -> the one mapper -> every expected cell.
+
+hongze-2023.pdf is the real published PDF; the other files are corpus reports rendered
+by fixtures/attachments/make_fixtures.py as .docx, .xlsx, .doc and LibreOffice PDF.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from parsers import office
+from parsers.dispatch import parse_bytes, parse_path, sniff
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "fixtures" / "corpus"
+ATTACHMENTS = ROOT / "fixtures" / "attachments"
+RENDERED = ("pingtan-2023", "pingtan-2020", "xihe-minzheng-2020")
+HAS_SOFFICE = shutil.which("soffice") is not None
+soffice = pytest.mark.skipif(not HAS_SOFFICE, reason="LibreOffice (soffice) not installed")
+
+
+def expected(path: Path) -> dict:
+    return json.loads(path.read_text("utf-8"))
+
+
+def assert_cells(report, want: dict) -> None:
+    """Every printed cell equal to the expected value; derived cells only where the
+    template lets the mapper compute one (v2021 other_handling), and marked so."""
+    got = {c["key"]: c for c in report.to_dict()["cells"]}
+    printed = {k: c["value"] for k, c in got.items() if not c["derived"]}
+    assert printed == want["cells"]
+    derived = {k for k, c in got.items() if c["derived"]}
+    assert all(k.startswith("table3.other_handling.") for k in derived)
+    assert report.template_version == want["template_version"]
+    assert report.year == want["year"]
+    assert report.agency == want["agency"]
+
+
+def test_hongze_pdf_every_cell():
+    path = CORPUS / "hongze-2023.pdf"
+    want = expected(CORPUS / "hongze-2023.expected.json")
+    report = parse_path(path)
+    assert report.source_format == "pdf"
+    assert report.status == "ok"
+    assert_cells(report, want)
+    assert len(report.cells) == 186
+    assert report.title == "洪泽区人民政府2023年政府信息公开工作年度报告"
+    assert report.published_date == want["published_date"]
+    assert report.problems == []
+
+
+def test_hongze_pdf_checks_fail_where_the_source_does():
+    report = parse_path(CORPUS / "hongze-2023.pdf")
+    failed = {(c.id, c.scope) for c in report.checks if c.ok is False}
+    assert failed == {("I4", "review"), ("I4", "litigation_after_review")}
+    assert all(c.fault == "source" for c in report.checks if c.ok is False)
+    assert {c.id for c in report.checks} >= {"I1", "I2", "I3", "I4", "I5"}
+
+
+def test_hongze_pdf_keeps_raw_text_and_label_typo_row():
+    report = parse_path(CORPUS / "hongze-2023.pdf")
+    fee = report.cell("table2.admin_fees.fee_amount_wan_yuan")
+    assert fee.raw == "7730.28"
+    # printed "2.其他法律行政止公开" (typo) still lands on its row
+    assert report.cell("table3.withheld_law_prohibited.total").value == 0
+
+
+@pytest.mark.parametrize("stem", RENDERED)
+@pytest.mark.parametrize("suffix", ["docx", "xlsx", "pdf"])
+def test_rendered_report_every_cell(stem, suffix):
+    path = ATTACHMENTS / f"{stem}.{suffix}"
+    want = expected(ATTACHMENTS / f"{stem}.expected.json")
+    report = parse_path(path)
+    assert report.source_format == suffix
+    assert report.status == "ok"
+    assert_cells(report, want)
+    assert report.title == want["title"]
+    assert report.published_date == want["published_date"]
+
+
+@pytest.mark.parametrize("stem", RENDERED)
+@pytest.mark.parametrize("suffix", ["docx", "xlsx", "pdf"])
+def test_rendered_report_keeps_raw_printed_text(stem, suffix):
+    raw = expected(CORPUS / f"{stem}.expected.json").get("raw", {})
+    report = parse_path(ATTACHMENTS / f"{stem}.{suffix}")
+    for key, text in raw.items():
+        assert report.cell(key).raw == text
+
+
+@pytest.mark.soffice
+@soffice
+@pytest.mark.parametrize("stem", RENDERED)
+def test_legacy_doc_converted_by_libreoffice(stem):
+    report = parse_path(ATTACHMENTS / f"{stem}.doc")
+    assert report.source_format == "doc"
+    assert report.status == "ok"
+    assert_cells(report, expected(ATTACHMENTS / f"{stem}.expected.json"))
+
+
+@pytest.mark.soffice
+@soffice
+def test_legacy_xls_converted_by_libreoffice(tmp_path):
+    source = tmp_path / "report.xlsx"
+    source.write_bytes((ATTACHMENTS / "pingtan-2023.xlsx").read_bytes())
+    xls = office.convert(source.read_bytes(), "xlsx", "xls", shutil.which("soffice"))
+    assert sniff(xls) == "ole"
+    report = parse_bytes(xls, name="report.xls")
+    assert report.source_format == "xls"
+    assert_cells(report, expected(ATTACHMENTS / "pingtan-2023.expected.json"))
+
+
+def test_legacy_without_libreoffice_is_unsupported(monkeypatch):
+    monkeypatch.setattr(office.shutil, "which", lambda name: None)
+    report = parse_path(ATTACHMENTS / "pingtan-2023.doc")
+    assert report.status == "unsupported_format"
+    assert report.cells == []
+    assert len(report.problems) == 1 and "LibreOffice" in report.problems[0]
+
+
+@pytest.mark.parametrize("name", ["scan.pdf", "scan.png"])
+def test_image_only_report_needs_ocr(name):
+    report = parse_path(ATTACHMENTS / name)
+    assert report.status == "needs_ocr"
+    assert report.cells == []
+    assert "OCR" in report.problems[0]
+
+
+@pytest.mark.parametrize("suffix", ["docx", "xlsx", "pdf", "doc"])
+def test_truncated_attachment_is_one_line_failure(suffix):
+    data = (ATTACHMENTS / f"pingtan-2023.{suffix}").read_bytes()
+    report = parse_bytes(data[: len(data) // 3], name=f"cut.{suffix}")
+    assert report.status in ("failed", "unsupported_format")
+    assert report.cells == []
+    assert len(report.problems) == 1 and "\n" not in report.problems[0]
+
+
+def test_docx_merged_cells_appear_once_per_row():
+    from parsers.office import read_docx
+
+    document = read_docx((ATTACHMENTS / "pingtan-2023.docx").read_bytes(), name="x.docx")
+    rows = [b.cells for b in document.blocks if b.cells is not None]
+    header = next(r for r in rows if "申请人情况" in r)
+    assert header.count("申请人情况") == 1
+    grouped = [r for r in rows if any("属于国家秘密" in c for c in r)][0]
+    assert grouped[0] == "（三）不予公开"  # the group label where its rowspan starts
+    following = [r for r in rows if any("其他法律行政法规禁止公开" in c for c in r)][0]
+    assert "（三）不予公开" not in following  # and not repeated below
+
+
+def test_xlsx_single_cell_rows_are_headings():
+    from parsers.office import read_xlsx
+
+    document = read_xlsx((ATTACHMENTS / "pingtan-2023.xlsx").read_bytes(), name="x.xlsx")
+    prose = [b.text for b in document.blocks if b.cells is None]
+    assert "三、收到和处理政府信息公开申请情况" in prose
+    assert len({b.table for b in document.blocks if b.cells is not None}) == 3
