@@ -7,106 +7,129 @@ still disagree point at the source.
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
+from typing import NamedTuple
 
 from parsers import schema
 from parsers.model import Cell, Check
 
 T3_COLS = [c.key for c in schema.T3_COLUMNS]
+T4_PARTS = ("upheld", "corrected", "other", "pending")
+AMOUNTS = {"procurement_amount_wan_yuan", "fee_amount_wan_yuan"}
 
 
-class _Values:
-    def __init__(self, cells: list[Cell], unclean: set[str]):
-        self.cells = {c.key: c for c in cells}
-        self.unclean = unclean
+class Rule(NamedTuple):
+    """left sum = right sum, over canonical keys; `names` say the keys briefly."""
 
-    def get(self, key: str):
-        cell = self.cells.get(key)
-        return None if cell is None else cell.value
-
-    def has(self, key: str) -> bool:
-        return key in self.cells
-
-    def fault(self, keys: list[str]) -> str:
-        return "parse" if any(k in self.unclean for k in keys) else "source"
+    id: str
+    scope: str
+    left: tuple[str, ...]
+    right: tuple[str, ...]
+    names: dict[str, str]
+    passing: str  # the detail of a pass, without numbers
 
 
-def _compare(check_id: str, scope: str, left: list[str], right: list[str], v: _Values,
-             short=lambda k: k.split(".")[1]) -> Check | None:
-    keys = left + right
-    if not all(v.has(k) for k in keys):
+def _rule(check_id: str, scope: str, left, right, name) -> Rule:
+    names = {k: name(k) for k in (*left, *right)}
+
+    def side(keys):
+        return f"the sum of {len(keys)} rows" if len(keys) > 4 else " + ".join(names[k] for k in keys)
+
+    return Rule(check_id, scope, tuple(left), tuple(right), names,
+                f"{side(left)} = {{}} = {side(right)}")
+
+
+def _row(key: str) -> str:
+    return key.split(".")[1]
+
+
+def _col(key: str) -> str:
+    return key.split(".")[2]
+
+
+@lru_cache(maxsize=16)
+def plan(other_rows: tuple[str, ...]) -> tuple[Rule, ...]:
+    """The I1-I4 rules for a report whose （六） is printed as `other_rows`."""
+    details = [r for r in schema.T3_DETAIL_ROWS if r not in schema.T3_OTHER_SUBROWS]
+    details += list(other_rows) or ["other_handling"]
+    rules = []
+    for col in T3_COLS:
+        t = f"table3.{{}}.{col}".format
+        rules.append(_rule("I1", col, [t("new_received"), t("carried_over_in")],
+                           [t("outcome_total"), t("carried_forward")], _row))
+    for row in schema.T3_ROWS:
+        k = f"table3.{row.key}.{{}}".format
+        rules.append(_rule("I2", row.key, [k("total")], [k(c) for c in T3_COLS[:6]], _col))
+    for col in T3_COLS:
+        t = f"table3.{{}}.{col}".format
+        rules.append(_rule("I3", col, [t("outcome_total")], [t(r) for r in details], _row))
+    if other_rows:
+        for col in T3_COLS:
+            t = f"table3.{{}}.{col}".format
+            rules.append(_rule("I3", f"other_handling subtotal/{col}", [t("other_handling")],
+                               [t(r) for r in schema.T3_OTHER_SUBROWS], _row))
+    for row in schema.T4_ROWS:
+        k = f"table4.{row.key}.{{}}".format
+        rules.append(_rule("I4", row.key, [k("total")], [k(c) for c in T4_PARTS], _col))
+    return tuple(rules)
+
+
+def evaluate(rule: Rule, values: dict, unclean: set[str]) -> Check | None:
+    """None where the report does not print the cells the rule needs (a partial
+    table, or a row the report omits: I3 then sums the detail rows it printed)."""
+    right = [k for k in rule.right if k in values] if rule.id == "I3" else rule.right
+    keys = (*rule.left, *right)
+    if not right or any(k not in values for k in keys):
         return None
-    blank = [short(k) for k in keys if v.get(k) is None]
+    blank = [rule.names[k] for k in keys if values[k] is None]
     if blank:
-        return Check(check_id, scope, None, f"not checkable: {', '.join(blank)} blank")
-    lsum = sum(v.get(k) for k in left)
-    rsum = sum(v.get(k) for k in right)
-    lhs, rhs = _terms(left, v, short), _terms(right, v, short)
+        return Check(rule.id, rule.scope, None, f"not checkable: {', '.join(blank)} blank")
+    lsum = sum(values[k] for k in rule.left)
+    rsum = sum(values[k] for k in right)
     if lsum == rsum:
-        return Check(check_id, scope, True, f"{lhs} = {lsum} = {rhs}")
-    diff = lsum - rsum
-    return Check(check_id, scope, False, f"{lhs} = {lsum} but {rhs} = {rsum} (differs by {diff:+})",
-                 v.fault(keys))
+        if len(right) == len(rule.right):
+            return Check(rule.id, rule.scope, True, rule.passing.format(lsum))
+        return Check(rule.id, rule.scope, True, f"{lsum} = {rsum} (sum of the {len(right)} "
+                     "printed rows)")
+    fault = "parse" if any(k in unclean for k in keys) else "source"
+    detail = (f"{_terms(rule.left, rule, values)} = {lsum} but {_terms(right, rule, values)} "
+              f"= {rsum} (differs by {lsum - rsum:+})")
+    return Check(rule.id, rule.scope, False, detail, fault)
 
 
-def _terms(keys: list[str], v: _Values, short) -> str:
+def _terms(keys, rule: Rule, values: dict) -> str:
     """"a 1 + b 2"; in long sums the zero terms are left out, and said to be."""
-    shown = [k for k in keys if len(keys) <= 4 or v.get(k) != 0] or keys[:1]
-    text = " + ".join(f"{short(k)} {v.get(k)}" for k in shown)
+    shown = [k for k in keys if len(keys) <= 4 or values[k] != 0] or list(keys[:1])
+    text = " + ".join(f"{rule.names[k]} {values[k]}" for k in shown)
     return text + (f" (+{len(keys) - len(shown)} zero rows)" if len(shown) < len(keys) else "")
 
 
 def run(cells: list[Cell], *, unclean: set[str] | None = None,
         subtotals: dict[str, list[Cell]] | None = None) -> list[Check]:
-    v = _Values(cells, unclean or set())
-    checks: list[Check | None] = []
-    printed_other_rows = [r for r in schema.T3_OTHER_SUBROWS if v.has(f"table3.{r}.total")]
-    details = [r for r in schema.T3_DETAIL_ROWS if r not in schema.T3_OTHER_SUBROWS]
-    details += printed_other_rows or ["other_handling"]
-    for col in T3_COLS:
-        t = f"table3.{{}}.{col}".format
-        checks.append(_compare("I1", col, [t("new_received"), t("carried_over_in")],
-                               [t("outcome_total"), t("carried_forward")], v))
-    for row in schema.T3_ROWS:
-        k = f"table3.{row.key}.{{}}".format
-        checks.append(_compare("I2", row.key, [k("total")], [k(c) for c in T3_COLS[:6]], v,
-                               short=lambda key: key.split(".")[2]))
-    for col in T3_COLS:
-        t = f"table3.{{}}.{col}".format
-        present = [t(r) for r in details if v.has(t(r))]
-        if v.has(t("outcome_total")) and present:
-            checks.append(_compare("I3", col, [t("outcome_total")], present, v))
-    for group, cells in (subtotals or {}).items():
-        from parsers.tables import GROUP_CHILDREN
-
-        sub = _Values(cells + list(v.cells.values()), v.unclean)
-        for cell in cells:
-            col = cell.column
-            children = [f"table3.{r}.{col}" for r in GROUP_CHILDREN[group]]
-            checks.append(_compare("I3", f"{group} subtotal/{col}", [cell.key], children, sub))
-    if printed_other_rows and v.has("table3.other_handling.total") and \
-            not v.cells["table3.other_handling.total"].derived:
-        for col in T3_COLS:
-            t = f"table3.{{}}.{col}".format
-            checks.append(_compare("I3", f"other_handling subtotal/{col}", [t("other_handling")],
-                                   [t(r) for r in schema.T3_OTHER_SUBROWS], v))
-    for row in schema.T4_ROWS:
-        k = f"table4.{row.key}.{{}}".format
-        checks.append(_compare("I4", row.key, [k("total")],
-                               [k(c) for c in ("upheld", "corrected", "other", "pending")], v,
-                               short=lambda key: key.split(".")[2]))
+    unclean = unclean or set()
+    values = {c.key: c.value for c in cells}
+    other_rows = tuple(r for r in schema.T3_OTHER_SUBROWS if f"table3.{r}.total" in values)
+    derived = any(c.derived for c in cells if c.key == "table3.other_handling.total")
+    rules = [r for r in plan(other_rows) if not (derived and r.scope.startswith("other_handling"))]
+    for group, group_cells in (subtotals or {}).items():
+        values.update((c.key, c.value) for c in group_cells)
+        for cell in group_cells:
+            col = _col(cell.key)
+            rules.append(_rule("I3", f"{group} subtotal/{col}", [cell.key],
+                               [f"table3.{r}.{col}" for r in schema.T3_GROUPS[group]], _row))
+    checks = [evaluate(rule, values, unclean) for rule in rules]
     checks.append(_i5(cells))
     return [c for c in checks if c is not None]
 
 
 def _i5(cells: list[Cell]) -> Check:
-    amounts = {"procurement_amount_wan_yuan", "fee_amount_wan_yuan"}
     bad = []
     for cell in cells:
         value = cell.value
-        if value is None:
+        if value is None or (type(value) is int and value >= 0):
             continue
-        column = cell.column
-        if column in amounts:
+        column = _col(cell.key)
+        if column in AMOUNTS:
             if value < 0:
                 bad.append(f"{cell.key} = {value} (negative amount)")
         elif isinstance(value, Decimal | float) and value != int(value):

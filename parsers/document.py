@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
-@dataclass
+@dataclass(slots=True)
 class Block:
     """A prose line (`cells` is None) or a table row (`cells` holds the cell texts)."""
 
@@ -41,4 +41,8 @@ class Document:
         return [b.text if b.cells is None else " | ".join(b.cells) for b in self.blocks]
 
     def plain_text(self) -> str:
-        return "\n".join(self.text_lines())
+        # Several readers of the metadata ask for it; blocks do not change after reading.
+        cached = self.__dict__.get("_plain")
+        if cached is None or cached[0] != len(self.blocks):
+            cached = self.__dict__["_plain"] = (len(self.blocks), "\n".join(self.text_lines()))
+        return cached[1]

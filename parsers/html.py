@@ -85,7 +85,7 @@ def _info_line(tree: LexborHTMLParser, meta: dict[str, str]) -> None:
     body = tree.body
     if body is None:
         return
-    text = normalize(body.text(deep=True, separator=" "))
+    text = clean(body.text(deep=True, separator=" "))
     if "pubdate" not in meta:
         match = re.search(r"(?:发布日期|发布时间|日期|时间)\s*[:：]\s*(\d{4}[-./年]\d{1,2}[-./月]\d{1,2})", text)
         if match:
@@ -169,8 +169,9 @@ def table_rows(table: LexborNode) -> list[list[str]]:
                 continue
             td = queue.pop(0)
             text = cell_text(td)
-            span = _int_attr(td, "colspan")
-            rowspan = _int_attr(td, "rowspan")
+            attrs = td.attributes
+            span = _int_attr(attrs, "colspan")
+            rowspan = _int_attr(attrs, "rowspan")
             cells.append(text)
             for offset in range(span):
                 if rowspan > 1:
@@ -189,9 +190,12 @@ def _step(carried: dict[int, tuple[int, str]], column: int, left: int):
     return carried
 
 
-def _int_attr(node: LexborNode, name: str) -> int:
+def _int_attr(attrs: dict, name: str) -> int:
+    value = attrs.get(name)
+    if not value:
+        return 1
     try:
-        return max(1, min(int((node.attributes.get(name) or "1").strip()), 100))
+        return max(1, min(int(value.strip()), 100))
     except ValueError:
         return 1
 
@@ -200,20 +204,10 @@ def cell_text(td: LexborNode) -> str:
     """A cell's text with its <p>/<br> breaks as spaces: "商业</p><p>企业" is read as a
     label either way, while "230</p><p>000023" stays visibly two numbers."""
     parts: list[str] = []
-
-    def visit(node: LexborNode) -> None:
-        for child in node.iter(include_text=True):
-            if child.tag == "-text":
-                parts.append(child.text_content or "")
-            elif child.tag in _SKIP or child.tag == "-comment":
-                continue
-            else:
-                block = child.tag in _BLOCK
-                if block:
-                    parts.append(" ")
-                visit(child)
-                if block:
-                    parts.append(" ")
-
-    visit(td)
+    for node in td.traverse(include_text=True):
+        tag = node.tag
+        if tag == "-text":
+            parts.append(node.text_content or "")
+        elif tag in _BLOCK:
+            parts.append(" ")
     return clean("".join(parts))

@@ -12,7 +12,7 @@ import re
 
 from parsers import sections
 from parsers.document import Document
-from parsers.values import compact
+from parsers.values import compact, squeeze
 
 _TITLE_WORDS = re.compile(r"(政府信息公开|政务公开|信息公开).{0,12}(年度报告|年报|工作报告)")
 _YEAR_IN_TITLE = re.compile(r"(20\d\d|19\d\d)年")
@@ -24,7 +24,8 @@ def title(document: Document) -> str | None:
     meta = document.meta
     if meta.get("title"):
         return compact(meta["title"])
-    lines = [compact(b.text) for b in document.blocks[:12] if b.cells is None]
+    lines = [compact(b.text) if len(b.text) <= 100 else "" for b in document.blocks[:12]
+             if b.cells is None]
     for i, line in enumerate(lines):
         if _TITLE_WORDS.search(line) and len(line) <= 60:
             # A title broken over two lines: "洪泽区人民政府" / "2023年…年度报告".
@@ -46,12 +47,12 @@ def report_year(title_text: str | None, document: Document, published: str | Non
         match = _YEAR_IN_TITLE.search(title_text)
         if match:
             return int(match.group(1))
-    text = compact(document.plain_text()[:5000])
+    text = compact(document.plain_text()[:3000])
     match = re.search(r"统计期限自(\d{4})年", text) or re.search(r"^(\d{4})年[,，]", text)
     if match:
         return int(match.group(1))
     for block in document.blocks[:40]:
-        match = re.match(r"^(20\d\d)年", compact(block.text))
+        match = re.match(r"^\s*(20\d\d)\s*年", block.text)
         if match and block.cells is None:
             return int(match.group(1))
     if published:
@@ -113,7 +114,7 @@ def complete_with_city(name: str, document: Document) -> str:
     if not county or not county.group(1).endswith(("区", "县", "旗")):
         return name  # already starts with its city, or not a county-level name
     token = county.group(1)
-    text = compact(document.plain_text())
+    text = squeeze(document.plain_text())
     for match in re.finditer(re.escape(token), text):
         # Most prefecture-level city names are two characters + 市 (阜新市, 淮安市).
         city = text[max(0, match.start() - 3):match.start()]

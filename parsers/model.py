@@ -20,7 +20,7 @@ NEEDS_OCR = "needs_ocr"  # image-only report
 Number = int | float | Decimal
 
 
-@dataclass
+@dataclass(slots=True)
 class Cell:
     """One table cell under its canonical key (see shared spec report-schema.md)."""
 
@@ -95,10 +95,10 @@ class Report:
     text: str | None = None  # the document's plain text, kept for search and review
 
     def cell(self, key: str) -> Cell | None:
-        for cell in self.cells:
-            if cell.key == key:
-                return cell
-        return None
+        index = self.__dict__.get("_index")
+        if index is None or len(index) != len(self.cells):
+            index = self.__dict__["_index"] = {c.key: c for c in self.cells}
+        return index.get(key)
 
     def values(self) -> dict[str, Number | None]:
         return {c.key: c.value for c in self.cells}

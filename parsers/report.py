@@ -20,10 +20,9 @@ _ANNUAL_REPORT = re.compile(r"(政府信息公开|政务公开|信息公开).{0,
 def detect_version(parts: sections.Sections) -> str | None:
     """v2019 / v2021 from the labels of the table parts; "unknown" for tables without
     version-specific labels; None without tables."""
-    labels = compact("".join(
-        "".join(b.cells) if b.cells is not None else b.text
-        for part in ("table2", "table3") for b in parts.get(part)
-    ))
+    labels = "".join(  # markers are labels of four or more characters
+        compact(cell) for part in ("table2", "table3") for b in parts.get(part)
+        for cell in (b.cells if b.cells is not None else [b.text]) if len(cell) >= 4)
     if "本年新收" not in labels and "第二十条" not in labels:
         return None
     score = {v: sum(m in labels for m in markers) for v, markers in schema.VERSION_MARKERS.items()}
@@ -96,8 +95,10 @@ def _read_tables(report: Report, parts: sections.Sections, version: str) -> None
     unclean = set().union(*(r.unclean for r in reads))
     report.checks = checks.run(report.cells, unclean=unclean, subtotals=reads[1].subtotals)
     _flag_year_mismatch(report, version)
-    missing = [k for k in schema.all_keys(version) if report.cell(k) is None
-               and not (k.startswith("table3.other_") and _other_printed_as_one(report))]
+    present = {c.key for c in report.cells}
+    as_one = _other_printed_as_one(report)
+    missing = [k for k in schema.all_keys(version) if k not in present
+               and not (as_one and k.startswith("table3.other_"))]
     if missing:
         report.status = PARTIAL
         report.problems.append(f"{len(missing)} cells of the {version} template not found, "
@@ -113,10 +114,11 @@ def _other_printed_as_one(report: Report) -> bool:
 
 def _derive_other_handling(report: Report) -> None:
     """v2021 prints （六）其他处理 as three sub-rows; its sum is kept as a derived row."""
-    if report.cell("table3.other_handling.total") is not None:
+    cells = {c.key: c for c in report.cells}
+    if "table3.other_handling.total" in cells:
         return
     for column in schema.T3_COLUMNS:
-        parts = [report.cell(f"table3.{r}.{column.key}") for r in schema.T3_OTHER_SUBROWS]
+        parts = [cells.get(f"table3.{r}.{column.key}") for r in schema.T3_OTHER_SUBROWS]
         if any(p is None or p.value is None for p in parts):
             continue
         report.cells.append(Cell(

@@ -9,6 +9,7 @@ so "（三）不予公开" is seen as "(三)不予公开".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 V2019 = "v2019"
 V2021 = "v2021"
@@ -133,6 +134,13 @@ T3_OTHER_SUBROWS = ("other_no_correction", "other_fee_unpaid", "other_misc")
 # Rows summed by I3 ((一) to (六)), with （六） either one row or its three sub-rows.
 T3_DETAIL_ROWS = tuple(r.key for r in T3_ROWS[2:24] if r.key != "other_handling")
 
+# Groups of table 3 whose subtotal rows some reports print (read and checked, not keyed).
+T3_GROUPS = {
+    "withheld": tuple(r.key for r in T3_ROWS if r.key.startswith("withheld_")),
+    "unable": tuple(r.key for r in T3_ROWS if r.key.startswith("unable_")),
+    "not_processed": tuple(r.key for r in T3_ROWS if r.key.startswith("not_processed_")),
+}
+
 # ---------------------------------------------------------------- table 4
 T4_ROWS = (
     Row("review", "行政复议", (r"行政复议",)),
@@ -163,11 +171,12 @@ NARRATIVE_SECTIONS = {
 }
 
 
-def all_keys(version: str) -> list[str]:
+@lru_cache(maxsize=8)
+def all_keys(version: str) -> tuple[str, ...]:
     """Every key the standard layout of `version` prints, in printed order (tables 2, 3, 4)."""
-    keys = []
+    keys: list[str] = []
     if version not in T2_LAYOUT:
-        return keys
+        return ()
     for row, columns in T2_LAYOUT[version].items():
         keys += [f"table2.{row}.{col}" for col in columns]
     for row in T3_ROWS:
@@ -177,7 +186,7 @@ def all_keys(version: str) -> list[str]:
             keys += [f"table3.{row.key}.{c.key}" for c in T3_COLUMNS]
     for row in T4_ROWS:
         keys += [f"table4.{row.key}.{c.key}" for c in T4_COLUMNS]
-    return keys
+    return tuple(keys)
 
 
 def label(key: str) -> str:

@@ -32,16 +32,20 @@ class Sections:
         return self.blocks.get(part, [])
 
 
+_HEADING = re.compile("|".join(f"(?P<{part}>{pattern})" for part, pattern in HEADINGS.items()))
+
+
 def _heading(block: Block) -> str | None:
-    text = compact(block.text if block.cells is None else "".join(block.cells))
+    if block.cells is not None and sum(1 for c in block.cells if c) > 1:
+        return None  # a table row, not a heading
+    raw = block.text if block.cells is None else "".join(block.cells)
+    if len(raw) > 3 * _MAX_HEADING:  # prose; spared the normalisation
+        return None
+    text = compact(raw)
     if not text or len(text) > _MAX_HEADING:
         return None
-    if block.cells is not None and len([c for c in block.cells if c.strip()]) > 1:
-        return None
-    for part, pattern in HEADINGS.items():
-        if re.search(pattern, text):
-            return part
-    return None
+    match = _HEADING.search(text)
+    return match.lastgroup if match else None
 
 
 def split(document: Document) -> Sections:
@@ -85,9 +89,9 @@ def narratives(sections: Sections, document: Document) -> dict[str, str]:
         for block in sections.get(part):
             if block.cells is not None:
                 continue
-            text = compact(block.text)
-            if (_CHROME.search(block.text) or re.match(r"^[二三四五六][、.]", text)
-                    or text in (signed_by, signed_on)):
+            text = block.text.strip()
+            if (_CHROME.search(text) or re.match(r"^[二三四五六]\s*[、.．]", text)
+                    or (len(text) <= 30 and compact(text) in (signed_by, signed_on))):
                 break
             lines.append(block.text)
         if lines:
@@ -101,6 +105,8 @@ def signature(document: Document) -> tuple[str | None, str | None]:
     lines = [b.text for b in document.blocks if b.cells is None]
     found = (None, None)
     for i in range(1, len(lines)):
+        if len(lines[i]) > 20:
+            continue
         date = compact(lines[i])
         if _SIGNATURE_DATE.match(date):
             agency = compact(lines[i - 1])

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from parsers import schema
 from parsers.document import Block
@@ -22,7 +23,7 @@ from parsers.values import compact, is_value_text, read_value
 WINDOW = 6
 
 
-@dataclass
+@dataclass(slots=True)
 class Token:
     text: str
     is_value: bool
@@ -77,8 +78,14 @@ def tokens(blocks: Sequence[Block]) -> list[Token]:
     return out
 
 
+@lru_cache(maxsize=65536)
 def _matches(row: schema.Row, label: str) -> bool:
     return any(re.search(p, label) for p in row.patterns)
+
+
+@lru_cache(maxsize=65536)
+def _search(pattern: str, label: str) -> bool:
+    return re.search(pattern, label) is not None
 
 
 def read_rows(
@@ -111,7 +118,7 @@ def read_rows(
             found[current.key] = current
             last = hit
             continue
-        group = next((g for p, g in (groups or {}).items() if re.search(p, label)), None)
+        group = next((g for p, g in (groups or {}).items() if _search(p, label)), None)
         if group is not None and last >= 0:
             current = RowRead(group, tok.text)
             found[group] = current
@@ -189,13 +196,8 @@ def _with_yuan(tok: Token) -> Token:
 
 
 # ---------------------------------------------------------------- table 3
-T3_GROUPS = {r"^(\(三\))?不予公开$": "withheld", r"^(\(四\))?无法提供$": "unable",
+T3_GROUP_LABELS = {r"^(\(三\))?不予公开$": "withheld", r"^(\(四\))?无法提供$": "unable",
              r"^(\(五\))?不予处理$": "not_processed"}
-GROUP_CHILDREN = {
-    "withheld": [r.key for r in schema.T3_ROWS if r.key.startswith("withheld_")],
-    "unable": [r.key for r in schema.T3_ROWS if r.key.startswith("unable_")],
-    "not_processed": [r.key for r in schema.T3_ROWS if r.key.startswith("not_processed_")],
-}
 T3_COLS = [c.key for c in schema.T3_COLUMNS]
 
 
@@ -203,11 +205,11 @@ def read_table3(blocks: Sequence[Block], version: str) -> TableRead:
     read = TableRead()
     rows = [r for r in schema.T3_ROWS if version in r.versions]
     toks = tokens(blocks)
-    found, problems = read_rows(toks, rows, {r.key: 7 for r in rows}, T3_GROUPS)
+    found, problems = read_rows(toks, rows, {r.key: 7 for r in rows}, T3_GROUP_LABELS)
     read.rows, read.problems = found, problems
     subtotal_at = _org_subtotal_column(toks, found)
     for key, hit in found.items():
-        if hit.filled() == 0 and (key in GROUP_CHILDREN or (
+        if hit.filled() == 0 and (key in schema.T3_GROUPS or (
                 key == "other_handling" and version == schema.V2021)):
             continue  # a group heading ((三)不予公开, v2021's (六)其他处理), maybe padded
         values, problem = _fit7(hit, subtotal_at, read)
@@ -215,7 +217,7 @@ def read_table3(blocks: Sequence[Block], version: str) -> TableRead:
             read.problems.append(f"table 3 {problem}")
             continue
         cells = make_cells(f"table3.{key}", T3_COLS, values, read=read)
-        if key in GROUP_CHILDREN:
+        if key in schema.T3_GROUPS:
             read.subtotals[key] = cells
         else:
             read.cells += cells

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 # Printed marks that mean "nothing here": the value is null, not zero.
 NULL_MARKS = frozenset({"", "/", "\\", "—", "——", "-", "--", "－", "无", "空", "—/—", "–", "…", "x", "X"})
@@ -30,7 +31,9 @@ _RUN_TOGETHER = re.compile(r"^\d+(?:[ \u00a0\u3000]+\d+)+$")
 
 def clean(text: str) -> str:
     """Collapsed white space, characters as printed: the form raw text is kept in."""
-    return _SPACES.sub(" ", text).strip()
+    if "\u200b" in text or "\ufeff" in text:
+        text = text.replace("\u200b", "").replace("\ufeff", "")
+    return " ".join(text.split())  # str.split() knows \u3000 and \xa0 as spaces
 
 
 def normalize(text: str) -> str:
@@ -40,10 +43,25 @@ def normalize(text: str) -> str:
 
 def compact(text: str) -> str:
     """`normalize` without any white space: the form labels are matched in."""
+    return _compact_short(text) if len(text) <= _CACHED_LEN else _compact(text)
+
+
+def squeeze(text: str) -> str:
+    """White space removed, nothing else: cheap enough for whole pages."""
+    return _SPACES.sub("", text)
+
+
+def _compact(text: str) -> str:
     return _SPACES.sub("", unicodedata.normalize("NFKC", text))
 
 
-@dataclass
+# Cells and labels repeat within and across reports ("0", "自然人"); whole texts don't,
+# and caching them would hold every page in memory.
+_CACHED_LEN = 120
+_compact_short = lru_cache(maxsize=65536)(_compact)
+
+
+@dataclass(frozen=True)
 class Value:
     value: int | Decimal | None
     note: str | None = None
@@ -54,6 +72,11 @@ class Value:
 
 
 def is_value_text(text: str) -> bool:
+    return len(text) <= _CACHED_LEN and _is_value_text(text)
+
+
+@lru_cache(maxsize=65536)
+def _is_value_text(text: str) -> bool:
     """Whether a cell reads as a value (a number, a null mark, run-together numbers)
     rather than a label. "1.属于国家秘密" is a label; "174(社会组织…)" is a value."""
     s = compact(text)
@@ -65,6 +88,13 @@ def is_value_text(text: str) -> bool:
 
 
 def read_value(text: str, *, amount: bool = False) -> Value:
+    if len(text) > _CACHED_LEN:
+        return Value(None, problem=f"not a number: {clean(text)[:40]!r}…")
+    return _read_value(text, amount)
+
+
+@lru_cache(maxsize=65536)
+def _read_value(text: str, amount: bool) -> Value:
     """Type one printed cell. `amount`: a money column, normalised to 万元.
     "+a/-b" (本年增/减) is a net change with its two halves."""
     spaced = normalize(text)
