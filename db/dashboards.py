@@ -11,6 +11,11 @@ request whose SQL is exactly one of the configured chart queries (after the dash
 [[ optional ]] filter clauses are applied). Filter values travel as bound parameters, so the
 SQL an anonymous visitor can run is a fixed, read-only set.
 
+The same plugin answers every request that is not GET, HEAD or OPTIONS with 405: the
+published site has no write route, and Datasette 0.65 would otherwise answer a POST to a
+read-only canned query with a 500 (its error page crashes on rich 15); and it stops
+Datasette printing a costly rich traceback for every refused request.
+
 This module is copied into the published site's plugins/ directory, so it must import
 nothing but the standard library, datasette and datasette_dashboards.
 """
@@ -197,3 +202,37 @@ def actor_from_request(datasette, request):
     if _is_dashboard_request(datasette, request):
         return DASHBOARD_ACTOR
     return None
+
+
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _quiet_error_pages() -> None:
+    """Stop Datasette 0.65 printing a rich traceback, locals included, to stderr for every
+    error response: a refused SQL statement or a mistyped URL cost ~0.3 s of CPU each (an
+    easy way to load the server), and with rich 15 a 404 outside an except block crashes
+    into a 500. The error pages themselves are unchanged."""
+    from datasette import handle_exception
+
+    if getattr(handle_exception, "rich", None) is not None:
+        handle_exception.rich = None
+
+
+_quiet_error_pages()
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def read_only(scope, receive, send):
+            if scope["type"] == "http" and scope["method"] not in READ_METHODS:
+                await send({"type": "http.response.start", "status": 405, "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"), (b"allow", b"GET, HEAD")]})
+                await send({"type": "http.response.body",
+                            "body": "405 只读站点 read-only site: only GET and HEAD\n".encode()})
+                return
+            await app(scope, receive, send)
+
+        return read_only
+
+    return wrap

@@ -38,7 +38,7 @@ DASHBOARD = "overview"  # slug of the dashboard (db.dashboards)
 SETTINGS = {
     "sql_time_limit_ms": 1500,
     "max_returned_rows": 2000,
-    "facet_time_limit_ms": 300,
+    "facet_time_limit_ms": 1000,
     "num_sql_threads": 3,
     "allow_facet": True,
     "default_allow_sql": True,
