@@ -156,7 +156,8 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 60) -> N
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise click.ClickException(f"datasette exited with status {process.returncode}")
+            raise click.ClickException(f"datasette exited with status {process.returncode}"
+                                       " (port in use? --port 0 picks a free one)")
         try:
             with urllib.request.urlopen(url + "-/versions.json", timeout=2) as response:
                 if response.status == 200:

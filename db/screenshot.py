@@ -340,10 +340,11 @@ def dashboard_url(base_url: str) -> str:
     return f"{base_url}-/dashboards/{DASHBOARD}"
 
 
-def capture_dashboard(site: Path, out: Path, *, width: int = 1400, height: int = 1000,
-                      timeout: float = 60) -> list[dict]:
+def capture_dashboard(site: Path, out: Path, *, filters: str = "", width: int = 1400,
+                      height: int = 1000, timeout: float = 60) -> list[dict]:
     """Serve the published `site` with a real datasette, open its dashboard in chromium,
     wait for every chart's marks and save a full-page PNG to `out`; return the charts seen.
+    `filters` is the dashboard's query string, e.g. "year=2023&region=福建省".
 
     Raises RuntimeError if a chart never drew, the page raised, or it asked for a URL
     outside 127.0.0.1."""
@@ -353,7 +354,7 @@ def capture_dashboard(site: Path, out: Path, *, width: int = 1400, height: int =
     process, base_url = start_datasette(site, stdout=log, stderr=subprocess.STDOUT)
     try:
         with Browser(width=width, height=height) as browser:
-            browser.goto(dashboard_url(base_url))
+            browser.goto(dashboard_url(base_url) + (f"?{filters}" if filters else ""))
             charts = browser.wait_for(CHARTS_JS, charts_drawn, timeout=timeout)
             problems = []
             if not charts or not charts_drawn(charts):

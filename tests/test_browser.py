@@ -1,0 +1,83 @@
+"""A real browser (Debian's headless chromium) opens the dashboard of a served fixture
+database and the charts render: each has an SVG with data marks, nothing is fetched from
+outside 127.0.0.1, and the page raises no error. Screenshots go to the test's tmp dir."""
+
+from __future__ import annotations
+
+import struct
+import urllib.parse
+
+import pytest
+import yaml
+
+from db.dashboards import DASHBOARD_SLUG
+from db.publish import publish_site
+from db.screenshot import build_fixture_db, capture_dashboard, find_chromium
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(find_chromium() is None, reason="chromium is not installed"),
+]
+
+
+@pytest.fixture(scope="module")
+def fixture_db(tmp_path_factory):
+    return build_fixture_db(tmp_path_factory.mktemp("browser") / "reports.db")
+
+
+def png_size(path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return struct.unpack(">II", data[16:24])
+
+
+def marks(charts: list[dict]) -> dict[str, int]:
+    return {c["id"].removeprefix("chart-"): c["marks"] for c in charts if c["svg"]}
+
+
+def test_dashboard_charts_render_in_chromium(fixture_db, tmp_path):
+    site = publish_site(fixture_db, tmp_path / "site")
+    shot = tmp_path / "dashboard.png"
+    charts = capture_dashboard(site, shot)  # raises on page errors or external requests
+    assert marks(charts) == {
+        "applications_per_year": 3,  # 2020, 2021, 2023 (the 2018 report has no table 3)
+        "outcome_mix": 6,  # one arc per outcome
+        "review_litigation": 12,  # 3 groups x 4 results
+        "top_agencies": 3,
+    }
+    width, height = png_size(shot)
+    assert width == 1400 and height > 600 and shot.stat().st_size > 20_000
+
+
+def test_dashboard_filters_apply_in_chromium(fixture_db, tmp_path):
+    site = publish_site(fixture_db, tmp_path / "site")
+    filters = urllib.parse.urlencode({"year": "2023", "region": "福建省"})
+    charts = capture_dashboard(site, tmp_path / "filtered.png", filters=filters)
+    counted = marks(charts)
+    assert counted["applications_per_year"] == 1 and counted["top_agencies"] == 1
+    texts = {c["id"]: c["text"] for c in charts}
+    assert "平潭综合实验区" in texts["chart-top_agencies"]
+    assert "淮安市" not in texts["chart-top_agencies"]
+
+
+def test_dashboard_renders_on_a_public_site_without_arbitrary_sql(fixture_db, tmp_path):
+    site = publish_site(fixture_db, tmp_path / "site", public=True)
+    charts = capture_dashboard(site, tmp_path / "public.png")
+    assert len(charts) == 4 and all(n > 0 for n in marks(charts).values())
+
+
+def test_an_empty_chart_or_an_outside_url_fails_the_check(fixture_db, tmp_path):
+    # The same check on a broken copy: a chart whose query finds nothing draws no marks,
+    # and a card that loads from outside 127.0.0.1 (as a CDN would) is caught.
+    site = publish_site(fixture_db, tmp_path / "site")
+    meta = yaml.safe_load((site / "metadata.yml").read_text(encoding="utf-8"))
+    board = meta["plugins"]["datasette-dashboards"][DASHBOARD_SLUG]
+    board["charts"]["top_agencies"]["query"] = "SELECT 'x' AS agency, 1 AS new_received WHERE 0"
+    board["charts"]["cdn"] = {"library": "markdown",
+                              "display": "![logo](https://cdn.example.com/logo.png)"}
+    (site / "metadata.yml").write_text(yaml.safe_dump(meta, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(RuntimeError) as failure:
+        capture_dashboard(site, tmp_path / "broken.png", timeout=5)
+    assert "charts not drawn" in str(failure.value)
+    assert "https://cdn.example.com/logo.png" in str(failure.value)
+    assert (tmp_path / "broken.png").exists()  # the evidence is kept
