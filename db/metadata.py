@@ -30,6 +30,15 @@ DESCRIPTION = (
 LICENSE = "政府公开信息，权利归发布机关；整理与代码 Apache-2.0 (public government information)"
 LICENSE_URL = "https://www.apache.org/licenses/LICENSE-2.0"
 ABOUT = "xxgk"
+DATABASE_DESCRIPTION_HTML = (
+    "<p>从 <a href=\"{db}/report_overview\">report_overview 报告概览</a>（每份报告一行，"
+    "关键指标）开始；常用对比见下方“Queries”预设查询；图表见 "
+    "<a href=\"-/dashboards/{dashboard}\">概览仪表盘</a>。表二至表四的全部数字在 "
+    "table2_wide、table3_wide、table4_wide（宽表）和 cells（长表）中，指标键及中文名见 "
+    "cell_keys。</p><p>Start with report_overview (one row per report, the key totals); the "
+    "canned queries below answer the common comparisons; the dashboard draws them. Every "
+    "number of tables 2-4 is in the *_wide views and in cells, explained in cell_keys.</p>"
+)
 
 # Presentation choices per table or view; a column missing from the database is left out.
 FACETS = {
@@ -178,7 +187,8 @@ def build_metadata(database: Path, db_name: str, *, public: bool = False,
         "about": ABOUT,
         "databases": {
             db_name: {
-                "description": DESCRIPTION,
+                "description_html": DATABASE_DESCRIPTION_HTML.format(
+                    db=db_name, dashboard=dashboards.DASHBOARD_SLUG),
                 "tables": entries,
                 "queries": queries.canned_queries(tables),
             }

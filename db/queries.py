@@ -250,7 +250,8 @@ def _description_html(query: dict, tables: dict) -> str:
             unit = f"（{info['unit']}）" if info.get("unit") else ""
             items.append(f"<li><code>{column}</code> {escape(info['zh'])}{escape(unit)}: "
                          f"{escape(info['en'])}</li>")
-    return f"<p>{escape(query['about'])}</p><ul>{''.join(items)}</ul>"
+    return (f"<p>{escape(query['about'])}</p>"
+            f"<details><summary>列说明 Columns</summary><ul>{''.join(items)}</ul></details>")
 
 
 def canned_queries(tables: dict | None = None) -> dict:
@@ -267,6 +268,7 @@ def canned_queries(tables: dict | None = None) -> dict:
             "sql": query["sql"].replace("{metric_labels}", labels).strip(),
             "params": list(query["params"]),
             "description_html": _description_html(query, tables),
+            "hide_sql": True,  # analysts see parameters and results first; "show" reveals it
         }
         for name, query in QUERIES.items()
     }
