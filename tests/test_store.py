@@ -389,3 +389,13 @@ def test_reparse_leaves_no_stale_search_rows(db, monkeypatch):
     store.reparse_document(db, document_id)
     assert hits() == 2
     assert db.execute("SELECT * FROM pragma_integrity_check").fetchall() == [("ok",)]
+
+
+def test_a_key_beyond_the_spec_is_kept_and_shown_in_the_wide_view(db):
+    document_id, _ = store.add_document(db, b"new key", path="k.txt")
+    store.store_report(db, document_id, hand_report(cells=[
+        model.Cell("table3.granted.total", 5, "5"),
+        model.Cell("table3.granted_online.total", 2, "2"),
+    ]))
+    rows = {r["row_key"]: r["total"] for r in db.query("SELECT * FROM table3_wide")}
+    assert rows == {"granted": 5, "granted_online": 2}
