@@ -78,20 +78,25 @@ def evaluate(rule: Rule, values: dict, unclean: set[str]) -> Check | None:
     """None where the report does not print the cells the rule needs (a partial
     table, or a row the report omits: I3 then sums the detail rows it printed)."""
     right = [k for k in rule.right if k in values] if rule.id == "I3" else rule.right
-    keys = (*rule.left, *right)
-    if not right or any(k not in values for k in keys):
+    try:
+        lvals = [values[k] for k in rule.left]
+        rvals = [values[k] for k in right]
+    except KeyError:
         return None
-    blank = [rule.names[k] for k in keys if values[k] is None]
-    if blank:
+    if not right:
+        return None
+    if None in lvals or None in rvals:
+        keys = (*rule.left, *right)
+        blank = [rule.names[k] for k in keys if values[k] is None]
         return Check(rule.id, rule.scope, None, f"not checkable: {', '.join(blank)} blank")
-    lsum = sum(values[k] for k in rule.left)
-    rsum = sum(values[k] for k in right)
+    lsum = sum(lvals)
+    rsum = sum(rvals)
     if lsum == rsum:
         if len(right) == len(rule.right):
             return Check(rule.id, rule.scope, True, rule.passing.format(lsum))
         return Check(rule.id, rule.scope, True, f"{lsum} = {rsum} (sum of the {len(right)} "
                      "printed rows)")
-    fault = "parse" if any(k in unclean for k in keys) else "source"
+    fault = "parse" if any(k in unclean for k in (*rule.left, *right)) else "source"
     detail = (f"{_terms(rule.left, rule, values)} = {lsum} but {_terms(right, rule, values)} "
               f"= {rsum} (differs by {lsum - rsum:+})")
     return Check(rule.id, rule.scope, False, detail, fault)

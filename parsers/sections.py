@@ -102,6 +102,14 @@ def narratives(sections: Sections, document: Document) -> dict[str, str]:
 def signature(document: Document) -> tuple[str | None, str | None]:
     """(agency, date text) of the report's closing signature: a short line naming the
     agency followed by a date line, the last such pair in the document."""
+    cached = document.__dict__.get("_signature")
+    if cached is not None:
+        return cached
+    document.__dict__["_signature"] = found = _signature(document)
+    return found
+
+
+def _signature(document: Document) -> tuple[str | None, str | None]:
     lines = [b.text for b in document.blocks if b.cells is None]
     found = (None, None)
     for i in range(1, len(lines)):

@@ -78,9 +78,17 @@ def tokens(blocks: Sequence[Block]) -> list[Token]:
     return out
 
 
-@lru_cache(maxsize=65536)
+_ROW_PATTERNS = {row.key: re.compile("|".join(row.patterns))
+                 for row in (*schema.T2_ROWS, *schema.T3_ROWS, *schema.T4_ROWS)}
+
+
 def _matches(row: schema.Row, label: str) -> bool:
-    return any(re.search(p, label) for p in row.patterns)
+    return _row_matches(row.key, label)
+
+
+@lru_cache(maxsize=65536)
+def _row_matches(row_key: str, label: str) -> bool:
+    return _ROW_PATTERNS[row_key].search(label) is not None
 
 
 @lru_cache(maxsize=65536)
@@ -141,11 +149,15 @@ def fit(row: RowRead, n: int) -> tuple[list[Token] | None, str | None]:
     return None, f"row {row.label!r}: {len(values)} values where {n} are printed"
 
 
+@lru_cache(maxsize=1024)
+def _keys(prefix: str, columns: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(f"{prefix}.{c}" for c in columns)
+
+
 def make_cells(key_prefix: str, columns: Sequence[str], values: Sequence[Token], *,
                amounts: Sequence[str] = (), read: TableRead) -> list[Cell]:
     cells = []
-    for column, tok in zip(columns, values, strict=True):
-        key = f"{key_prefix}.{column}"
+    for key, column, tok in zip(_keys(key_prefix, tuple(columns)), columns, values, strict=True):
         value = read_value(tok.text, amount=column in amounts)
         note = value.note
         if value.problem:
