@@ -12,6 +12,13 @@ from parsers.pdf import read
 PAGE_H = 842
 
 
+@pytest.fixture(autouse=True, params=["pdfium", "pdfplumber"])
+def engine(request, monkeypatch):
+    """Every test runs on both character/ruling engines: they must give the same rows."""
+    monkeypatch.setenv("XXGK_PDF_ENGINE", request.param)
+    return request.param
+
+
 class Page:
     """PDF drawing in top-down coordinates (as pdfplumber reports them)."""
 

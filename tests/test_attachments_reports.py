@@ -61,6 +61,18 @@ def test_hongze_pdf_checks_fail_where_the_source_does():
     assert {c.id for c in report.checks} >= {"I1", "I2", "I3", "I4", "I5"}
 
 
+@pytest.mark.parametrize("path", [CORPUS / "hongze-2023.pdf",
+                                  *(ATTACHMENTS / f"{stem}.pdf" for stem in RENDERED)])
+def test_pdf_engines_agree(path):
+    from parsers.pdf import read
+
+    data = path.read_bytes()
+    fast, reference = read(data, name="a", engine="pdfium"), read(data, name="a", engine="pdfplumber")
+    assert [(b.text, b.cells, b.table) for b in fast.blocks] == \
+        [(b.text, b.cells, b.table) for b in reference.blocks]
+    assert fast.meta == reference.meta and fast.problems == reference.problems
+
+
 def test_hongze_pdf_keeps_raw_text_and_label_typo_row():
     report = parse_path(CORPUS / "hongze-2023.pdf")
     fee = report.cell("table2.admin_fees.fee_amount_wan_yuan")
