@@ -188,15 +188,29 @@ def _pdfium_pages(pdf):
     for index in range(len(pdf)):
         page = pdf[index]
         try:
-            height = page.get_height()
-            chars = _pdfium_chars(page, height)
-            hs, vs, scanned = _pdfium_paths(page, height)
+            display = _display(page)
+            chars = _pdfium_chars(page, display)
+            hs, vs, scanned = _pdfium_paths(page, display)
             yield PageData(index + 1, chars, (_join(hs), _join(vs)), scanned)
         finally:
             page.close()
 
 
-def _pdfium_chars(page, height: float) -> list[dict]:
+def _display(page):
+    """(x, y) in PDF user space (y up, unrotated) -> (x, top) as the page is displayed:
+    pdfium reports unrotated positions, pdfplumber (and a reader) the /Rotate'd view."""
+    rotation = page.get_rotation() % 360
+    width, height = page.get_width(), page.get_height()  # as displayed
+    if rotation == 90:
+        return lambda x, y: (y, x)
+    if rotation == 180:
+        return lambda x, y: (width - x, y)
+    if rotation == 270:
+        return lambda x, y: (width - y, height - x)
+    return lambda x, y: (x, height - y)
+
+
+def _pdfium_chars(page, display) -> list[dict]:
     import ctypes
 
     import pypdfium2.raw as raw
@@ -217,8 +231,9 @@ def _pdfium_chars(page, height: float) -> list[dict]:
             x0, x1, y0, y1 = box.left, box.right, box.bottom, box.top
             if size and max(x1 - x0, y1 - y0) > 2 * size:
                 x0, x1, y0, y1 = _tight_box(textpage, i, size)
-            chars.append({"text": text, "x0": x0, "x1": x1, "top": height - y1,
-                          "bottom": height - y0, "size": size or (y1 - y0)})
+            (ax, at), (bx, bt) = display(x0, y0), display(x1, y1)
+            chars.append({"text": text, "x0": min(ax, bx), "x1": max(ax, bx), "top": min(at, bt),
+                          "bottom": max(at, bt), "size": size or (y1 - y0)})
         return chars
     finally:
         textpage.close()
@@ -239,13 +254,13 @@ def _tight_box(textpage, i: int, size: float) -> tuple[float, float, float, floa
     return left.value, right.value, y.value - 0.12 * size, y.value + 0.88 * size
 
 
-def _pdfium_paths(page, height: float) -> tuple[list[Seg], list[Seg], bool]:
+def _pdfium_paths(page, display) -> tuple[list[Seg], list[Seg], bool]:
     """Rulings from path objects (inside forms too) and whether an image covers the page."""
     import pypdfium2.raw as raw
 
     hs: list[Seg] = []
     vs: list[Seg] = []
-    area = (page.get_width() * height) or 1.0
+    area = (page.get_width() * page.get_height()) or 1.0
     scanned = False
     handle = page.raw
     stack = [(raw.FPDFPage_GetObject(handle, i), _IDENTITY)
@@ -258,7 +273,7 @@ def _pdfium_paths(page, height: float) -> tuple[list[Seg], list[Seg], bool]:
             stack += [(raw.FPDFFormObj_GetObject(obj, i), matrix)
                       for i in range(raw.FPDFFormObj_CountObjects(obj))]
         elif kind == raw.FPDF_PAGEOBJ_PATH:
-            _pdfium_path(obj, matrix, height, hs, vs)
+            _pdfium_path(obj, matrix, display, hs, vs)
         elif kind == raw.FPDF_PAGEOBJ_IMAGE:
             xs, ys = zip(*(_apply(matrix, x, y) for x, y in ((0, 0), (1, 0), (0, 1), (1, 1))),
                          strict=True)
@@ -292,7 +307,7 @@ def _apply(m: tuple[float, ...], x: float, y: float) -> tuple[float, float]:
     return m[0] * x + m[2] * y + m[4], m[1] * x + m[3] * y + m[5]
 
 
-def _pdfium_path(obj, matrix, height: float, hs: list, vs: list) -> None:
+def _pdfium_path(obj, matrix, display, hs: list, vs: list) -> None:
     """A path's straight pieces as rulings when stroked visibly; a thin filled shape
     (a border drawn as a filled rectangle) as one ruling; anything else is shading."""
     import ctypes
@@ -305,7 +320,7 @@ def _pdfium_path(obj, matrix, height: float, hs: list, vs: list) -> None:
     filled = fill.value != 0 and not _pdfium_white(raw.FPDFPageObj_GetFillColor, obj)
     if not (stroked or filled):
         return
-    for points, pieces in _subpaths(obj, matrix, height):
+    for points, pieces in _subpaths(obj, matrix, display):
         if stroked:
             for (xa, ya), (xb, yb) in pieces:
                 _add_line(hs, vs, min(xa, xb), min(ya, yb), max(xa, xb), max(ya, yb))
@@ -315,7 +330,7 @@ def _pdfium_path(obj, matrix, height: float, hs: list, vs: list) -> None:
                 _add_line(hs, vs, min(xs), min(ys), max(xs), max(ys))
 
 
-def _subpaths(obj, matrix, height: float):
+def _subpaths(obj, matrix, display):
     """(all points, straight pieces) of each subpath, in top-down page coordinates."""
     import ctypes
 
@@ -328,7 +343,7 @@ def _subpaths(obj, matrix, height: float):
         segment = raw.FPDFPath_GetPathSegment(obj, k)
         raw.FPDFPathSegment_GetPoint(segment, ctypes.byref(x), ctypes.byref(y))
         px, py = _apply(matrix, x.value, y.value)
-        point = (px, height - py)
+        point = display(px, py)
         kind = raw.FPDFPathSegment_GetType(segment)
         if kind == raw.FPDF_SEGMENT_MOVETO:
             if points:

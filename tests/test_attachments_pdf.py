@@ -20,22 +20,26 @@ def engine(request, monkeypatch):
 
 
 class Page:
-    """PDF drawing in top-down coordinates (as pdfplumber reports them)."""
+    """PDF drawing in top-down coordinates (as pdfplumber reports them). `rotate=90`
+    makes a landscape page as scanners and some exporters do: /Rotate 90 on a portrait
+    MediaBox, content drawn sideways so that it reads upright when displayed."""
 
-    def __init__(self):
+    def __init__(self, rotate: int = 0):
         self.ops: list[str] = []
+        self.rotate = rotate
+        self.height = 595 if rotate in (90, 270) else PAGE_H  # the displayed page's height
 
     def text(self, x: float, top: float, text: str, size: float = 10) -> Page:
-        baseline = PAGE_H - top - size * 0.8
+        baseline = self.height - top - size * 0.8
         self.ops.append(f"BT /F1 {size} Tf {x} {baseline:.2f} Td ({text}) Tj ET")
         return self
 
     def line(self, x0: float, top0: float, x1: float, top1: float) -> Page:
-        self.ops.append(f"0 0 0 RG 0.5 w {x0} {PAGE_H - top0} m {x1} {PAGE_H - top1} l S")
+        self.ops.append(f"0 0 0 RG 0.5 w {x0} {self.height - top0} m {x1} {self.height - top1} l S")
         return self
 
     def white_box(self, x0: float, top: float, x1: float, bottom: float) -> Page:
-        self.ops.append(f"1 1 1 rg {x0} {PAGE_H - bottom} {x1 - x0} {bottom - top} re f 0 0 0 rg")
+        self.ops.append(f"1 1 1 rg {x0} {self.height - bottom} {x1 - x0} {bottom - top} re f 0 0 0 rg")
         return self
 
     def grid(self, xs, ys, skip=()) -> Page:
@@ -63,10 +67,12 @@ def pdf(*pages: Page) -> bytes:
     objects = ["<</Type/Catalog/Pages 2 0 R>>", None, "<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>"]
     kids = []
     for page in pages:
-        stream = "\n".join(page.ops).encode("latin-1")
+        turn = {90: "0 1 -1 0 595 0", 270: f"0 -1 1 0 0 {PAGE_H}"}.get(page.rotate)
+        ops = page.ops if turn is None else [f"q {turn} cm", *page.ops, "Q"]
+        stream = "\n".join(ops).encode("latin-1")
         objects.append(f"<</Length {len(stream)}>>stream\n".encode() + stream + b"\nendstream")
         objects.append(
-            f"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 {PAGE_H}]"
+            f"<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 {PAGE_H}]/Rotate {page.rotate}"
             f"/Resources<</Font<</F1 3 0 R>>>>/Contents {len(objects)} 0 R>>"
         )
         kids.append(f"{len(objects)} 0 R")
@@ -212,3 +218,15 @@ def test_broken_pdf_is_one_line_failure(data):
     report = parse_bytes(data, name="broken.pdf")
     assert report.status in ("failed", "needs_ocr")
     assert len(report.problems) == 1 and "\n" not in report.problems[0]
+
+
+@pytest.mark.parametrize("rotate", [90, 270])
+def test_rotated_landscape_page_reads_upright(rotate):
+    page = Page(rotate=rotate).grid([100, 250, 350, 450, 700], [100, 120, 140])
+    for k, cells in enumerate((("item", "first", "second", "third"), ("rules", "12", "0", "7"))):
+        for x, text in zip((105, 255, 355, 455), cells, strict=True):
+            page.text(x, 105 + 20 * k, text)
+    page.text(100, 60, "landscape heading")
+    document = read(pdf(page), name="t.pdf")
+    assert rows(document) == [["item", "first", "second", "third"], ["rules", "12", "0", "7"]]
+    assert prose(document) == ["landscape heading"]
