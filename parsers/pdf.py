@@ -106,6 +106,7 @@ class PageData:
     chars: list[dict]  # text, x0, x1, top, bottom, size (top-down coordinates)
     segments: tuple[list[Seg], list[Seg]]  # visible horizontal and vertical rulings
     scanned: bool  # an image covers a quarter of the page or more
+    height: float = 842.0  # as displayed
 
 
 def read(data: bytes, *, name: str, engine: str | None = None) -> Document:
@@ -141,11 +142,13 @@ def _reason(error: Exception) -> str:
 
 def _read_pdf(pages_data, info: dict) -> Document:
     doc = Document(source_format="pdf")
-    pages, scanned = [], 0
+    pages, heights, scanned = [], [], 0
     for page in pages_data:
         pages.append(_read_page(page, doc.problems))
+        heights.append(page.height)
         scanned += page.scanned
     _check_text_layer(pages, scanned, doc.problems)
+    _drop_running_lines(pages, heights)
     doc.blocks = _stitch(pages, doc.problems)
     doc.meta.update(_metadata(doc.blocks, info))
     return doc
@@ -168,7 +171,7 @@ def _plumber_pages(pdf):
         area = float(page.width * page.height) or 1.0
         scanned = any((i["x1"] - i["x0"]) * (i["bottom"] - i["top"]) >= 0.25 * area
                       for i in page.images)
-        yield PageData(page.page_number, chars, _segments(page), scanned)
+        yield PageData(page.page_number, chars, _segments(page), scanned, float(page.height))
         page.flush_cache()  # keeps memory flat on long documents
 
 
@@ -191,7 +194,7 @@ def _pdfium_pages(pdf):
             display = _display(page)
             chars = _pdfium_chars(page, display)
             hs, vs, scanned = _pdfium_paths(page, display)
-            yield PageData(index + 1, chars, (_join(hs), _join(vs)), scanned)
+            yield PageData(index + 1, chars, (_join(hs), _join(vs)), scanned, page.get_height())
         finally:
             page.close()
 
@@ -370,6 +373,28 @@ def _pdfium_white(getter, obj) -> bool:
     return min(r.value, g.value, b.value) >= 243
 
 
+def _running_key(item, height: float) -> str | None:
+    if not isinstance(item, Placed) or item.block.cells is not None:
+        return None
+    if 0.08 * height < item.top < 0.92 * height:
+        return None
+    return re.sub(r"\d+", "#", item.block.text)
+
+
+def _drop_running_lines(pages: list[list], heights: list[float]) -> None:
+    """Running heads and feet (the same line in the top or bottom band of most pages)
+    are page furniture: left in, they would cut a table continued on the next page."""
+    if len(pages) < 2:
+        return
+    counts: dict[str, int] = {}
+    for items, height in zip(pages, heights, strict=True):
+        for text in {_running_key(item, height) for item in items} - {None}:
+            counts[text] = counts.get(text, 0) + 1
+    running = {t for t, n in counts.items() if n >= max(2, len(pages) // 2)}
+    for items, height in zip(pages, heights, strict=True):
+        items[:] = [item for item in items if _running_key(item, height) not in running]
+
+
 def _check_text_layer(pages: list[list], scanned: int, problems: list[str]) -> None:
     """No text (or a stamp's worth over scanned pages, or only unmapped glyphs): a scan."""
     text = "".join(b.block.text for page in pages for b in page if isinstance(b, Placed))
@@ -389,7 +414,7 @@ def _check_text_layer(pages: list[list], scanned: int, problems: list[str]) -> N
 def _read_page(page: PageData, problems: list[str]) -> list:
     """A page's prose lines and unruled rows (`Placed`) and table parts (`Part`), in
     reading order."""
-    chars = page.chars
+    chars = _clean_chars(page.chars)
     grids = _grids(page.segments)
     loose, owned = [], [[] for _ in grids]
     for char in chars:
@@ -409,6 +434,27 @@ def _read_page(page: PageData, problems: list[str]) -> list:
     items.extend(_prose(loose))
     items.sort(key=lambda item: item.top)
     return items
+
+
+def _clean_chars(chars: list[dict]) -> list[dict]:
+    """Drop overprinted copies (fake bold draws each glyph twice, a hair apart: "11" from
+    one "1" would be a wrong number) and read Kangxi radicals (⼀, ⼆: what some CJK fonts
+    map their glyphs to) as the ideographs they stand for."""
+    kept: list[dict] = []
+    seen: dict[tuple[str, int], list[dict]] = {}
+    for char in sorted(chars, key=lambda c: (c["top"], c["x0"])):
+        text = char["text"]
+        if "\u2e80" <= text <= "\u2fdf":
+            char = {**char, "text": unicodedata.normalize("NFKC", text)}
+        row = round(char["top"])
+        tolerance = 0.3 * char["size"]
+        near = [o for r in (row - 1, row, row + 1) for o in seen.get((char["text"], r), ())]
+        if any(abs(o["x0"] - char["x0"]) <= tolerance and abs(o["top"] - char["top"]) <= tolerance
+               for o in near):
+            continue
+        seen.setdefault((char["text"], row), []).append(char)
+        kept.append(char)
+    return kept
 
 
 def _center(char: dict) -> tuple[float, float]:
@@ -741,19 +787,26 @@ def _continues(items: list[Placed], line: list[dict], left: float, right: float)
 
 
 def _unruled_row(line: list[dict]) -> Block | None:
-    """'label   12   0   3' printed without borders: cells split at wide gaps."""
-    pieces, current = [], [line[0]]
+    """'label    12   0   3' printed without borders: the label, then one cell per number
+    (numbers apart by any visible space stay apart, never run together). A row only
+    when the numbers end the line and stand clear of the label (or the line is numbers
+    alone): prose such as "受理申请21件" stays prose."""
+    words, gaps = [[line[0]]], [0.0]
     for prev, char in zip(line, line[1:], strict=False):
-        if char["x0"] - prev["x1"] > 1.5 * char["size"]:
-            pieces.append(current)
-            current = []
-        current.append(char)
-    pieces.append(current)
-    cells = [_CJK_SPACE.sub("", "".join(c["text"] for c in p)).strip() for p in pieces]
-    values = [c for c in cells if _value_like(c)]
-    if len(pieces) < 2 or len(values) < len(cells) - 1 or not values:
+        if _spaced(prev, char):
+            words.append([])
+            gaps.append((char["x0"] - prev["x1"]) / char["size"])
+        words[-1].append(char)
+    texts = ["".join(c["text"] for c in word) for word in words]
+    first = next((k for k, text in enumerate(texts) if _value_like(text)), None)
+    if first is None or not all(_value_like(t) for t in texts[first:]):
         return None
-    return Block(cells=cells, row_is_real=False)
+    if first == 0 and len(texts) < 2:
+        return None
+    if first > 0 and gaps[first] < 1.5:
+        return None
+    label = _CJK_SPACE.sub("", " ".join(texts[:first])).strip()
+    return Block(cells=([label] if label else []) + texts[first:], row_is_real=False)
 
 
 # ---------------------------------------------------------------- pages -> blocks

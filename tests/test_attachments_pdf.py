@@ -230,3 +230,27 @@ def test_rotated_landscape_page_reads_upright(rotate):
     document = read(pdf(page), name="t.pdf")
     assert rows(document) == [["item", "first", "second", "third"], ["rules", "12", "0", "7"]]
     assert prose(document) == ["landscape heading"]
+
+
+def test_overprinted_fake_bold_is_read_once():
+    page = Page().grid([100, 250, 350], [100, 120])
+    page.text(105, 105, "rules").text(105.3, 105.2, "rules")
+    page.text(255, 105, "12").text(255.3, 105, "12")  # drawn twice: not 1122
+    assert rows(read(pdf(page), name="t.pdf")) == [["rules", "12"]]
+
+
+def test_kangxi_radicals_read_as_ideographs():
+    from parsers.pdf import _clean_chars
+
+    chars = [{"text": t, "x0": 10.0 * k, "x1": 10.0 * k + 9, "top": 5.0, "bottom": 14.0,
+              "size": 9.0} for k, t in enumerate("⼀⼆三")]
+    assert "".join(c["text"] for c in _clean_chars(chars)) == "一二三"
+
+
+def test_running_head_does_not_cut_a_table_over_pages():
+    first = table_page(top=700).text(250, 30, "Agency annual report")
+    second = Page().text(250, 30, "Agency annual report").grid([100, 250, 350, 450], [72, 92])
+    second.text(105, 77, "fees").text(255, 77, "3").text(355, 77, "1")
+    document = read(pdf(first, second), name="t.pdf")
+    assert len({b.table for b in document.blocks if b.cells is not None}) == 1
+    assert "Agency annual report" not in prose(document)
