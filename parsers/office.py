@@ -16,7 +16,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import unicodedata
 import zipfile
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,16 +23,16 @@ from pathlib import Path
 
 from parsers.dispatch import NeedsOCR, ReadError, UnsupportedFormat
 from parsers.document import Block, Document
+from parsers.values import is_value_text
 
 SOFFICE_TIMEOUT = 180  # seconds; a first start of LibreOffice builds its profile
-_VALUE_LIKE = re.compile(r"^[+\-−]?\d[\d,，.\s]*(元|万元|件|个|项|条)?$|^[+\-−]?\d[\d,.]*\s*[（(]")
-_NULL_MARKS = {"/", "／", "—", "——", "-", "－", "无", "\\", "–", "--"}
 _SECTION = re.compile(r"^[一二三四五六七八九十]+、\S")
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
 def _value_like(text: str) -> bool:
-    return text in _NULL_MARKS or bool(_VALUE_LIKE.match(unicodedata.normalize("NFKC", text)))
+    """A value cell as the mapper will see it (the same test, so rows split alike)."""
+    return bool(text) and is_value_text(text)
 
 
 # ---------------------------------------------------------------- .docx

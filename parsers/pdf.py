@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from parsers.dispatch import NeedsOCR, ReadError
 from parsers.document import Block, Document
+from parsers.values import is_value_text
 
 SNAP = 2.0  # points: rulings closer than this are one line
 THIN = 3.0  # points: a filled rect thinner than this is a drawn line
@@ -39,8 +40,6 @@ MIN_TEXT_CHARS = 20  # fewer characters than this over scanned pages: a scan wit
 _CJK = r"\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
 _CJK_SPACE = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
 _PAGE_NUMBER = re.compile(r"^[-—–－\s]*(第\s*)?\d{1,4}\s*(页)?\s*([/／共]\s*\d+\s*页?)?[-—–－\s]*$")
-_VALUE_LIKE = re.compile(r"^[+\-−]?\d[\d,，.\s]*(元|万元|件|个|项|条)?$|^[+\-−]?\d[\d,.]*\s*[（(]")
-_NULL_MARKS = {"/", "／", "—", "——", "-", "－", "无", "\\", "–", "--"}
 _ENUMERATED = re.compile(r"^(（|\(|[一二三四五六七八九十]+、|\d+[.．、]|第|信息内容|申请人)")
 _SECTION = re.compile(r"^[一二三四五六七八九十]+、\S")
 
@@ -691,7 +690,8 @@ def _spanned_text(cell: Cell, i: int, page_number: int, problems: list[str]) -> 
 
 
 def _value_like(text: str) -> bool:
-    return text in _NULL_MARKS or bool(_VALUE_LIKE.match(unicodedata.normalize("NFKC", text)))
+    """A value cell as the mapper will see it (the same test, so rows split alike)."""
+    return bool(text) and is_value_text(text)
 
 
 def _value_start(raw: list[list[tuple[int, str]]]) -> int:
@@ -752,10 +752,13 @@ class Placed:
     top: float
     block: Block
     last: list[dict]  # the characters of its last visual line
+    label_x: list[float] = field(default_factory=list)  # unruled row: x of each label cell
+    value_x: float | None = None  # unruled row: x of its first value
 
 
 def _prose(chars: list[dict]) -> list[Placed]:
-    """Text outside grids: lines, lines joined into paragraphs, unruled table rows."""
+    """Text outside grids: lines, lines joined into paragraphs, and tables printed
+    without rulings (rows anchored on their numbers, wrapped labels joined back)."""
     items: list[Placed] = []
     lines = [line for line in _lines(chars) if not _PAGE_NUMBER.match(_line_text(line))]
     if not lines:
@@ -764,13 +767,21 @@ def _prose(chars: list[dict]) -> list[Placed]:
     left = min(line[0]["x0"] for line in lines)
     for line in lines:
         row = _unruled_row(line)
-        if row is None and _continues(items, line, left, right):
+        if row is not None:
+            _take_label_above(items, row)
+            items.append(row)
+        elif _continues_row(items, line):
+            _append_label(items[-1], line)
+        elif _continues(items, line, left, right):
             items[-1].block.text += _CJK_SPACE.sub("", _line_text(line)).strip()
             items[-1].last = line
-            continue
-        block = row or Block(text=_CJK_SPACE.sub("", _line_text(line)).strip())
-        items.append(Placed(line[0]["top"], block, line))
+        else:
+            items.append(Placed(line[0]["top"], Block(text=_text(line)), line))
     return items
+
+
+def _text(chars: list[dict]) -> str:
+    return _CJK_SPACE.sub("", _line_text(chars)).strip()
 
 
 def _continues(items: list[Placed], line: list[dict], left: float, right: float) -> bool:
@@ -786,11 +797,21 @@ def _continues(items: list[Placed], line: list[dict], left: float, right: float)
     return full and close and not indented and not _SECTION.match(text)
 
 
-def _unruled_row(line: list[dict]) -> Block | None:
-    """'label    12   0   3' printed without borders: the label, then one cell per number
-    (numbers apart by any visible space stay apart, never run together). A row only
-    when the numbers end the line and stand clear of the label (or the line is numbers
-    alone): prose such as "受理申请21件" stays prose."""
+def _pieces(line: list[dict], wide: float = 1.5) -> list[list[dict]]:
+    """A line cut where the gap is `wide` ems or more: the columns of a borderless table."""
+    pieces = [[line[0]]]
+    for prev, char in zip(line, line[1:], strict=False):
+        if char["x0"] - prev["x1"] >= wide * char["size"]:
+            pieces.append([])
+        pieces[-1].append(char)
+    return pieces
+
+
+def _unruled_row(line: list[dict]) -> Placed | None:
+    """'label    12   0   3' printed without borders: label cells (cut at wide gaps),
+    then one cell per number (numbers apart by any visible space stay apart, never run
+    together). A row only when the numbers end the line and stand clear of the label
+    (or the line is numbers alone): prose such as "受理申请21件" stays prose."""
     words, gaps = [[line[0]]], [0.0]
     for prev, char in zip(line, line[1:], strict=False):
         if _spaced(prev, char):
@@ -801,12 +822,49 @@ def _unruled_row(line: list[dict]) -> Block | None:
     first = next((k for k, text in enumerate(texts) if _value_like(text)), None)
     if first is None or not all(_value_like(t) for t in texts[first:]):
         return None
-    if first == 0 and len(texts) < 2:
+    if (first == 0 and len(texts) < 2) or (first > 0 and gaps[first] < 1.5):
         return None
-    if first > 0 and gaps[first] < 1.5:
-        return None
-    label = _CJK_SPACE.sub("", " ".join(texts[:first])).strip()
-    return Block(cells=([label] if label else []) + texts[first:], row_is_real=False)
+    labels = _pieces([c for word in words[:first] for c in word]) if first else []
+    cells = [_text(p) for p in labels] + texts[first:]
+    return Placed(line[0]["top"], Block(cells=cells, row_is_real=False), line,
+                  [p[0]["x0"] for p in labels], words[first][0]["x0"])
+
+
+def _continues_row(items: list[Placed], line: list[dict]) -> bool:
+    """A label line wrapped under a borderless row: close below it, wholly left of its
+    numbers, not a heading and not the start of a row of its own."""
+    if not items or items[-1].value_x is None or not items[-1].label_x:
+        return False
+    row, size = items[-1], line[0]["size"]
+    close = 0 <= line[0]["top"] - row.last[0]["bottom"] <= 1.0 * size
+    text = _text(line)
+    left_of_values = line[-1]["x1"] <= row.value_x + 0.5 * size
+    return close and left_of_values and not _SECTION.match(text) and not _ENUMERATED.match(text)
+
+
+def _append_label(row: Placed, line: list[dict]) -> None:
+    """Each wrapped piece joins the label cell whose column it sits in."""
+    for piece in _pieces(line):
+        x = piece[0]["x0"] + 0.5 * piece[0]["size"]
+        k = max((i for i, start in enumerate(row.label_x) if start <= x), default=0)
+        row.block.cells[k] += _text(piece)
+    row.last = line
+
+
+def _take_label_above(items: list[Placed], row: Placed) -> None:
+    """Numbers alone on their line, their label on the line above (vertically centred
+    cells): the label line becomes the row's label cells."""
+    if row.label_x or not items or items[-1].block.cells is not None:
+        return
+    above, size = items[-1], row.last[0]["size"]
+    close = 0 <= row.top - above.last[0]["bottom"] <= 1.0 * size
+    if not close or above.last[-1]["x1"] > row.value_x - 0.5 * size or _SECTION.match(above.block.text):
+        return
+    pieces = _pieces(above.last)
+    row.block.cells[:0] = [_text(p) for p in pieces]
+    row.label_x = [p[0]["x0"] for p in pieces]
+    row.top = above.top
+    items.pop()
 
 
 # ---------------------------------------------------------------- pages -> blocks

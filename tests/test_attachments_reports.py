@@ -62,7 +62,8 @@ def test_hongze_pdf_checks_fail_where_the_source_does():
 
 
 @pytest.mark.parametrize("path", [CORPUS / "hongze-2023.pdf",
-                                  *(ATTACHMENTS / f"{stem}.pdf" for stem in RENDERED)])
+                                  *(ATTACHMENTS / f"{stem}.pdf" for stem in RENDERED),
+                                  *(ATTACHMENTS / f"{stem}.unruled.pdf" for stem in RENDERED)])
 def test_pdf_engines_agree(path):
     from parsers.pdf import read
 
@@ -81,13 +82,16 @@ def test_hongze_pdf_keeps_raw_text_and_label_typo_row():
     assert report.cell("table3.withheld_law_prohibited.total").value == 0
 
 
+FORMATS = ["docx", "xlsx", "pdf", "unruled.pdf"]  # unruled: borderless tables, wrapped labels
+
+
 @pytest.mark.parametrize("stem", RENDERED)
-@pytest.mark.parametrize("suffix", ["docx", "xlsx", "pdf"])
+@pytest.mark.parametrize("suffix", FORMATS)
 def test_rendered_report_every_cell(stem, suffix):
     path = ATTACHMENTS / f"{stem}.{suffix}"
     want = expected(ATTACHMENTS / f"{stem}.expected.json")
     report = parse_path(path)
-    assert report.source_format == suffix
+    assert report.source_format == suffix.split(".")[-1]
     assert report.status == "ok"
     assert_cells(report, want)
     assert report.title == want["title"]
@@ -95,7 +99,7 @@ def test_rendered_report_every_cell(stem, suffix):
 
 
 @pytest.mark.parametrize("stem", RENDERED)
-@pytest.mark.parametrize("suffix", ["docx", "xlsx", "pdf"])
+@pytest.mark.parametrize("suffix", ["docx", "xlsx", "pdf"])  # unruled: notes wrap off the cell
 def test_rendered_report_keeps_raw_printed_text(stem, suffix):
     raw = expected(CORPUS / f"{stem}.expected.json").get("raw", {})
     report = parse_path(ATTACHMENTS / f"{stem}.{suffix}")
