@@ -4,6 +4,7 @@ is refused and the served file's bytes never change."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import signal
@@ -20,6 +21,7 @@ import click
 import pytest
 import yaml
 from click.testing import CliRunner
+from datasette.app import Datasette
 from datasette_dashboards import replace_opts_in_query
 
 from db import dashboards, metadata, queries
@@ -395,3 +397,20 @@ def test_refusals_are_cheap(server):
         for sql in WRITES:
             assert fetch(sql_url(server, sql))[0] in (400, 403)
     assert time.monotonic() - started < 3 * len(WRITES) * 0.1
+
+
+def test_configuration_directory_mode_serves_the_public_site_the_same_way(public_site):
+    # `datasette site/` (what a deployment runs) reads settings.json, plugins/ and the
+    # inspect file itself: immutable file, SQL off, dashboard queries through.
+    datasette = Datasette(config_dir=public_site)
+
+    def get(path: str, **params):
+        return asyncio.run(datasette.client.get(path, params=params))
+
+    assert get(f"/{DB_NAME}.json", sql="SELECT 1").status_code == 403
+    assert datasette.get_database(DB_NAME).is_mutable is False
+    chart = dashboards.dashboard_config(DB_NAME)[dashboards.DASHBOARD_SLUG]["charts"]["outcome_mix"]
+    response = get(f"/{DB_NAME}.json", sql=replace_opts_in_query(chart["query"], {}),
+                   _shape="objects")
+    assert response.status_code == 200 and len(response.json()["rows"]) == 6
+    assert get(f"/{DB_NAME}/failing_checks.json").status_code == 200
