@@ -28,6 +28,7 @@ from parsers.values import is_value_text
 SOFFICE_TIMEOUT = 180  # seconds; a first start of LibreOffice builds its profile
 _SECTION = re.compile(r"^[一二三四五六七八九十]+、\S")
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 
 
 def _value_like(text: str) -> bool:
@@ -70,8 +71,12 @@ def _body(element, doc: Document, counter: list[int]) -> None:
 
 
 def _paragraph_text(p) -> str:
+    """Text of a paragraph, text boxes included once: Word stores a drawing twice (the
+    mc:Choice and its mc:Fallback), the fallback copy is skipped."""
     parts = []
     for node in p.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}cr"):
+        if any(a.tag == _FALLBACK for a in node.iterancestors()):
+            continue
         parts.append(node.text or "" if node.tag == f"{_W}t" else " ")
     return " ".join("".join(parts).split())
 
@@ -87,10 +92,10 @@ def _docx_table(tbl, doc: Document, counter: list[int]) -> None:
     table = counter[0]
     counter[0] += 1
     above: dict[int, str] = {}  # grid column -> text of the cell a vMerge continues
-    for tr in tbl.iterchildren(f"{_W}tr"):
+    for tr in _children(tbl, "tr"):
         cells: list[str] = []
         column = _grid_before(tr)
-        for tc in tr.iterchildren(f"{_W}tc"):
+        for tc in _children(tr, "tc"):
             span, merge = _tc_span(tc)
             if merge == "continue":
                 if _value_like(above.get(column, "")):
@@ -103,6 +108,17 @@ def _docx_table(tbl, doc: Document, counter: list[int]) -> None:
             column += span
         if any(c.strip() for c in cells):
             doc.blocks.append(Block(cells=cells, table=table))
+
+
+def _children(element, tag: str):
+    """Direct `w:tag` children, also those wrapped in content controls (w:sdt)."""
+    for child in element.iterchildren():
+        if child.tag == f"{_W}{tag}":
+            yield child
+        elif child.tag == f"{_W}sdt":
+            content = child.find(f"{_W}sdtContent")
+            if content is not None:
+                yield from _children(content, tag)
 
 
 def _grid_before(tr) -> int:
@@ -144,11 +160,17 @@ def read_xlsx(data: bytes, *, name: str) -> Document:
 
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
+        # the same cells as written: a formula whose result was never saved reads as
+        # None above, which must be reported, not taken for a blank
+        formulas = openpyxl.load_workbook(io.BytesIO(data), data_only=False)
     except Exception as error:  # openpyxl raises many types for broken files
         raise ReadError(f"not a readable .xlsx: {type(error).__name__}: {error}") from None
     doc = Document(source_format="xlsx")
     table = 0
-    for sheet in book.worksheets:
+    for sheet, written in zip(book.worksheets, formulas.worksheets, strict=True):
+        if sheet.sheet_state != "visible":
+            continue  # hidden helper sheets hold scratch numbers, not the report
+        _report_unsaved_formulas(sheet, written, doc)
         table = _sheet(sheet, doc, table)
     if not doc.blocks:
         if _has_media(data, "xl/media/"):
@@ -157,15 +179,25 @@ def read_xlsx(data: bytes, *, name: str) -> Document:
     return doc
 
 
+def _report_unsaved_formulas(sheet, written, doc: Document) -> None:
+    for row in written.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith("=") \
+                    and sheet[cell.coordinate].value is None:
+                doc.problems.append(
+                    f"{sheet.title}!{cell.coordinate}: formula {cell.value[:40]!r} without a "
+                    "saved result (left empty)")
+
+
 def _sheet(sheet, doc: Document, table: int) -> int:
-    """One sheet's rows. A row with a single filled text cell is a title or heading
-    (prose), unless it sits between table rows (a caption row such as 第二十条第（五）项)."""
-    rows = _sheet_rows(sheet, doc)
-    kinds = ["row" if len(r) > 1 or _value_like(r[0]) else "one" for r in rows]
+    """One sheet's rows. A row with a single filled text cell is a title, heading or
+    paragraph (prose), unless it follows table rows and is short (a caption such as
+    第二十条第（五）项, or a label whose values are blank)."""
+    rows = _sheet_rows(sheet)
     previous_row = False
-    for k, (cells, kind) in enumerate(zip(rows, kinds, strict=True)):
-        inside = previous_row and "row" in kinds[k + 1: k + 2]
-        if kind == "one" and (not inside or _SECTION.match(cells[0])):
+    for cells in rows:
+        lone = len(cells) == 1 and not _value_like(cells[0])
+        if lone and (not previous_row or _SECTION.match(cells[0]) or len(cells[0]) > 40):
             doc.blocks.append(Block(text=cells[0]))
             previous_row = False
             continue
@@ -176,23 +208,25 @@ def _sheet(sheet, doc: Document, table: int) -> int:
     return table
 
 
-def _sheet_rows(sheet, doc: Document) -> list[list[str]]:
+def _sheet_rows(sheet) -> list[list[str]]:
     """Non-empty rows, merged ranges resolved as the HTML reader resolves spans."""
     below, texts, rows = _merges(sheet), {}, []
     for r, row in enumerate(sheet.iter_rows(), start=1):
-        cells = []
+        cells, keep, blanks = [], 0, False  # trailing empties are padding; merged blanks are not
         for c, cell in enumerate(row, start=1):
             if (r, c) in below:
                 top = below[(r, c)]
                 if top is not None and _value_like(texts.get(top, "")):
                     cells.append("")  # the value was printed once, for the first row
+                    keep, blanks = len(cells), True
                 continue
-            texts[(r, c)] = _xl_text(cell.value, doc, sheet.title, cell.coordinate)
+            texts[(r, c)] = _xl_text(cell.value)
             cells.append(texts[(r, c)])
-        while cells and not cells[-1]:
-            cells.pop()
+            keep = len(cells) if texts[(r, c)] else keep
+        cells = cells[:keep]
         if any(cells):
-            rows.append(cells if len([c for c in cells if c]) > 1 else [c for c in cells if c])
+            lone = not blanks and len([c for c in cells if c]) == 1
+            rows.append([c for c in cells if c] if lone else cells)
     return rows
 
 
@@ -209,7 +243,7 @@ def _merges(sheet) -> dict[tuple[int, int], tuple[int, int] | None]:
     return below
 
 
-def _xl_text(value, doc: Document, sheet: str, coordinate: str) -> str:
+def _xl_text(value) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -219,14 +253,11 @@ def _xl_text(value, doc: Document, sheet: str, coordinate: str) -> str:
     if isinstance(value, float):
         if value.is_integer():
             return str(int(value))
-        return format(Decimal(repr(value)).normalize(), "f")
+        # 15 significant digits: what Excel shows, without binary noise (0.1+0.2)
+        return format(Decimal(format(value, ".15g")).normalize(), "f")
     if isinstance(value, datetime | date):
         return value.isoformat()[:10]
-    text = " ".join(str(value).split())
-    if text.startswith("="):
-        doc.problems.append(f"{sheet}!{coordinate}: formula without a saved value")
-        return ""
-    return text
+    return " ".join(str(value).split())
 
 
 # ---------------------------------------------------------------- .doc / .wps / .xls

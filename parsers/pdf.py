@@ -626,7 +626,7 @@ def _part(grid: Grid, chars: list[dict], page_number: int) -> Part:
         cell.chars.extend(word)
     unique = {id(c): c for c in grid.cell_at.values()}.values()
     for cell in unique:
-        cell.text = _cell_text(cell.chars)
+        cell.text = _cell_text(cell.chars, _cell_width(grid, cell))
     part.rows = _rows(grid, page_number, part.problems)
     return part
 
@@ -700,17 +700,28 @@ def _value_start(raw: list[list[tuple[int, str]]]) -> int:
     return min(starts) if starts else 0
 
 
-def _cell_text(chars: list[dict]) -> str:
-    lines = _lines(chars)
-    text = ""
-    for line in lines:
+def _cell_text(chars: list[dict], width: float) -> str:
+    """A cell's lines joined: CJK without a break ("商\n业\n企\n业" is 商业企业); a number
+    carried on only where its first line filled the cell (a long amount wrapped), else
+    kept apart ("4" over "1" is two numbers, e.g. a missing rule, never 41)."""
+    text, previous = "", None
+    for line in _lines(chars):
         piece = _line_text(line)
         if text and re.match(r"[+\-]", piece) and text[-1].isdigit():
             text += " "  # "+23" over "-10": two halves of one change, not 23-10
         elif text and text[-1].isascii() and text[-1].isalpha() and piece[:1].isascii():
             text += " "
+        elif text and re.match(r"[\d.]", text[-1]) and re.match(r"[\d.,]", piece):
+            filled = previous[-1]["x1"] - previous[0]["x0"] >= 0.6 * width
+            text += "" if filled else " "
         text += piece
+        previous = line
     return _CJK_SPACE.sub("", text).strip()
+
+
+def _cell_width(grid: Grid, cell: Cell) -> float:
+    columns = [j for _, j in cell.boxes]
+    return grid.xs[max(columns) + 1] - grid.xs[min(columns)]
 
 
 def _lines(chars: list[dict]) -> list[list[dict]]:

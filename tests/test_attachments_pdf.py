@@ -254,3 +254,18 @@ def test_running_head_does_not_cut_a_table_over_pages():
     document = read(pdf(first, second), name="t.pdf")
     assert len({b.table for b in document.blocks if b.cells is not None}) == 1
     assert "Agency annual report" not in prose(document)
+
+
+def test_numbers_stacked_in_one_cell_are_not_joined():
+    # the rule between two rows is missing in the value column: "4" over "1", not 41
+    page = Page().grid([100, 250, 350], [100, 120, 140], skip=[("h", 120, 250, 350)])
+    page.text(105, 105, "first").text(105, 125, "second")
+    page.text(290, 105, "4").text(290, 125, "1")
+    cells = rows(read(pdf(page), name="t.pdf"))
+    assert cells[0] == ["first", "4 1"]  # the mapper reports it; nothing is guessed
+
+
+def test_long_number_wrapped_in_a_narrow_cell_is_one_number():
+    page = Page().grid([100, 250, 290], [100, 130])
+    page.text(105, 105, "fees").text(252, 102, "5949.08", size=9).text(252, 114, "8667", size=9)
+    assert rows(read(pdf(page), name="t.pdf")) == [["fees", "5949.088667"]]
