@@ -42,6 +42,7 @@ _CJK_SPACE = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
 _PAGE_NUMBER = re.compile(r"^[-—–－\s]*(第\s*)?\d{1,4}\s*(页)?\s*([/／共]\s*\d+\s*页?)?[-—–－\s]*$")
 _ENUMERATED = re.compile(r"^(（|\(|[一二三四五六七八九十]+、|\d+[.．、]|第|信息内容|申请人)")
 _SECTION = re.compile(r"^[一二三四五六七八九十]+、\S")
+_UNMAPPED = re.compile(r"\(cid:\d+\)|[\ue000-\uf8ff\ufffd]")
 
 
 @dataclass
@@ -141,11 +142,12 @@ def _reason(error: Exception) -> str:
 
 def _read_pdf(pages_data, info: dict) -> Document:
     doc = Document(source_format="pdf")
-    pages, heights, scanned = [], [], 0
+    pages, heights, scanned = [], [], []
     for page in pages_data:
         pages.append(_read_page(page, doc.problems))
         heights.append(page.height)
-        scanned += page.scanned
+        if page.scanned:
+            scanned.append(page.number)
     _check_text_layer(pages, scanned, doc.problems)
     _drop_running_lines(pages, heights)
     doc.blocks = _stitch(pages, doc.problems)
@@ -394,19 +396,24 @@ def _drop_running_lines(pages: list[list], heights: list[float]) -> None:
         items[:] = [item for item in items if _running_key(item, height) not in running]
 
 
-def _check_text_layer(pages: list[list], scanned: int, problems: list[str]) -> None:
-    """No text (or a stamp's worth over scanned pages, or only unmapped glyphs): a scan."""
+def _check_text_layer(pages: list[list], scanned: list[int], problems: list[str]) -> None:
+    """No text (or a stamp's worth over scanned pages, or only unmapped glyphs): a scan.
+    Text with some pages that are pictures: said in problems (a table may be one)."""
     text = "".join(b.block.text for page in pages for b in page if isinstance(b, Placed))
     cells = "".join("".join(r) for page in pages for b in page if isinstance(b, Part) for r in b.rows)
     real = len(re.sub(r"\(cid:\d+\)|\s", "", text + cells))
     if real == 0 or (scanned and real < MIN_TEXT_CHARS):
-        raise NeedsOCR(f"PDF has no text layer ({scanned} scanned pages); OCR needed")
+        raise NeedsOCR(f"PDF has no text layer ({len(scanned)} scanned pages); OCR needed")
     cid = len(re.findall(r"\(cid:\d+\)", text + cells))
     if cid > real:
         raise NeedsOCR("PDF fonts have no Unicode mapping (text is glyph ids); OCR needed")
     empty = [str(i + 1) for i, page in enumerate(pages) if not page]
     if empty:
         problems.append(f"pages without a text layer (images?): {', '.join(empty)}")
+    pictured = [str(n) for n in scanned if str(n) not in empty]
+    if pictured:
+        problems.append(f"pages {', '.join(pictured)} carry a picture over much of the page: "
+                        "anything printed in it (a scanned table?) is not read without OCR")
 
 
 # ---------------------------------------------------------------- one page
@@ -627,6 +634,9 @@ def _part(grid: Grid, chars: list[dict], page_number: int) -> Part:
     unique = {id(c): c for c in grid.cell_at.values()}.values()
     for cell in unique:
         cell.text = _cell_text(cell.chars, _cell_width(grid, cell))
+        if _UNMAPPED.search(cell.text):
+            part.problems.append(f"page {page_number}: table cell {cell.text[:30]!r} has glyphs "
+                                 "without a Unicode mapping (font); it cannot be read")
     part.rows = _rows(grid, page_number, part.problems)
     return part
 

@@ -269,3 +269,13 @@ def test_long_number_wrapped_in_a_narrow_cell_is_one_number():
     page = Page().grid([100, 250, 290], [100, 130])
     page.text(105, 105, "fees").text(252, 102, "5949.08", size=9).text(252, 114, "8667", size=9)
     assert rows(read(pdf(page), name="t.pdf")) == [["fees", "5949.088667"]]
+
+
+def test_page_that_is_a_picture_is_reported_when_other_text_exists():
+    text_page = table_page().text(100, 60, "Report heading")
+    picture = Page()
+    picture.ops.append("q 500 0 0 700 50 60 cm BI /W 2 /H 2 /CS /G /BPC 8 ID \x00\xff\xff\x00 EI Q")
+    document = read(pdf(text_page, picture), name="t.pdf")
+    assert rows(document)  # the text page is read
+    assert any("pages 2 carry a picture" in p or "without a text layer" in p
+               for p in document.problems)
