@@ -31,8 +31,9 @@ from pathlib import Path
 
 import click
 
+from db.dashboards import DASHBOARD_SLUG as DASHBOARD
+
 DB_NAME = "reports"  # the published file is always reports.db, so URLs are stable: /reports/...
-DASHBOARD = "overview"  # slug of the dashboard (db.dashboards)
 
 # Limits that keep one visitor from running away with the server.
 SETTINGS = {

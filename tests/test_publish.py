@@ -414,3 +414,18 @@ def test_configuration_directory_mode_serves_the_public_site_the_same_way(public
                    _shape="objects")
     assert response.status_code == 200 and len(response.json()["rows"]) == 6
     assert get(f"/{DB_NAME}/failing_checks.json").status_code == 200
+
+
+def test_source_names_the_portals_the_documents_came_from(fixture_db, tmp_path):
+    crawled = tmp_path / "crawled.db"
+    crawled.write_bytes(fixture_db.read_bytes())
+    with sqlite3.connect(crawled) as connection:
+        connection.execute("UPDATE documents SET url = 'https://www.pingtan.gov.cn/zwgk/' "
+                           "|| id || '.htm' WHERE path LIKE 'pingtan%'")
+        connection.execute("UPDATE documents SET url = 'http://www.hongze.gov.cn/a.pdf' "
+                           "WHERE path LIKE 'hongze%'")
+    meta = metadata.build_metadata(crawled, DB_NAME)
+    assert meta["source"].endswith("http://www.hongze.gov.cn、https://www.pingtan.gov.cn")
+    assert meta["source_url"] == "http://www.hongze.gov.cn"
+    local = metadata.build_metadata(fixture_db, DB_NAME)
+    assert "local files" in local["source"] and "source_url" not in local
