@@ -336,3 +336,44 @@ def _looks_textual(data: bytes) -> bool:
         if sample.decode(codec, "replace").count("\ufffd") <= 2:  # a cut last character
             return True
     return False
+
+
+# ---------------------------------------------------------------- page vs attachment
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024  # issue 5: larger attachments are recorded as too large
+
+
+def disagreements(first, second, names: tuple[str, str] = ("page", "attachment")) -> list[str]:
+    """Cells that two reports (`parsers.model.Report`) both print, with different values:
+    "table3.new_received.total: page '21', attachment '12'"."""
+    theirs = {c.key: c for c in second.cells if not c.derived}
+    out = []
+    for cell in first.cells:
+        other = theirs.get(cell.key)
+        if other is not None and not cell.derived and other.value != cell.value:
+            out.append(f"{cell.key}: {names[0]} {cell.raw!r}, {names[1]} {other.raw!r}")
+    return out
+
+
+def pick_report(page, attachments: list):
+    """The one report a report page yields, from the page and its attachments' reports.
+
+    The page itself when it printed the tables; else the attachment with the most cells
+    (a stub page linking to its PDF). Every other attachment that is a report is
+    cross-checked against the chosen one and disagreements go to its `problems`.
+    Returns (report, source) with source "page" or the index of the attachment."""
+    candidates = [("page", page)] + list(enumerate(attachments))
+    readable = [(s, r) for s, r in candidates if r.template_version in ("v2019", "v2021")]
+    if not readable:
+        legacy = [(s, r) for s, r in candidates if r.template_version == "legacy"]
+        readable = legacy or [("page", page)]
+    source, chosen = readable[0] if readable[0][0] == "page" and page.cells else max(
+        readable, key=lambda item: len(item[1].cells))
+    def name(src) -> str:
+        return "page" if src == "page" else f"attachment {src + 1}"
+
+    for other_source, other in readable:
+        if other is chosen:
+            continue
+        for line in disagreements(chosen, other, (name(source), name(other_source))):
+            chosen.problems.append(f"sources disagree: {line}")
+    return chosen, source

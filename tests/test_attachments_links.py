@@ -176,3 +176,30 @@ def test_plain_text_and_zip_archives():
     assert attachment_kind("一、总体情况\n".encode("gbk"), None, None, "http://x/a.txt") == "text"
     assert attachment_kind(b"PK\x03\x04" + b"\x00" * 40 + b"report/a.pdf", None, None, "http://x/a.zip") == "zip"
     assert attachment_kind(b"Rar!\x1a\x07\x00" + b"\x00" * 20, None, None, "http://x/a") == "rar"
+
+
+# ---------------------------------------------------------------- page vs attachment
+def test_stub_page_yields_the_attachment_report():
+    from parsers.dispatch import parse_bytes, parse_path
+    from scraper.attachments import pick_report
+
+    stub = parse_bytes("<html><body><p>附件：年报.pdf</p></body></html>".encode(), name="stub.html")
+    attachment = parse_path(ROOT / "fixtures" / "corpus" / "hongze-2023.pdf")
+    chosen, source = pick_report(stub, [attachment])
+    assert chosen is attachment and source == 0
+    assert not any("disagree" in p for p in chosen.problems)
+
+
+def test_page_and_attachment_cross_checked():
+    from parsers.dispatch import parse_path
+    from scraper.attachments import disagreements, pick_report
+
+    page = parse_path(ROOT / "fixtures" / "corpus" / "pingtan-2023.html")
+    attachment = parse_path(ATTACHMENTS / "pingtan-2023.docx")
+    assert disagreements(page, attachment) == []  # the same report in two formats
+    changed = next(c for c in attachment.cells if c.key == "table3.new_received.total")
+    changed.value, changed.raw = 18, "18"
+    chosen, source = pick_report(page, [attachment])
+    assert chosen is page and source == "page"
+    assert chosen.problems[-1] == (
+        "sources disagree: table3.new_received.total: page '81', attachment 1 '18'")
