@@ -133,6 +133,16 @@ def undescribed(database: Path, tables: dict | None = None) -> list[str]:
     return missing
 
 
+def _warn_undescribed(missing: list[str], tables: dict) -> None:
+    """One line per undescribed table (hidden) and per undescribed column of a described one."""
+    hidden = sorted({m.split(".")[0] for m in missing if m.split(".")[0] not in tables})
+    if hidden:
+        print(f"warning: not in db/schema.TABLES, so hidden: {', '.join(hidden)}", file=sys.stderr)
+    for name in missing:
+        if name.split(".")[0] in tables:
+            print(f"warning: {name} has no description in db/schema.TABLES", file=sys.stderr)
+
+
 def _tables(tables: dict | None) -> dict:
     if tables is None:
         from db.schema import TABLES as tables
@@ -170,14 +180,15 @@ def build_metadata(database: Path, db_name: str, *, public: bool = False,
     schema = _schema(database)
     entries = {}
     for name, columns in schema.items():
-        if name in HIDDEN:
-            entries[name] = {"hidden": True}
-        elif name in tables:
+        if name in tables:
             entries[name] = table_metadata(name, columns, tables[name])
+        elif name in HIDDEN or not _is_fts_shadow(name, schema):
+            # Bookkeeping, or a table nobody described (e.g. the crawler's state): kept in
+            # the file and reachable by URL, but not listed for analysts.
+            entries[name] = {"hidden": True}
     if "narratives" in entries and "narratives_fts" in schema:
         entries["narratives"].update(fts_table="narratives_fts", fts_pk="id")
-    for missing in undescribed(database, tables):
-        print(f"warning: {missing} has no description in db/schema.TABLES", file=sys.stderr)
+    _warn_undescribed(undescribed(database, tables), tables)
     metadata = {
         "title": TITLE,
         "description": DESCRIPTION,

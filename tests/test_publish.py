@@ -429,3 +429,18 @@ def test_source_names_the_portals_the_documents_came_from(fixture_db, tmp_path):
     assert meta["source_url"] == "http://www.hongze.gov.cn"
     local = metadata.build_metadata(fixture_db, DB_NAME)
     assert "local files" in local["source"] and "source_url" not in local
+
+
+def test_tables_nobody_described_are_hidden_and_named_in_a_warning(fixture_db, tmp_path, capsys):
+    crawled = tmp_path / "crawled.db"
+    crawled.write_bytes(fixture_db.read_bytes())
+    with sqlite3.connect(crawled) as connection:  # as the crawler's own state tables are
+        connection.execute("CREATE TABLE zz_crawl_notes (id INTEGER PRIMARY KEY, note TEXT)")
+        connection.execute("ALTER TABLE reports ADD COLUMN zz_extra TEXT")
+    site = publish_site(crawled, tmp_path / "site")
+    tables = yaml.safe_load((site / "metadata.yml").read_text())["databases"][DB_NAME]["tables"]
+    assert tables["zz_crawl_notes"] == {"hidden": True}
+    assert "description" in tables["reports"] and "zz_extra" not in tables["reports"]["columns"]
+    warning = capsys.readouterr().err
+    assert "so hidden: zz_crawl_notes" in warning
+    assert "reports.zz_extra has no description" in warning
