@@ -23,11 +23,13 @@ DEADLINES = {"government": "03-31", "department": "01-31"}
 
 def refresh(db: Database, agency_ids: list[int] | None = None) -> int:
     """Recompute X1, X2 and D1 for these agencies (all when None); return rows written."""
+    # Each branch writes before it reads, so the write lock is taken (waiting for another
+    # writer if need be) before the transaction has read anything that could go stale.
     with db.atomic():
         if agency_ids is None:
+            db.execute(f"DELETE FROM checks WHERE check_id IN {_in(CROSS_CHECKS)}")
             agency_ids = [r[0] for r in db.execute(
                 "SELECT DISTINCT agency_id FROM reports WHERE agency_id IS NOT NULL")]
-            db.execute(f"DELETE FROM checks WHERE check_id IN {_in(CROSS_CHECKS)}")
         else:
             agency_ids = sorted(set(agency_ids))
             _delete(db, agency_ids)

@@ -10,6 +10,7 @@ leaves either the old rows or the new ones, never a mixture.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -43,6 +44,28 @@ def now() -> str:
 # ------------------------------------------------------------------ database
 
 
+@contextlib.contextmanager
+def transaction(db: Database):
+    """A write transaction that takes the write lock up front (BEGIN IMMEDIATE).
+
+    The crawler writes to the same file: a deferred transaction that reads first and then
+    writes can fail at once with SQLITE_BUSY if the other writer committed in between;
+    IMMEDIATE waits for the lock (busy_timeout) instead. Nested use is a savepoint.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
 def open_db(path: str | Path) -> Database:
     """Open (creating or migrating) the database: WAL mode, foreign keys enforced."""
     db = Database(path)
@@ -52,6 +75,11 @@ def open_db(path: str | Path) -> Database:
     # NORMAL is crash-safe in WAL mode (a power cut may lose the last commits, never
     # consistency) and much faster than FULL for many small transactions.
     db.execute("PRAGMA synchronous = NORMAL")
+    # Checkpoint every ~40 MB of WAL rather than 4 MB: the pages every report touches (the
+    # cells key index, the search index) are then copied back once per ~100 reports, not
+    # once per ~10. With a 64 MB page cache this makes a load ~20% faster.
+    db.execute("PRAGMA wal_autocheckpoint = 10000")
+    db.execute("PRAGMA cache_size = -65536")
     db.execute("PRAGMA foreign_keys = ON")
     schema.migrations.apply(db)
     _sync_cell_keys(db)
@@ -59,13 +87,17 @@ def open_db(path: str | Path) -> Database:
 
 
 def _sync_cell_keys(db: Database) -> None:
+    """Add the labels of keys parsers.schema gained since the database was made."""
     rows = schema.cell_key_rows()
-    if db.execute("SELECT count(*) FROM cell_keys").fetchone()[0] >= len(rows):
+    present = db.execute(
+        f"SELECT count(*) FROM cell_keys WHERE label IS NOT NULL AND key IN"
+        f" ({', '.join('?' for _ in rows)})", [r["key"] for r in rows]).fetchone()[0]
+    if present == len(rows):
         return
     columns = list(rows[0])
     sql = (f"INSERT OR REPLACE INTO cell_keys ({', '.join(columns)}) "
            f"VALUES ({', '.join('?' for _ in columns)})")
-    with db.atomic():
+    with transaction(db):
         db.conn.executemany(sql, [tuple(r[c] for c in columns) for r in rows])
 
 
@@ -93,7 +125,7 @@ def add_document(
     new bytes at the same url become the next version, and the old version stays.
     """
     sha = hashlib.sha256(data).hexdigest()
-    with db.atomic():
+    with transaction(db):
         latest = _latest_version(db, url=url, path=path, sha=sha)
         if latest is not None and latest[1] == sha:
             return latest[0], False
@@ -212,7 +244,7 @@ def upsert_agency(
         "parent_id": parent_id, "portal_id": portal_id,
     }  # fmt: skip
     given = {k: v for k, v in fields.items() if v is not None}
-    with db.atomic():
+    with transaction(db):
         row = db.execute("SELECT id FROM agencies WHERE name = ?", (key,)).fetchone()
         if row is None:
             agency_id = _insert_agency(db, key, unmatched=False, **given)
@@ -247,13 +279,20 @@ def _set_alias(db: Database, name: str, agency_id: int, how: str, replace: bool 
 
 
 def _absorb_unmatched(db: Database, agency_id: int, key: str) -> None:
-    """Move reports of unmatched agencies whose name ends `key` onto `agency_id`."""
+    """Move the reports of unmatched agencies that now match `agency_id` onto it.
+
+    An unmatched name is absorbed only if the usual rules (unique suffix match, the
+    portal breaking ties) pick this agency, so an ambiguous name stays unmatched.
+    """
     rows = db.execute(
-        "SELECT id, name FROM agencies WHERE unmatched = 1 AND id != ? AND length(name) >= ?"
-        " AND ? LIKE '%' || name",
+        "SELECT id, name, portal_id FROM agencies WHERE unmatched = 1 AND id != ?"
+        " AND length(name) >= ? AND ? LIKE '%' || name",
         (agency_id, MIN_SUFFIX, key),
     ).fetchall()
-    for old_id, _old_name in rows:
+    absorbed = False
+    for old_id, old_name, portal_id in rows:
+        if _match_by_suffix(db, old_name, portal_id) != agency_id:
+            continue
         years = [r[0] for r in db.execute(
             "SELECT DISTINCT year FROM reports WHERE agency_id = ?", (old_id,))]
         db.execute("UPDATE reports SET agency_id = ? WHERE agency_id = ?", (agency_id, old_id))
@@ -263,7 +302,8 @@ def _absorb_unmatched(db: Database, agency_id: int, key: str) -> None:
         db.execute("DELETE FROM agencies WHERE id = ?", (old_id,))
         for year in years:
             update_current(db, agency_id, year)
-    if rows:
+        absorbed = True
+    if absorbed:
         cross_checks.refresh(db, agency_ids=[agency_id])
 
 
@@ -330,7 +370,7 @@ def store_report(
 ) -> int:
     """Replace the parsed rows of `document_id` with `report`, in one transaction."""
     fields, problems = _report_fields(report)
-    with db.atomic():
+    with transaction(db):
         portal_id = db.execute(
             "SELECT portal_id FROM documents WHERE id = ?", (document_id,)).fetchone()
         if portal_id is None:

@@ -128,13 +128,17 @@ def test_tables_are_strict_with_foreign_keys(conn):
 
 
 def test_filtered_columns_are_indexed(conn):
-    plan = " ".join(r[3] for r in conn.execute(
-        "EXPLAIN QUERY PLAN SELECT report_id FROM cells WHERE key = 'table3.granted.total'"
-        " AND value > 5"))
-    assert "cells_key_value" in plan
-    plan = " ".join(r[3] for r in conn.execute(
-        "EXPLAIN QUERY PLAN SELECT id FROM reports WHERE agency_id = 3 AND year = 2020"))
-    assert "reports_agency_year" in plan
+    plans = {
+        "SELECT id FROM reports WHERE agency_id = 3 AND year = 2020": "reports_agency_year",
+        "SELECT * FROM reports WHERE is_current = 1 AND year = 2023": "reports_current",
+        "SELECT * FROM checks WHERE check_id = 'X1' AND ok = 0": "checks_failed",
+        "SELECT * FROM documents WHERE url = 'http://x/'": "documents_url",
+        "SELECT * FROM cells WHERE report_id = 3 AND key = 'table3.granted.total'":
+            "PRIMARY KEY",
+    }
+    for sql, index in plans.items():
+        plan = " ".join(r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert index in plan, (sql, plan)
 
 
 def test_wal_mode_and_sqlite3_shell_reads_it(db_path):

@@ -399,3 +399,26 @@ def test_a_key_beyond_the_spec_is_kept_and_shown_in_the_wide_view(db):
     ]))
     rows = {r["row_key"]: r["total"] for r in db.query("SELECT * FROM table3_wide")}
     assert rows == {"granted": 5, "granted_online": 2}
+
+
+def test_writes_wait_for_another_writer_instead_of_failing(tmp_path):
+    """The crawler writes to the same file; our read-then-write transactions must wait for
+    its lock (BEGIN IMMEDIATE + busy timeout), not fail with a stale snapshot."""
+    import threading
+    import time
+
+    path = tmp_path / "shared.db"
+    db = store.open_db(path)
+    crawler = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    crawler.execute("CREATE TABLE frontier (url TEXT)")
+    store.add_document(db, b"first", url="http://x/1")
+    crawler.execute("BEGIN IMMEDIATE")
+    crawler.execute("INSERT INTO frontier VALUES ('http://x/2')")
+    threading.Timer(0.3, lambda: crawler.execute("COMMIT")).start()
+    start = time.monotonic()
+    document_id, new = store.add_document(db, b"second", url="http://x/1")
+    assert new and time.monotonic() - start >= 0.25
+    assert db.execute("SELECT version FROM documents WHERE id = ?",
+                      (document_id,)).fetchone() == (2,)
+    crawler.close()
+    db.close()
