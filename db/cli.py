@@ -124,9 +124,11 @@ def _report_state(db, path: Path):
 @DB_OPTION
 @click.option("--outdated-only", is_flag=True,
               help="Only documents not yet parsed by the current parser version.")
+@click.option("--all-documents", is_flag=True,
+              help="Also parse stored documents never parsed before (e.g. crawled list pages).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary line.")
-def reparse(db_path: str, outdated_only: bool, quiet: bool) -> None:
-    """Run the current parser again over every stored document, from its raw bytes.
+def reparse(db_path: str, outdated_only: bool, all_documents: bool, quiet: bool) -> None:
+    """Run the current parser again over every stored report document, from its raw bytes.
 
     Each report's cells, checks and narratives are replaced in one transaction; the
     documents are never touched, so a reparse can be interrupted and run again.
@@ -138,7 +140,8 @@ def reparse(db_path: str, outdated_only: bool, quiet: bool) -> None:
         xxgk reparse --db reports.db --outdated-only
     """
     db = _open(db_path, must_exist=True)
-    ids = store.documents_to_reparse(db, outdated_only=outdated_only)
+    ids = store.documents_to_reparse(db, outdated_only=outdated_only,
+                                     all_documents=all_documents)
     tally: Counter = Counter()
     for document_id in ids:
         report_id = store.reparse_document(db, document_id)

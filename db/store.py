@@ -193,6 +193,9 @@ def document_name(db: Database, document_id: int) -> str:
 _SPACE = re.compile(r"[\s\u3000·•]+")
 _TOWNSHIP = re.compile(r"(乡|镇|街道)(人民政府|办事处)$|街道办事处$|街道$")
 _GOVERNMENT = re.compile(r"(人民政府|管理委员会|管委会)$")
+# A government's report often prints its bare region (平潭综合实验区 for 平潭综合实验区党工委
+# 管委会): that core is registered as another name of the government.
+_GOVERNMENT_CORE = re.compile(r"(党工委)?(人民政府|管理委员会|管委会)$")
 _DEPARTMENT = re.compile(r"(局|厅|委员会|委|办公室|办|中心|院|署|所|队|站|处|会|社|行|部)$")
 MIN_SUFFIX = 4  # shorter names (民政局) are too ambiguous to match by suffix
 
@@ -254,10 +257,18 @@ def upsert_agency(
             sets = ", ".join(f"{k} = ?" for k in given)
             db.execute(f"UPDATE agencies SET {sets} WHERE id = ?", (*given.values(), agency_id))
         _set_alias(db, key, agency_id, "registry")
-        if short_name and len(normalise_name(short_name)) >= MIN_SUFFIX:
-            _set_alias(db, normalise_name(short_name), agency_id, "registry", replace=False)
+        for other in _other_names(key, short_name, kind):
+            _set_alias(db, other, agency_id, "registry", replace=False)
         _absorb_unmatched(db, agency_id, key)
     return agency_id
+
+
+def _other_names(key: str, short_name: str | None, kind: str | None) -> list[str]:
+    """Names besides the full one a registry agency is known by, if long enough to be safe."""
+    names = [normalise_name(short_name)] if short_name else []
+    if (kind or infer_kind(key)) == "government":
+        names.append(_GOVERNMENT_CORE.sub("", key))
+    return [n for n in names if n != key and len(n) >= MIN_SUFFIX]
 
 
 def _insert_agency(db: Database, name: str, *, unmatched: bool, **fields) -> int:
@@ -587,10 +598,15 @@ def reparse_document(db: Database, document_id: int) -> int:
     return store_report(db, document_id, report, agency_id=row[0] if row else None)
 
 
-def documents_to_reparse(db: Database, *, outdated_only: bool = False) -> list[int]:
-    """Ids of every stored document, or only those not parsed by the current parser."""
-    if outdated_only:
+def documents_to_reparse(db: Database, *, outdated_only: bool = False,
+                         all_documents: bool = False) -> list[int]:
+    """Ids of the documents to parse again: those parsed before (a crawler also stores
+    list pages it never parses), only those parsed by an older parser if `outdated_only`,
+    and every stored document if `all_documents`."""
+    if all_documents:
         sql = ("SELECT d.id FROM documents d LEFT JOIN reports r ON r.document_id = d.id"
-               " WHERE r.id IS NULL OR r.parser_version != ? ORDER BY d.id")
-        return [r[0] for r in db.execute(sql, (PARSER_VERSION,))]
-    return [r[0] for r in db.execute("SELECT id FROM documents ORDER BY id")]
+               " WHERE r.id IS NULL OR NOT ? OR r.parser_version != ? ORDER BY d.id")
+    else:
+        sql = ("SELECT r.document_id FROM reports r"
+               " WHERE NOT ? OR r.parser_version != ? ORDER BY r.document_id")
+    return [r[0] for r in db.execute(sql, (int(outdated_only), PARSER_VERSION))]

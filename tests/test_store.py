@@ -422,3 +422,23 @@ def test_writes_wait_for_another_writer_instead_of_failing(tmp_path):
                       (document_id,)).fetchone() == (2,)
     crawler.close()
     db.close()
+
+
+def test_government_report_naming_its_bare_region_matches(db):
+    agency_id = store.upsert_agency(db, name="平潭综合实验区党工委管委会", kind="government",
+                                    portal_id="pingtan")
+    document_id, report_id = store.load_path(db, CORPUS / "pingtan-2023.html")
+    assert db.execute("SELECT agency_id FROM reports WHERE id = ?", (report_id,)).fetchone() \
+        == (agency_id,)
+    overview = next(db.query("SELECT agency, deadline, days_after_deadline FROM report_overview"))
+    assert overview == {"agency": "平潭综合实验区党工委管委会", "deadline": "2024-03-31",
+                        "days_after_deadline": -23}
+
+
+def test_reparse_covers_parsed_documents_unless_asked_for_all(db):
+    list_page, _ = store.add_document(db, b"<html>list</html>", url="http://x/list.htm")
+    report_doc, _ = store.load_path(db, XIHE)
+    assert store.documents_to_reparse(db) == [report_doc]
+    assert store.documents_to_reparse(db, all_documents=True) == [list_page, report_doc]
+    assert store.documents_to_reparse(db, all_documents=True, outdated_only=True) == \
+        [list_page]
