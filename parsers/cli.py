@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
 from parsers import schema
-from parsers.dispatch import parse_bytes, parse_path
+from parsers.dispatch import ReadError, parse_bytes, parse_path, read_document
 from parsers.model import FAILED, Report
+from parsers.render import STYLES
+from parsers.render import render as render_document
 
 
 @click.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input, one per line.")
-def parse(inputs: tuple[str, ...], as_json: bool) -> None:
+@click.option("--render", type=click.Choice(STYLES),
+              help="Print each input as text extraction renders it (pipe, cells or markdown).")
+def parse(inputs: tuple[str, ...], as_json: bool, render: str | None) -> None:
     """Parse annual reports (HTML, pipe text, PDF, Word, Excel) into canonical cells.
 
     "-" reads standard input. Exit status 0 when every input was read and classified
@@ -26,7 +31,11 @@ def parse(inputs: tuple[str, ...], as_json: bool) -> None:
         xxgk parse fixtures/corpus/pingtan-2023.html
 
         xxgk parse --json fixtures/corpus/xihe-minzheng-2020.txt - < other.txt
+
+        xxgk parse --render markdown fixtures/corpus/pingtan-2023.html
     """
+    if render:
+        sys.exit(_render(inputs, render))
     unreadable = 0
     for name in inputs:
         report = parse_bytes(sys.stdin.buffer.read(), name="-") if name == "-" else parse_path(name)
@@ -39,6 +48,21 @@ def parse(inputs: tuple[str, ...], as_json: bool) -> None:
         elif report.status != FAILED:
             click.echo(summary(report))
     sys.exit(1 if unreadable else 0)
+
+
+def _render(inputs: tuple[str, ...], style: str) -> int:
+    failed = 0
+    for name in inputs:
+        try:
+            data = sys.stdin.buffer.read() if name == "-" else Path(name).read_bytes()
+            click.echo(render_document(read_document(data, name=name), style), nl=False)
+        except OSError as error:
+            click.echo(f"xxgk parse: {name}: cannot read file: {error.strerror}", err=True)
+            failed += 1
+        except ReadError as error:
+            click.echo(f"xxgk parse: {name}: {error}", err=True)
+            failed += 1
+    return 1 if failed else 0
 
 
 def summary(report: Report) -> str:

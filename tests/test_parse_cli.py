@@ -85,3 +85,11 @@ def test_truncated_table_and_extra_number_are_problems_not_guesses(tmp_path):
     assert not any(k.startswith("table3.not_processed_publication.") for k in keys)
     assert any("8 values where 7 are printed" in p for p in report["problems"])
     assert any("cells of the v2019 template not found" in p for p in report["problems"])
+
+
+def test_render_then_parse_round_trip_through_a_pipe():
+    rendered = run("parse", "--render", "cells", str(CORPUS / "pingtan-2020.html"))
+    assert rendered.returncode == 0
+    assert "一、本年新收政府信息公开申请数量 |" in rendered.stdout.decode()
+    report = json.loads(run("parse", "--json", "-", stdin=rendered.stdout).stdout)
+    assert report["status"] == "ok" and report["year"] == 2020 and len(report["cells"]) == 198
