@@ -99,9 +99,9 @@ def agency(title_text: str | None, document: Document) -> str | None:
 
 def _agency_from_title(title_text: str) -> str | None:
     text = compact(title_text)
-    match = re.match(r"^(?:关于)?(.{2,40}?)(?:20\d\d|19\d\d)年", text)
+    match = re.match(r"^(.{2,40}?)(?:关于)?(?:20\d\d|19\d\d)年", text)
     if match and not re.search(r"关于|印发|转发", match.group(1)):
-        return match.group(1).rstrip("的关于")
+        return match.group(1)
     match = re.match(r"^(?:20\d\d|19\d\d)年度?(.{2,40}?)(?:政府信息公开|政务公开)", text)
     if match:
         return match.group(1)

@@ -78,3 +78,17 @@ def test_labels_of_one_version_and_year_of_another_are_flagged():
     report = parse_bytes(render(doc, "cells").encode(), name="mismatch.txt")
     assert report.template_version == "v2021" and report.year == 2019
     assert any("labels say v2021 but the report year is 2019" in p for p in report.problems)
+
+
+def test_agency_and_year_from_the_common_title_forms():
+    from parsers.document import Document
+    from parsers.metadata import agency, report_year
+
+    cases = {
+        "平潭综合实验区2023年度政府信息公开工作年度报告": ("平潭综合实验区", 2023),
+        "2023年度北京市东城区民政局政府信息公开工作年度报告": ("北京市东城区民政局", 2023),
+        "北京市东城区民政局关于2022年政府信息公开工作年度报告": ("北京市东城区民政局", 2022),
+        "某县人民政府办公室2021年度政府信息公开工作年度报告（更正）": ("某县人民政府办公室", 2021),
+    }
+    for title, (name, year) in cases.items():
+        assert (agency(title, Document()), report_year(title, Document(), None)) == (name, year)
