@@ -387,7 +387,9 @@ def store_report(
         if portal_id is None:
             raise KeyError(f"no document {document_id}")
         assigned = agency_id is not None
-        if not assigned:
+        # Only a report names its agency: a letter or a list page would fill the agency
+        # table with names of no use (its agency_name is kept all the same).
+        if not assigned and fields["template_version"] in REPORT_TEMPLATES:
             agency_id = resolve_agency(db, report.agency, portal_id=portal_id[0])
         old = db.execute(
             "SELECT id, agency_id, year FROM reports WHERE document_id = ?", (document_id,)

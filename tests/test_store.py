@@ -442,3 +442,12 @@ def test_reparse_covers_parsed_documents_unless_asked_for_all(db):
     assert store.documents_to_reparse(db, all_documents=True) == [list_page, report_doc]
     assert store.documents_to_reparse(db, all_documents=True, outdated_only=True) == \
         [list_page]
+
+
+def test_pages_that_are_not_reports_add_no_agencies(corpus_db):
+    names = {r[0] for r in corpus_db.execute("SELECT name FROM agencies")}
+    assert names == {"平潭综合实验区", "淮安市洪泽区人民政府", "阜新市细河区民政局"}
+    letter = corpus_db.execute(
+        "SELECT agency_id, agency_name FROM reports WHERE template_version = 'not_a_report'"
+        " AND agency_name LIKE '%办公室'").fetchone()
+    assert letter == (None, "平潭综合实验区管委会办公室")
