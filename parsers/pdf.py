@@ -27,6 +27,7 @@ import io
 import os
 import re
 import unicodedata
+import zlib
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
@@ -118,19 +119,57 @@ def read(data: bytes, *, name: str, engine: str | None = None) -> Document:
     engine = engine or os.environ.get("XXGK_PDF_ENGINE") or "pdfium"
     if engine not in ENGINES:
         raise ValueError(f"unknown PDF engine {engine!r}; one of {ENGINES}")
+    broken = _broken_streams(data)
+    if broken:
+        engine = "pdfplumber"  # pdfminer recovers more of a broken stream than pdfium
     opener = _open_pdfium if engine == "pdfium" else _open_pdfplumber
     try:
         pages, info, close = opener(data)
     except Exception as error:  # both engines raise many types for broken files
         raise ReadError(f"not a readable PDF: {_reason(error)}") from None
+    recheck = _SecondOpinion(data) if engine == "pdfium" else None
     try:
-        return _read_pdf(pages, info)
+        doc = _read_pdf(pages, info, recheck)
+        if broken:
+            doc.problems.insert(0, f"damaged PDF: {broken} compressed streams do not decompress; "
+                                   "what could be recovered was read, text may be missing")
+        return doc
     except (NeedsOCR, ReadError):
         raise
     except Exception as error:  # a malformed page must not become a traceback
         raise ReadError(f"PDF could not be read: {_reason(error)}") from None
     finally:
+        _quietly(close)
+        if recheck is not None:
+            _quietly(recheck.close)
+
+
+def _quietly(close) -> None:
+    """Closing a broken file can raise again (pdfplumber walks its pages to close them)."""
+    try:
         close()
+    except Exception:  # nothing left to report: the read itself has succeeded or failed
+        pass
+
+
+_FLATE_STREAM = re.compile(rb"/FlateDecode[^>]*>>\s*stream\r?\n")
+
+
+def _broken_streams(data: bytes) -> int:
+    """Compressed streams that do not decompress to their end: a damaged file (a cut
+    download, a bad copy), where pdfium silently drops the rest of a page's text."""
+    if b"/Encrypt" in data:
+        return 0  # encrypted streams only decompress after decryption
+    broken = 0
+    for match in _FLATE_STREAM.finditer(data):
+        end = data.find(b"endstream", match.end())
+        inflater = zlib.decompressobj()
+        try:
+            inflater.decompress(data[match.end(): end if end >= 0 else len(data)])
+            broken += not inflater.eof
+        except zlib.error:
+            broken += 1
+    return broken
 
 
 def _reason(error: Exception) -> str:
@@ -140,11 +179,61 @@ def _reason(error: Exception) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def _read_pdf(pages_data, info: dict) -> Document:
+class _SecondOpinion:
+    """pdfminer's reading of one page, opened only when pdfium's is in doubt."""
+
+    def __init__(self, data: bytes):
+        self.data, self.pdf = data, None
+
+    def page(self, number: int) -> PageData | None:
+        try:
+            if self.pdf is None:
+                import pdfplumber
+
+                self.pdf = pdfplumber.open(io.BytesIO(self.data))
+            return _plumber_page(self.pdf.pages[number - 1])
+        except Exception:  # no second opinion on a file pdfminer cannot read
+            return None
+
+    def close(self) -> None:
+        if self.pdf is not None:
+            self.pdf.close()
+
+
+def _read_checked(page: PageData, recheck: _SecondOpinion | None, problems: list[str]) -> list:
+    """A page's items. Where pdfium leaves a table cell empty or unmapped (a real blank,
+    or glyphs it could not decode in a damaged or unusual PDF), pdfminer reads the page
+    too; if the two differ, the reading with more characters is kept and it is said."""
+    found: list[str] = []
+    items = _read_page(page, found)
+    if recheck is not None and _doubtful(items):
+        other = recheck.page(page.number)
+        if other is not None:
+            other_found: list[str] = []
+            other_items = _read_page(other, other_found)
+            if _table_rows(other_items) != _table_rows(items):
+                if len(other.chars) > len(page.chars):
+                    items, found = other_items, other_found
+                found.append(f"page {page.number}: the PDF's two text engines read its tables "
+                             "differently (damaged or unusual PDF); the fuller reading was kept")
+    problems.extend(found)
+    return items
+
+
+def _doubtful(items: list) -> bool:
+    return any(cell == "" or _UNMAPPED.search(cell)
+               for item in items if isinstance(item, Part) for row in item.rows for cell in row)
+
+
+def _table_rows(items: list) -> list[list[str]]:
+    return [row for item in items if isinstance(item, Part) for row in item.rows]
+
+
+def _read_pdf(pages_data, info: dict, recheck: _SecondOpinion | None = None) -> Document:
     doc = Document(source_format="pdf")
     pages, heights, scanned = [], [], []
     for page in pages_data:
-        pages.append(_read_page(page, doc.problems))
+        pages.append(_read_checked(page, recheck, doc.problems))
         heights.append(page.height)
         if page.scanned:
             scanned.append(page.number)
@@ -165,15 +254,19 @@ def _open_pdfplumber(data: bytes):
 
 def _plumber_pages(pdf):
     for page in pdf.pages:
-        chars = [
-            {k: c[k] for k in ("text", "x0", "x1", "top", "bottom", "size")}
-            for c in page.chars if c["text"].strip()
-        ]
-        area = float(page.width * page.height) or 1.0
-        scanned = any((i["x1"] - i["x0"]) * (i["bottom"] - i["top"]) >= 0.25 * area
-                      for i in page.images)
-        yield PageData(page.page_number, chars, _segments(page), scanned, float(page.height))
+        yield _plumber_page(page)
         page.flush_cache()  # keeps memory flat on long documents
+
+
+def _plumber_page(page) -> PageData:
+    chars = [
+        {k: c[k] for k in ("text", "x0", "x1", "top", "bottom", "size")}
+        for c in page.chars if c["text"].strip()
+    ]
+    area = float(page.width * page.height) or 1.0
+    scanned = any((i["x1"] - i["x0"]) * (i["bottom"] - i["top"]) >= 0.25 * area
+                  for i in page.images)
+    return PageData(page.page_number, chars, _segments(page), scanned, float(page.height))
 
 
 # ---------------------------------------------------------------- pdfium engine
