@@ -31,6 +31,17 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 
 
+def _guarded(func, *args):
+    """Malformed XML inside a file that opened (a bad span value, a broken cell) is a
+    read error with its reason, never a traceback."""
+    try:
+        return func(*args)
+    except ReadError:
+        raise
+    except Exception as error:
+        raise ReadError(f"malformed document content: {type(error).__name__}: {error}") from None
+
+
 def _value_like(text: str) -> bool:
     """A value cell as the mapper will see it (the same test, so rows split alike)."""
     return bool(text) and is_value_text(text)
@@ -45,7 +56,7 @@ def read_docx(data: bytes, *, name: str) -> Document:
     except Exception as error:  # python-docx raises KeyError, BadZipFile, XML errors...
         raise ReadError(f"not a readable .docx: {type(error).__name__}: {error}") from None
     doc = Document(source_format="docx")
-    _body(word.element.body, doc, [0])
+    _guarded(_body, word.element.body, doc, [0])
     if not any((b.text or "").strip() or b.cells for b in doc.blocks):
         if _has_media(data, "word/media/"):
             raise NeedsOCR("Word document holds only images (a scan); OCR needed")
@@ -170,8 +181,8 @@ def read_xlsx(data: bytes, *, name: str) -> Document:
     for sheet, written in zip(book.worksheets, formulas.worksheets, strict=True):
         if sheet.sheet_state != "visible":
             continue  # hidden helper sheets hold scratch numbers, not the report
-        _report_unsaved_formulas(sheet, written, doc)
-        table = _sheet(sheet, doc, table)
+        _guarded(_report_unsaved_formulas, sheet, written, doc)
+        table = _guarded(_sheet, sheet, doc, table)
     if not doc.blocks:
         if _has_media(data, "xl/media/"):
             raise NeedsOCR("workbook holds only images (a scan); OCR needed")

@@ -140,3 +140,11 @@ def test_xlsx_hidden_sheet_skipped_and_unsaved_formula_reported():
 def test_xlsx_broken_is_read_error():
     with pytest.raises(ReadError):
         read_xlsx(b"PK\x03\x04" + b"\x00" * 100, name="a.xlsx")
+
+
+def test_docx_malformed_span_is_read_error_not_traceback():
+    document, table = grid_doc([["规章", "1"]])
+    properties = table.rows[0]._tr.tc_lst[0].get_or_add_tcPr()
+    properties.append(properties.makeelement(qn("w:gridSpan"), {qn("w:val"): "x"}))
+    with pytest.raises(ReadError, match="malformed"):
+        read_docx(docx_bytes(document), name="a.docx")
