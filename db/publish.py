@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -237,17 +238,24 @@ def serve(db_path: Path, port: int, public: bool):
         xxgk serve --db reports.db                  # http://127.0.0.1:8001/
         xxgk serve --db reports.db --public --port 0
     """
+    # A service manager stops us with SIGTERM: unwind like Ctrl-C, so the datasette we
+    # started and the temporary snapshot go with us.
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     with tempfile.TemporaryDirectory(prefix="xxgk-site-") as tmp:
         site = publish_site(db_path, Path(tmp), public=public)
         process, url = start_datasette(site, port)
         click.echo(f"Datasette: {url}")
         click.echo(f"Dashboard: {url}-/dashboards/{DASHBOARD}")
         click.echo(f"Queries:   {url}{DB_NAME}")
-        click.echo("SQL is off (--public): canned queries only" if public else
-                   "Serving a read-only snapshot; Ctrl-C stops.")
+        click.echo("SQL is off (--public): canned queries and the dashboard only; Ctrl-C stops."
+                   if public else "Serving a read-only snapshot; Ctrl-C stops.")
         try:
             process.wait()
         except KeyboardInterrupt:
             pass
         finally:
             stop(process)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt

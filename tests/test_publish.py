@@ -260,8 +260,10 @@ def test_serve_public_refuses_sql_but_answers_canned_queries(fixture_db):
         status, body = fetch(f"{url}{DB_NAME}/late_publications.json?_shape=array")
         assert status == 200 and json.loads(body)[0]["days_after_deadline"] == 20
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(20)
+        process.terminate()  # SIGTERM, as a service manager stops it
+        assert process.wait(20) == 0
+    with pytest.raises(urllib.error.URLError):  # and its datasette went with it
+        urllib.request.urlopen(url, timeout=5)
 
 
 # ------------------------------------------------------------------ safety
