@@ -23,7 +23,6 @@ nothing but the standard library, datasette and datasette_dashboards.
 from __future__ import annotations
 
 import itertools
-import re
 
 from datasette import hookimpl
 
@@ -160,9 +159,6 @@ def dashboard_config(db: str) -> dict:
 
 # ------------------------------------------------------------------ plugin
 
-_OPTIONAL = re.compile(r"\[\[.*?\]\]", re.S)
-
-
 def chart_sql_variants(config: dict) -> dict[str, set[str]]:
     """Database name -> every SQL text the dashboards in `config` may send: each chart query
     with each combination of its dashboard's filters set or unset."""
@@ -218,7 +214,9 @@ def _quiet_error_pages() -> None:
         handle_exception.rich = None
 
 
-_quiet_error_pages()
+@hookimpl
+def startup(datasette):
+    _quiet_error_pages()  # only in a server that loads this plugin, not on import
 
 
 @hookimpl
