@@ -158,6 +158,19 @@ CREATE TABLE cell_keys (
 ) STRICT
 """
 
+# The printed rows of each table, in order: the wide views walk it to list a report's
+# rows in printed order without sorting, so a page of them comes back at once.
+KEY_ROWS_SQL = """
+CREATE TABLE key_rows (
+    table_key TEXT NOT NULL,
+    row_order INTEGER NOT NULL,
+    row_key TEXT NOT NULL,
+    row_label TEXT,
+    PRIMARY KEY (table_key, row_order),
+    UNIQUE (table_key, row_key)
+) STRICT
+"""
+
 CHECKS_SQL = f"""
 CREATE TABLE checks (
     id INTEGER PRIMARY KEY,
@@ -246,6 +259,12 @@ def m005_no_cells_key_index(db: Database) -> None:
     db.execute("DROP INDEX IF EXISTS cells_key_value")
 
 
+@migrations()
+def m006_streaming_wide_views(db: Database) -> None:
+    db.execute(KEY_ROWS_SQL)
+    create_views(db)  # they read key_rows, which db.store.open_db fills
+
+
 def create_views(db: Database) -> None:
     """(Re)create every view: views hold no data, so replacing them is always safe."""
     for name, sql in VIEWS.items():
@@ -272,6 +291,16 @@ def cell_key_rows() -> list[dict]:
             for c_order, col in enumerate(cols):
                 rows.append(_key_row(table, row, col, r_order, c_order))
     return rows
+
+
+def key_row_rows() -> list[dict]:
+    """Every printed row of tables 2-4 with its label and position, from parsers.schema."""
+    return [
+        {"table_key": table, "row_order": order, "row_key": row.key, "row_label": row.label}
+        for table, rows in (("table2", keys.T2_ROWS), ("table3", keys.T3_ROWS),
+                            ("table4", keys.T4_ROWS))
+        for order, row in enumerate(rows)
+    ]
 
 
 def _t2_has(row: str, col: str) -> bool:
@@ -382,15 +411,19 @@ FROM (
 
 
 def _wide_sql(table: str, columns: list[tuple[str, str]]) -> str:
-    """One row per current report and row of `table`, its columns pivoted out of cells.
+    """One row per current report and printed row of `table`, its columns looked up in cells.
 
-    Row and column come from cell_keys (real columns), not from the generated columns of
-    cells, which would be recomputed for every CASE. The extra GROUP BY terms change
-    nothing (r.id decides them) but let a filter on year or agency reach the scan.
+    Every value is a primary-key lookup (report_id, key), walked in the order of the
+    reports_current index and key_rows, so the rows come out already in (year, report,
+    printed row) order: a page of the view is answered without computing all of it.
     """
-    pivots = ",\n    ".join(
-        f"max(CASE WHEN k.column_key = '{key}' THEN c.value END) AS {key}" for key, _ in columns
+    prefix = f"'{table}.' || k.row_key || '."
+    lookups = ",\n    ".join(
+        f"(SELECT value FROM cells WHERE report_id = r.id AND key = {prefix}{key}') AS {key}"
+        for key, _ in columns
     )
+    in_row = (f"FROM cells WHERE report_id = r.id AND key > {prefix}'"
+              f" AND key < '{table}.' || k.row_key || '/'")
     return f"""
 SELECT
     r.id AS report_id,
@@ -398,17 +431,15 @@ SELECT
     r.year,
     r.template_version,
     k.row_key,
-    min(k.row_label) AS row_label,
-    min(k.row_order) AS row_order,
-    {pivots},
-    max(c.derived) AS any_derived
+    k.row_label,
+    k.row_order,
+    {lookups},
+    (SELECT max(derived) {in_row}) AS any_derived
 FROM reports r
-JOIN cells c ON c.report_id = r.id AND c.key > '{table}.' AND c.key < '{table}/'
-JOIN cell_keys k ON k.key = c.key
+JOIN key_rows k ON k.table_key = '{table}'
 LEFT JOIN agencies a ON a.id = r.agency_id
-WHERE r.is_current = 1
-GROUP BY r.id, k.row_key, r.year, r.template_version, agency
-ORDER BY r.id, row_order
+WHERE r.is_current = 1 AND EXISTS (SELECT 1 {in_row})
+ORDER BY r.year, r.id, k.row_order
 """
 
 
@@ -598,6 +629,16 @@ TABLES: dict[str, dict] = {
             "kind": _col("类型", "int, signed_int or decimal"),
             "row_order": _col("行序", "row position in the printed table"),
             "column_order": _col("列序", "column position in the printed table"),
+        },
+    },
+    "key_rows": {
+        "zh": "表格行说明",
+        "en": "the printed rows of tables 2-4 in order, with their Chinese labels",
+        "columns": {
+            "table_key": _col("表", "table2, table3 or table4"),
+            "row_order": _col("行序", "the row's position in the printed table, from 0"),
+            "row_key": _col("行键", "canonical row key"),
+            "row_label": _col("行名称", "the row's label as the national template prints it"),
         },
     },
     "checks": {

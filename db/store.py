@@ -92,13 +92,18 @@ def _sync_cell_keys(db: Database) -> None:
     present = db.execute(
         f"SELECT count(*) FROM cell_keys WHERE label IS NOT NULL AND key IN"
         f" ({', '.join('?' for _ in rows)})", [r["key"] for r in rows]).fetchone()[0]
-    if present == len(rows):
+    labelled_rows = db.execute(
+        "SELECT count(*) FROM key_rows WHERE row_order < 1000").fetchone()[0]
+    if present == len(rows) and labelled_rows == len(schema.key_row_rows()):
         return
     columns = list(rows[0])
     sql = (f"INSERT OR REPLACE INTO cell_keys ({', '.join(columns)}) "
            f"VALUES ({', '.join('?' for _ in columns)})")
     with transaction(db):
         db.conn.executemany(sql, [tuple(r[c] for c in columns) for r in rows])
+        db.conn.executemany(
+            "INSERT OR REPLACE INTO key_rows (table_key, row_order, row_key, row_label)"
+            " VALUES (:table_key, :row_order, :row_key, :row_label)", schema.key_row_rows())
 
 
 # ------------------------------------------------------------------ documents
@@ -516,6 +521,10 @@ def _register_new_keys(db: Database, cell_keys: list[str]) -> None:
         table, row, column = (key.split(".", 2) + ["", ""])[:3]
         db.execute("INSERT OR IGNORE INTO cell_keys (key, table_key, row_key, column_key)"
                    " VALUES (?, ?, ?, ?)", (key, table, row, column))
+        db.execute("INSERT OR IGNORE INTO key_rows (table_key, row_order, row_key)"
+                   " SELECT ?, coalesce(max(row_order), 999) + 1, ? FROM key_rows"
+                   " WHERE table_key = ? AND row_order >= 1000",  # after any printed row
+                   (table, row, table))
 
 
 def update_current(db: Database, agency_id: int | None, year: int | None,
