@@ -28,7 +28,8 @@ from datasette import hookimpl
 
 DASHBOARD_SLUG = "overview"
 DASHBOARD_ACTOR_ID = "xxgk-dashboard"
-DASHBOARD_ACTOR = {"id": DASHBOARD_ACTOR_ID}
+# Datasette shows an actor in its header; on the dashboard pages this is what visitors see.
+DASHBOARD_ACTOR = {"id": DASHBOARD_ACTOR_ID, "display": "只读 read-only"}
 
 # Every chart renders with Vega's SVG renderer (its marks are DOM nodes the browser test can
 # count, and the PNG is crisp) and without the action menu, whose links leave the site.
