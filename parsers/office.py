@@ -61,7 +61,6 @@ def read_docx(data: bytes, *, name: str) -> Document:
         if _has_media(data, "word/media/"):
             raise NeedsOCR("Word document holds only images (a scan); OCR needed")
         raise ReadError("Word document has no text")
-    _core_title(word.core_properties, doc)
     return doc
 
 
@@ -148,13 +147,6 @@ def _tc_span(tc) -> tuple[int, str | None]:
     if merge_node is not None:
         merge = merge_node.get(f"{_W}val") or "continue"  # <w:vMerge/> means continue
     return max(span, 1), merge
-
-
-def _core_title(properties, doc: Document) -> None:
-    """Word's own title property only when it reads like a report title."""
-    title = (properties.title or "").strip()
-    if "报告" in title:
-        doc.meta["title"] = title
 
 
 def _has_media(data: bytes, prefix: str) -> bool:

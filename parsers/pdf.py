@@ -1076,38 +1076,11 @@ def _is_broken_row(row: list[str]) -> bool:
 
 # ---------------------------------------------------------------- metadata
 def _metadata(blocks: list[Block], info: dict) -> dict[str, str]:
-    meta = {}
-    title = _title(blocks)
-    if title:
-        meta["title"] = title
-    agency = _agency(blocks, title)
-    if agency:
-        meta["agency"] = agency
+    """Only what the text cannot say: the title, agency and year are read from the first
+    lines by parsers.metadata, as for every format (a title broken over two lines,
+    "洪泽区人民政府" / "2023年…年度报告", is joined there)."""
     created = _pdf_date(info.get("CreationDate"))
-    if created:
-        meta["pdf_created"] = created  # not the publication date: only a hint
-    return meta
-
-
-def _title(blocks: list[Block]) -> str | None:
-    """The first lines up to the one that ends the title (…年度报告)."""
-    lines = [b.text for b in blocks[:6] if b.cells is None]
-    for n, line in enumerate(lines[:4]):
-        if "报告" in line:
-            return _CJK_SPACE.sub("", "".join(lines[: n + 1]))[:200]
-    return lines[0][:200] if lines else None
-
-
-def _agency(blocks: list[Block], title: str | None) -> str | None:
-    """The compiling body named in the opening sentence (本报告由…根据…), else none."""
-    for block in blocks[:12]:
-        match = re.search(r"由(.{2,40}?)(?:根据|依据|按照|编制)", block.text or "")
-        if match:
-            name = match.group(1)
-            return re.sub(r"(办公室|政务公开办公室|政务服务管理办公室)$", "", name) if (
-                title and name.endswith("办公室") and re.sub(r"办公室$", "", name)[-2:] in title
-            ) else name
-    return None
+    return {"pdf_created": created} if created else {}  # a hint, not the publication date
 
 
 def _pdf_date(value) -> str | None:
