@@ -83,7 +83,7 @@ class Site:
         self.latency = float(self.config.get("latency", 0.0))
         self.pages: dict[str, tuple[bytes, str]] = {}  # path -> (body, content type)
         self.scripts: dict[str, list[Reply]] = {}
-        self.modified = email.utils.formatdate(time.time() - 86400, usegmt=True)
+        self.modified = "Mon, 01 Jan 2024 00:00:00 GMT"  # fixed: stable across server restarts
         self.mtimes: dict[str, str] = {}
         self.dynamic = self.config.get("dynamic")
         self.hanweb_records: list[str] = list(self.config.get("hanweb", {}).get("records", []))

@@ -69,6 +69,7 @@ class _Host:
     client: httpx.AsyncClient
     slots: asyncio.Semaphore
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)  # guards `next_start`
+    robots_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     next_start: float = 0.0
     delay: float = 0.0  # effective: max(configured, robots Crawl-delay)
     configured_delay: float = 0.0
@@ -202,7 +203,7 @@ class Fetcher:
 
     async def _robots_refusal(self, url: str, host: _Host) -> str | None:
         if not host.robots_loaded:
-            async with host.lock:  # one robots.txt request per host per run
+            async with host.robots_lock:  # one robots.txt request per host per run
                 if not host.robots_loaded:
                     await self._load_robots(url, host)
         if host.robots_error:

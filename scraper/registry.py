@@ -30,7 +30,7 @@ REPORT_TITLE_EXCLUDE = (
     r"年报格式",
 )
 
-DEFAULT_USER_AGENT = "xxgk/0.1 (research crawler of 政府信息公开工作年度报告; +{contact})"
+DEFAULT_USER_AGENT = "xxgk/0.1 (research crawler of government information-disclosure annual reports; +{contact})"
 DEFAULT_CONTACT_URL = "https://github.com/xxgk/xxgk#crawler"
 
 
@@ -138,6 +138,8 @@ def parse_registry(text: str, *, source: str = "-") -> Registry:
     user_agent = defaults.get("user_agent") or DEFAULT_USER_AGENT.format(contact=contact)
     if contact not in user_agent:
         user_agent = f"{user_agent} (+{contact})"
+    if not user_agent.isascii():
+        raise RegistryError(f"{source}: defaults.user_agent must be ASCII (it is an HTTP header)")
     entries = data.get("portal", [])
     if not isinstance(entries, list) or not entries:
         raise RegistryError(f"{source}: no [[portal]] entries")
