@@ -202,3 +202,19 @@ def test_damaged_pdfs_never_give_silently_wrong_cells():
         flagged = report.problems or any(c.ok is False and c.id != "I4" for c in report.checks)
         assert not wrong or flagged, wrong
     assert "ok" in statuses and statuses - {"ok"}  # the sample hits both outcomes
+
+
+@pytest.mark.soffice
+@soffice
+def test_wps_file_read_as_word():
+    data = (ATTACHMENTS / "pingtan-2023.doc").read_bytes()  # WPS writes Word 97 containers
+    report = parse_bytes(data, name="report.wps")
+    assert report.source_format == "wps"
+    assert_cells(report, expected(ATTACHMENTS / "pingtan-2023.expected.json"))
+
+
+def test_other_ole_files_are_unsupported_with_reason():
+    data = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504 + "PowerPoint Document".encode("utf-16-le")
+    report = parse_bytes(data, name="slides.ppt")
+    assert report.status == "unsupported_format"
+    assert "neither Word nor Excel" in report.problems[0]
