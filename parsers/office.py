@@ -26,7 +26,8 @@ from parsers.document import Block, Document
 from parsers.values import is_value_text
 
 SOFFICE_TIMEOUT = 180  # seconds; a first start of LibreOffice builds its profile
-_SECTION = re.compile(r"^[一二三四五六七八九十]+、\S")
+# A report section heading (not a row label such as 三、本年度办理结果 or 四、结转下年度…)
+_HEADING = re.compile(r"^[一二三四五六七八九十]+、.{0,30}(情况|问题|事项)")
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
 
@@ -200,7 +201,7 @@ def _sheet(sheet, doc: Document, table: int) -> int:
     previous_row = False
     for cells in rows:
         lone = len(cells) == 1 and not _value_like(cells[0])
-        if lone and (not previous_row or _SECTION.match(cells[0]) or len(cells[0]) > 40):
+        if lone and (not previous_row or _HEADING.match(cells[0]) or len(cells[0]) > 40):
             doc.blocks.append(Block(text=cells[0]))
             previous_row = False
             continue

@@ -37,12 +37,15 @@ from parsers.values import is_value_text
 
 SNAP = 2.0  # points: rulings closer than this are one line
 THIN = 3.0  # points: a filled rect thinner than this is a drawn line
+SLIVER = 4.5  # points: grid columns/rows narrower than this hold no text (double rules)
 MIN_TEXT_CHARS = 20  # fewer characters than this over scanned pages: a scan with a stamp
 _CJK = r"\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef"
 _CJK_SPACE = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
 _PAGE_NUMBER = re.compile(r"^[-—–－\s]*(第\s*)?\d{1,4}\s*(页)?\s*([/／共]\s*\d+\s*页?)?[-—–－\s]*$")
 _ENUMERATED = re.compile(r"^(（|\(|[一二三四五六七八九十]+、|\d+[.．、]|第|信息内容|申请人)")
 _SECTION = re.compile(r"^[一二三四五六七八九十]+、\S")
+# A report section heading (not a row label such as 三、本年度办理结果 or 四、结转下年度…)
+_HEADING = re.compile(r"^[一二三四五六七八九十]+、.{0,30}(情况|问题|事项)")
 _UNMAPPED = re.compile(r"\(cid:\d+\)|[\ue000-\uf8ff\ufffd]")
 
 
@@ -677,9 +680,24 @@ def _grid(hs: list[Seg], vs: list[Seg]) -> Grid | None:
         return None  # a box around one paragraph or a lone rule: not a table
     x0, x1 = min(s.lo for s in hs), max(s.hi for s in hs)
     y0, y1 = min(s.lo for s in vs), max(s.hi for s in vs)
-    xs = _positions([Seg(x, 0, 0) for x in [x0, *xs, x1]])
-    ys = _positions([Seg(y, 0, 0) for y in [y0, *ys, y1]])
+    xs = _slivers_out(_positions([Seg(x, 0, 0) for x in [x0, *xs, x1]]))
+    ys = _slivers_out(_positions([Seg(y, 0, 0) for y in [y0, *ys, y1]]))
+    if len(xs) < 3 or len(ys) < 2:
+        return None
     return Grid(xs, ys, _cells(xs, ys, hs, vs))
+
+
+def _slivers_out(positions: list[float]) -> list[float]:
+    """Double rules (two lines a few points apart) are one border: a sliver too thin to
+    hold text would otherwise be an empty cell in every row, an extra blank value."""
+    out = positions[:1]
+    for pos in positions[1:]:
+        if pos - out[-1] < SLIVER:
+            if pos == positions[-1]:
+                out[-1] = pos  # keep the outer edge
+            continue
+        out.append(pos)
+    return out
 
 
 def _covered(segs: list[Seg], pos: float, lo: float, hi: float) -> bool:
@@ -1011,7 +1029,7 @@ class _Stitcher:
             rows = _continuation(rows, self.header, self.blocks, self.problems)
         for row in rows:
             cells = [c for c in row if c]
-            if len(cells) == 1 and _SECTION.match(cells[0]) and not _value_like(cells[0]):
+            if len(cells) == 1 and _HEADING.match(cells[0]):
                 # a section heading printed as a title row is prose, as the mapper expects
                 self.blocks.append(Block(text=cells[0]))
                 self.open = False

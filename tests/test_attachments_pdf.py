@@ -279,3 +279,10 @@ def test_page_that_is_a_picture_is_reported_when_other_text_exists():
     assert rows(document)  # the text page is read
     assert any("pages 2 carry a picture" in p or "without a text layer" in p
                for p in document.problems)
+
+
+def test_double_rules_make_no_empty_sliver_cells():
+    page = Page().grid([100, 250, 253.5, 350, 450, 453.5], [100, 120, 123.5, 140])
+    page.text(105, 105, "item").text(260, 105, "first").text(355, 105, "second")
+    page.text(105, 127, "rules").text(260, 127, "12").text(355, 127, "0")
+    assert rows(read(pdf(page), name="t.pdf")) == [["item", "first", "second"], ["rules", "12", "0"]]
