@@ -245,6 +245,7 @@ def _text_report_html(text: str, article: dict) -> str:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
 
     def log_message(self, *args) -> None:  # the request log is `server.log`
         pass
@@ -365,3 +366,16 @@ def _bind(site: Site, owner: FixtureServer, port: int) -> _SiteServer:
         if not port:
             raise
         return _SiteServer(("127.0.0.1", 0), site, owner)  # preferred port busy: any port
+
+
+def fixture_registry(server: FixtureServer, *, replace: dict[str, str] | None = None):
+    """The fixture registry for a started server; `replace` edits its text first
+    (e.g. {'method = "post"': 'method = "get"'})."""
+    from scraper.registry import parse_registry
+
+    text = server.registry_text()
+    for old, new in (replace or {}).items():
+        if old not in text:
+            raise ValueError(f"fixtures/portals/portals.toml: {old!r} not found")
+        text = text.replace(old, new)
+    return parse_registry(text, source="fixtures/portals/portals.toml")
