@@ -35,10 +35,10 @@ _TOTALS_SQL = ", ".join(_TOTALS)
 # A region parameter matches a province, city or county name; '' matches everything.
 _REGION = "(:region = '' OR :region IN (province, city, county))"
 _YEAR_OR_ALL = "(:year = '' OR year = CAST(:year AS INTEGER))"
-# Empty year: the latest year in the database, so the query answers at the first click.
-_YEAR_OR_LATEST = (
-    "year = coalesce(CAST(nullif(:year, '') AS INTEGER), (SELECT max(year) FROM report_overview))"
-)
+# Empty year: the latest year with table-3 totals, so the first click compares something
+# (the newest reports are often partial or not yet parsed into tables).
+_LATEST = "(SELECT max(year) FROM report_overview WHERE new_received IS NOT NULL)"
+_YEAR_OR_LATEST = f"year = coalesce(CAST(nullif(:year, '') AS INTEGER), {_LATEST})"
 
 REGION_COMPARISON = f"""
 SELECT agency, agency_level, province, city, county, year, {_TOTALS_SQL},
@@ -82,8 +82,7 @@ WITH ranked AS (
                   (SELECT value FROM cells c WHERE c.report_id = o.report_id AND c.key = :metric))
            AS value
   FROM report_overview o
-  WHERE o.year = coalesce(CAST(nullif(:year, '') AS INTEGER),
-                         (SELECT max(year) FROM report_overview))
+  WHERE o.year = coalesce(CAST(nullif(:year, '') AS INTEGER), {_LATEST})
     AND (:level = '' OR o.agency_level = :level)
     AND {_REGION}
 )
@@ -164,7 +163,7 @@ QUERIES: dict[str, dict] = {
         "title": "地区内机关对比 Compare the agencies of a region",
         "sql": REGION_COMPARISON,
         "params": ["year", "region", "order_by"],
-        "about": "某地区（省、市或县区名称，留空为全部）某年度（留空为最新年度）所有机关的关键"
+        "about": "某地区（省、市或县区名称，留空为全部）某年度（留空为有申请数据的最新年度）所有机关的关键"
                  "指标：申请数、公开率、行政复议和行政诉讼纠错率。order_by 可选 new_received"
                  "（默认）、disclosure_rate、review_corrected_share、litigation_corrected_share、"
                  "outcome_total、review_total、litigation_total、days_after_deadline、"
@@ -184,7 +183,7 @@ QUERIES: dict[str, dict] = {
         "title": "指标排名 Ranking of a metric",
         "sql": METRIC_RANKING,
         "params": ["metric", "year", "level", "region"],
-        "about": "某年度（留空为最新）、某层级（" + _LEVELS + "；留空为全部）内按指标从高到低"
+        "about": "某年度（留空为有申请数据的最新年度）、某层级（" + _LEVELS + "；留空为全部）内按指标从高到低"
                  "排名。metric 可为 " + "、".join(OVERVIEW_METRICS) + "，或任一指标键，如 "
                  "table2.admin_licensing.decisions（见 cell_keys 表）。 Rank agencies of one "
                  "level and year by a report_overview column or any canonical cell key.",

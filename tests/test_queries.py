@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -151,3 +152,16 @@ def test_search_falls_back_to_like_under_three_characters_and_says_so(datasette)
     assert percent and all("【%】" in r["excerpt"] for r in percent)
     assert len(percent) < len(run(datasette, "search_narratives", q="公开"))
     assert run(datasette, "search_narratives", q="") == []
+
+
+def test_empty_year_means_the_latest_year_with_table_3_totals(tmp_path):
+    # A newer report without table 3 (here: the 2018 legacy report moved to 2024) must not
+    # make the first click compare nothing.
+    source = build_fixture_db(tmp_path / "fixtures.db")
+    with sqlite3.connect(source) as connection:
+        connection.execute("UPDATE reports SET year = 2024 WHERE template_version = 'legacy'")
+    datasette = Datasette(config_dir=publish_site(source, tmp_path / "site"))
+    assert {r["year"] for r in run(datasette, "region_comparison")} == {2023}
+    assert {r["year"] for r in run(datasette, "metric_ranking", metric="new_received")} == {2023}
+    assert [(r["agency"], r["new_received"])
+            for r in run(datasette, "region_comparison", year="2024")] == [("平潭综合实验区", None)]
