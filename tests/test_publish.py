@@ -228,7 +228,7 @@ def _start_serve(db: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     raise AssertionError(f"serve printed no URL (exit {process.returncode})")
 
 
-def test_serve_command_serves_a_snapshot_and_stops_on_ctrl_c(fixture_db, tmp_path):
+def test_serve_command_serves_a_snapshot_and_stops_on_ctrl_c(tmp_path):
     source = build_fixture_db(tmp_path / "crawl.db")
     process, url = _start_serve(source)
     try:
