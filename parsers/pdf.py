@@ -261,10 +261,17 @@ def _plumber_pages(pdf):
         page.flush_cache()  # keeps memory flat on long documents
 
 
+def _skewed(a: float, b: float, c: float, d: float) -> bool:
+    """Text set at a slant (neither level nor a quarter turn): watermarks and the ring of
+    a seal, which lie over table cells and are no part of any cell."""
+    return (abs(a) > 0.05 * abs(b) and abs(b) > 0.05 * abs(a)) or \
+        (abs(c) > 0.05 * abs(d) and abs(d) > 0.05 * abs(c))
+
+
 def _plumber_page(page) -> PageData:
     chars = [
         {k: c[k] for k in ("text", "x0", "x1", "top", "bottom", "size")}
-        for c in page.chars if c["text"].strip()
+        for c in page.chars if c["text"].strip() and not _skewed(*c["matrix"][:4])
     ]
     area = float(page.width * page.height) or 1.0
     scanned = any((i["x1"] - i["x0"]) * (i["bottom"] - i["top"]) >= 0.25 * area
@@ -332,6 +339,8 @@ def _pdfium_chars(page, display) -> list[dict]:
             if size and max(x1 - x0, y1 - y0) > 2 * size:
                 x0, x1, y0, y1 = _tight_box(textpage, i, size)
             (ax, at), (bx, bt) = display(x0, y0), display(x1, y1)
+            if _skewed(matrix.a, matrix.b, matrix.c, matrix.d):
+                continue
             chars.append({"text": text, "x0": min(ax, bx), "x1": max(ax, bx), "top": min(at, bt),
                           "bottom": max(at, bt), "size": size or (y1 - y0)})
         return chars
