@@ -284,6 +284,8 @@ def read_legacy(data: bytes, *, name: str) -> Document:
 def _ole_kind(data: bytes, name: str) -> str:
     """Which Office program wrote an OLE2 file: its stream names say it."""
     head = data[: 1 << 20]
+    if "EncryptedPackage".encode("utf-16-le") in head:
+        raise ReadError("encrypted (password-protected) Office document")
     if "WordDocument".encode("utf-16-le") in head:
         return "wps" if name.lower().endswith(".wps") else "doc"
     if "Workbook".encode("utf-16-le") in head or "Book".encode("utf-16-le") in head:
@@ -320,6 +322,16 @@ def convert(data: bytes, kind: str, target: str, soffice: str, infilter: str | N
         if not output.exists():
             raise ReadError(f"LibreOffice could not convert the .{kind} (damaged or encrypted?)")
         return output.read_bytes()
+
+
+def read_rtf(data: bytes, *, name: str) -> Document:
+    """RTF (what some portals' editors export): converted by LibreOffice like .doc."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        raise UnsupportedFormat("RTF needs LibreOffice (soffice) to convert it; not installed")
+    doc = read_docx(convert(data, "rtf", "docx", soffice, "Rich Text Format"), name=name)
+    doc.source_format = "rtf"
+    return doc
 
 
 # ---------------------------------------------------------------- images

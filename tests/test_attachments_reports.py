@@ -218,3 +218,23 @@ def test_other_ole_files_are_unsupported_with_reason():
     report = parse_bytes(data, name="slides.ppt")
     assert report.status == "unsupported_format"
     assert "neither Word nor Excel" in report.problems[0]
+
+
+@pytest.mark.soffice
+@soffice
+def test_rtf_converted_by_libreoffice():
+    rtf = office.convert((ATTACHMENTS / "pingtan-2020.docx").read_bytes(), "docx", "rtf",
+                         shutil.which("soffice"))
+    assert rtf.startswith(b"{\\rtf")
+    document = office.read_rtf(rtf, name="report.rtf")
+    assert document.source_format == "rtf"
+    from parsers.report import build_report
+
+    report = build_report(document, path="report.rtf")
+    assert_cells(report, expected(ATTACHMENTS / "pingtan-2020.expected.json"))
+
+
+def test_encrypted_office_file_says_so():
+    data = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504 + "EncryptedPackage".encode("utf-16-le")
+    report = parse_bytes(data, name="secret.docx")
+    assert report.status == "failed" and "encrypted" in report.problems[0]
