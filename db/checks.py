@@ -61,8 +61,9 @@ def _agency_checks(db: Database, agency_id: int) -> list[tuple]:
     kind, level = db.execute(
         "SELECT kind, level FROM agencies WHERE id = ?", (agency_id,)).fetchone()
     reports = db.execute(
+        # "+is_current": look the agency up by its index, not every current report.
         "SELECT id, year, template_version, status, published_date FROM reports"
-        " WHERE agency_id = ? AND is_current = 1 AND year IS NOT NULL ORDER BY year",
+        " WHERE agency_id = ? AND +is_current = 1 AND year IS NOT NULL ORDER BY year",
         (agency_id,),
     ).fetchall()
     rows = [_deadline(r, kind, level) for r in reports]

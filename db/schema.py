@@ -265,6 +265,18 @@ def m006_streaming_wide_views(db: Database) -> None:
     create_views(db)  # they read key_rows, which db.store.open_db fills
 
 
+@migrations()
+def m007_agency_lookups(db: Database) -> None:
+    # Matching a report's 细河区民政局 to 阜新市细河区民政局 is a suffix search: on the
+    # reversed name it becomes a prefix search, which an index answers (no full scan of
+    # a national registry per new name).
+    db.execute("ALTER TABLE agency_names ADD COLUMN reversed TEXT")
+    db.execute("UPDATE agency_names SET reversed = reverse_text(name)")
+    db.execute("CREATE INDEX agency_names_reversed ON agency_names(reversed)")
+    # Every registry upsert looks for unmatched names it now explains: few rows, indexed.
+    db.execute("CREATE INDEX agencies_unmatched ON agencies(id) WHERE unmatched = 1")
+
+
 def create_views(db: Database) -> None:
     """(Re)create every view: views hold no data, so replacing them is always safe."""
     for name, sql in VIEWS.items():
@@ -536,6 +548,7 @@ TABLES: dict[str, dict] = {
             "matched_by": _col("匹配方式",
                                "registry (the registry's own name), exact, suffix (a report's "
                                "short name ending a registry name) or new (unmatched)"),
+            "reversed": _col("倒序名称", "the name reversed, so suffix matches use an index"),
         },
     },
     "blobs": {

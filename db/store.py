@@ -69,6 +69,9 @@ def transaction(db: Database):
 def open_db(path: str | Path) -> Database:
     """Open (creating or migrating) the database: WAL mode, foreign keys enforced."""
     db = Database(path)
+    # Used by a migration and by nothing else: SQLite has no string reversal of its own.
+    db.conn.create_function("reverse_text", 1, lambda text: text[::-1] if text else text,
+                            deterministic=True)
     # Another process (the crawler, a Datasette server) may hold the file: wait, don't fail.
     db.execute("PRAGMA busy_timeout = 30000")
     db.enable_wal()
@@ -289,8 +292,8 @@ def _insert_agency(db: Database, name: str, *, unmatched: bool, **fields) -> int
 def _set_alias(db: Database, name: str, agency_id: int, how: str, replace: bool = True) -> None:
     verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
     db.execute(
-        f"{verb} INTO agency_names (name, agency_id, matched_by) VALUES (?, ?, ?)",
-        (name, agency_id, how),
+        f"{verb} INTO agency_names (name, agency_id, matched_by, reversed) VALUES (?, ?, ?, ?)",
+        (name, agency_id, how, name[::-1]),
     )
 
 
@@ -347,11 +350,12 @@ def resolve_agency(db: Database, name: str | None, *, portal_id=None) -> int | N
 def _match_by_suffix(db: Database, key: str, portal_id) -> int | None:
     if len(key) < MIN_SUFFIX:
         return None
-    longer = db.execute(
+    reversed_key = key[::-1]
+    longer = db.execute(  # registry names ending with key: reversed, a prefix range
         "SELECT DISTINCT n.agency_id, a.portal_id FROM agency_names n"
         " JOIN agencies a ON a.id = n.agency_id"
-        " WHERE n.matched_by = 'registry' AND n.name LIKE '%' || ?",
-        (key,),
+        " WHERE n.reversed >= ? AND n.reversed < ? AND n.matched_by = 'registry'",
+        (reversed_key, reversed_key + "\U0010ffff"),
     ).fetchall()
     found = _unique(longer, portal_id)
     if found is not None:

@@ -167,3 +167,17 @@ def test_wide_views_stream_without_sorting(conn, view):
     plan = [r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN SELECT * FROM {view} LIMIT 100")]
     assert not any("TEMP B-TREE" in step for step in plan), plan
     assert any("reports_current" in step for step in plan), plan
+
+
+def test_per_report_bookkeeping_uses_indexes_not_scans(conn):
+    """Queries run for every stored report or agency must not scan whole tables."""
+    plans = {
+        "SELECT id FROM reports WHERE agency_id = 3 AND +is_current = 1 AND year IS NOT NULL"
+        " ORDER BY year": "reports_agency_year",
+        "SELECT agency_id FROM agency_names WHERE reversed >= 'a' AND reversed < 'b'"
+        " AND matched_by = 'registry'": "agency_names_reversed",
+        "SELECT id FROM agencies WHERE unmatched = 1 AND id != 3": "agencies_unmatched",
+    }
+    for sql, index in plans.items():
+        plan = " ".join(r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert index in plan, (sql, plan)
