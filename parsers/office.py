@@ -53,7 +53,7 @@ def read_docx(data: bytes, *, name: str) -> Document:
     import docx
 
     try:
-        word = docx.Document(io.BytesIO(data))
+        word = docx.Document(io.BytesIO(_plain_word_type(data)))
     except Exception as error:  # python-docx raises KeyError, BadZipFile, XML errors...
         raise ReadError(f"not a readable .docx: {type(error).__name__}: {error}") from None
     doc = Document(source_format="docx")
@@ -63,6 +63,34 @@ def read_docx(data: bytes, *, name: str) -> Document:
             raise NeedsOCR("Word document holds only images (a scan); OCR needed")
         raise ReadError("Word document has no text")
     return doc
+
+
+_WORD_MAIN = b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+_WORD_VARIANTS = (  # same XML, other labels: python-docx refuses them by content type
+    b"application/vnd.ms-word.document.macroEnabled.main+xml",
+    b"application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml",
+    b"application/vnd.ms-word.template.macroEnabledTemplate.main+xml",
+)
+
+
+def _plain_word_type(data: bytes) -> bytes:
+    """A .docm / .dotx / .dotm relabelled as a plain document (the body is the same)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            types = archive.read("[Content_Types].xml")
+            if not any(v in types for v in _WORD_VARIANTS):
+                return data
+            out = io.BytesIO()
+            with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+                for item in archive.infolist():
+                    body = archive.read(item.filename)
+                    if item.filename == "[Content_Types].xml":
+                        for variant in _WORD_VARIANTS:
+                            body = body.replace(variant, _WORD_MAIN)
+                    copy.writestr(item, body)
+            return out.getvalue()
+    except (zipfile.BadZipFile, KeyError):
+        return data  # python-docx will say what is wrong
 
 
 def _body(element, doc: Document, counter: list[int]) -> None:

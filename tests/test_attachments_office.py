@@ -148,3 +148,20 @@ def test_docx_malformed_span_is_read_error_not_traceback():
     properties.append(properties.makeelement(qn("w:gridSpan"), {qn("w:val"): "x"}))
     with pytest.raises(ReadError, match="malformed"):
         read_docx(docx_bytes(document), name="a.docx")
+
+
+def test_macro_enabled_word_file_is_read():
+    import zipfile
+
+    document, _ = grid_doc([["规章", "1", "2"]])
+    source, out = zipfile.ZipFile(io.BytesIO(docx_bytes(document))), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as copy:
+        for item in source.infolist():
+            body = source.read(item.filename)
+            if item.filename == "[Content_Types].xml":
+                body = body.replace(
+                    b"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml",
+                    b"application/vnd.ms-word.document.macroEnabled.main+xml")
+                assert b"macroEnabled" in body
+            copy.writestr(item, body)
+    assert rows(read_docx(out.getvalue(), name="a.docm")) == [["规章", "1", "2"]]
