@@ -9,7 +9,7 @@ import pytest
 
 from db import schema, store
 
-from conftest import corpus_cases
+from conftest import CORPUS, corpus_cases
 
 INPUTS = corpus_cases(".html", ".txt", ".pdf")
 
@@ -181,3 +181,24 @@ def test_per_report_bookkeeping_uses_indexes_not_scans(conn):
     for sql, index in plans.items():
         plan = " ".join(r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
         assert index in plan, (sql, plan)
+
+
+def test_a_database_made_by_the_first_schema_migrates_forward(tmp_path):
+    import sqlite_utils
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    schema.migrations.apply(old, stop_before="m004_faster_wide_views")
+    old.execute("INSERT INTO agencies (name, kind, unmatched, created_at)"
+                " VALUES ('阜新市细河区民政局', 'department', 0, '2026-01-01')")
+    old.execute("INSERT INTO agency_names (name, agency_id, matched_by)"
+                " VALUES ('阜新市细河区民政局', 1, 'registry')")
+    old.close()
+    db = store.open_db(path)
+    assert schema.migrations.pending(db) == []
+    assert db.execute("SELECT reversed FROM agency_names").fetchone() == ("局政民区河细市新阜",)
+    _, report_id = store.load_path(db, CORPUS / "xihe-minzheng-2020.txt")
+    assert db.execute("SELECT agency_id FROM reports WHERE id = ?", (report_id,)).fetchone() \
+        == (1,)
+    assert db.execute("SELECT count(*) FROM table3_wide").fetchone() == (23,)
+    db.close()
