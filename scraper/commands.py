@@ -162,8 +162,10 @@ def _load(path) -> Registry:
               help="Stop cleanly after this long; the next crawl resumes the rest.")
 @click.option("--timeout", type=float, default=30.0, show_default=True, help="Per-request timeout (s).")
 @click.option("--max-bytes", type=int, default=50_000_000, show_default=True, help="Byte cap per response.")
+@click.option("--retries", type=int, default=4, show_default=True,
+              help="Retries after a transport error, 408, 429 or 5xx (exponential backoff, jitter).")
 @click.option("-v", "--verbose", is_flag=True, help="Log every page, not just failures.")
-def crawl(db_path, registry_path, only, delay, max_duration, timeout, max_bytes, verbose):
+def crawl(db_path, registry_path, only, delay, max_duration, timeout, max_bytes, retries, verbose):
     """Crawl the registered portals into the database (the nightly job).
 
     Only what changed is fetched again (ETag / Last-Modified); a killed crawl resumes.
@@ -176,7 +178,7 @@ def crawl(db_path, registry_path, only, delay, max_duration, timeout, max_bytes,
         raise click.ClickException(str(error)) from None
     result = _run_crawl(db_path, registry, only=list(only) or None, delay=delay,
                         max_duration=max_duration, verbose=verbose,
-                        fetcher_options={"timeout": timeout, "max_bytes": max_bytes})
+                        fetcher_options={"timeout": timeout, "max_bytes": max_bytes, "retries": retries})
     if result.failed_portals:
         sys.exit(EXIT_PORTAL_FAILED)
 

@@ -25,6 +25,7 @@ import email.utils
 import hashlib
 import html
 import re
+import sys
 import threading
 import time
 import tomllib
@@ -288,6 +289,11 @@ class _SiteServer(ThreadingHTTPServer):
     def __init__(self, address, site: Site, owner: FixtureServer):
         self.site, self.owner = site, owner
         super().__init__(address, _Handler)
+
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a client that went away (a killed crawl, a timeout) is not an error here
+        super().handle_error(request, client_address)
 
 
 class FixtureServer:

@@ -1,0 +1,242 @@
+"""Whole crawls against the fixture portals: incremental, resumable, locked, recorded."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from urllib.parse import urlsplit
+
+import pytest
+from click.testing import CliRunner
+
+from scraper import commands
+from scraper.crawler import crawl
+from scraper.fixture_server import FixtureServer, Reply, fixture_registry
+from scraper.state import CrawlLock, CrawlLocked
+
+FAST = {"retries": 1, "backoff": 0.01}
+DEMO_PORTALS = ["pingtan", "trs-county", "xihe-minzheng", "huaian-hongze"]
+
+
+@pytest.fixture
+def server():
+    with FixtureServer.bundled() as running:
+        yield running
+
+
+def run(server, db_path, only=None, **kwargs):
+    return crawl(db_path, fixture_registry(server), only=only, delay=kwargs.pop("delay", 0.0),
+                 fetcher_options=FAST, **kwargs)
+
+
+def query(db_path, sql, *params):
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def counts(db_path) -> dict:
+    return {t: query(db_path, f"SELECT count(*) FROM {t}")[0][0]
+            for t in ("documents", "reports", "cells", "agencies")}
+
+
+def test_first_crawl_loads_reports_and_records_the_run(server, tmp_path):
+    db = tmp_path / "r.db"
+    result = run(server, db, DEMO_PORTALS)
+    assert [p.status for p in result.portals] == ["ok"] * 4
+    assert result.totals()["new_reports"] == 33 and not result.failed_portals
+    seed = query(db, "SELECT r.status, r.year FROM reports r JOIN documents d ON d.id = r.document_id"
+                     " WHERE d.url LIKE '%art_4871_352301.html'")
+    assert seed == [("ok", 2020)]  # the seed report, back from its Hanweb article page
+    pdf = query(db, "SELECT r.status, r.source_format FROM reports r JOIN documents d"
+                    " ON d.id = r.document_id WHERE d.url LIKE '%.pdf'")
+    assert pdf and pdf[0][1] == "pdf"
+    run_row = query(db, "SELECT status, pages_fetched, new_reports, failures FROM crawl_runs")
+    assert run_row == [("finished", result.totals()["pages_fetched"], 33, 0)]
+    portal_rows = dict(query(db, "SELECT portal_id, status FROM crawl_portals"))
+    assert portal_rows == {p: "ok" for p in DEMO_PORTALS}
+    agencies = query(db, "SELECT a.name, p.name FROM agencies a JOIN agencies p ON p.id = a.parent_id")
+    assert ("阜新市细河区民政局", "阜新市细河区人民政府") in agencies
+
+
+def test_crawl_is_polite_per_host(server, tmp_path):
+    for site in server.sites.values():
+        site.latency = 0.01
+    run(server, tmp_path / "r.db", ["huaian-hongze"], delay=0.1)
+    for name in ("hongze", "hongze_mzj"):
+        entries = sorted(server.requests(name), key=lambda e: e.start)
+        assert len(entries) >= 3
+        for before, after in zip(entries, entries[1:], strict=False):
+            assert after.start >= before.end, "two requests in flight to one host"
+            # the server stamps `end` a moment after the client has the last byte
+            assert after.start - before.end >= 0.09, f"{after.path} came too soon"
+
+
+def test_second_crawl_of_unchanged_portals_gets_304s_and_adds_no_rows(server, tmp_path):
+    db = tmp_path / "r.db"
+    run(server, db, DEMO_PORTALS)
+    before = counts(db)
+    server.clear_log()
+    result = run(server, db, DEMO_PORTALS)
+    assert counts(db) == before
+    totals = result.totals()
+    assert totals["new_reports"] == 0 and totals["changed_reports"] == 0
+    assert totals["not_modified"] > 0
+    lists = [e for e in server.requests("pingtan") if e.path.endswith(("index.htm", "index_1.htm"))]
+    assert len(lists) == 2 and all(e.status == 304 and "If-None-Match" in e.headers for e in lists)
+    # a 304 list page costs nothing more: its articles are not requested at all
+    assert not [e for e in server.requests("pingtan") if "/t20" in e.path]
+    xihe_column = server.requests("xihe", path="/col/col4871/index.html")
+    assert xihe_column[0].status == 304 and "If-Modified-Since" in xihe_column[0].headers
+    assert query(db, "SELECT count(*) FROM crawl_runs WHERE status = 'finished'") == [(2,)]
+
+
+def test_changed_report_becomes_a_new_version_and_the_old_one_is_kept(server, tmp_path):
+    db = tmp_path / "r.db"
+    run(server, db, ["pingtan"])
+    site = server.sites["pingtan"]
+    path = "/zwgk/zfxxgk/zfxxgknb/202503/t20250310_97791.htm"
+    body, _ = site.pages[path]
+    site.put(path, body.replace(b"</body>", "<p>（更正）</p></body>".encode()))
+    index = "/zwgk/zfxxgk/zfxxgknb/index.htm"
+    site.put(index, site.pages[index][0] + b"\n<!-- republished -->\n")  # the CMS regenerates the list
+    reports_before = counts(db)["reports"]
+    result = run(server, db, ["pingtan"])
+    stats = result.portals[0]
+    assert stats.changed_reports == 1 and stats.new_reports == 0
+    assert stats.not_modified == 9 + 1  # the page's other articles and page 2 answer 304
+    versions = query(db, "SELECT version FROM documents WHERE url = ? ORDER BY version", server.url("pingtan", path))
+    assert versions == [(1,), (2,)]
+    assert counts(db)["reports"] == reports_before + 1
+
+
+def test_sigkilled_crawl_resumes_without_refetching_or_duplicates(server, tmp_path):
+    db = tmp_path / "r.db"
+    registry = tmp_path / "portals.toml"
+    registry.write_text(server.registry_text(), encoding="utf-8")
+    server.sites["pingtan"].latency = 0.05
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from scraper.cli import main; main()", "crawl", "--portals",
+         str(registry), "--db", str(db), "--only", "pingtan", "--delay", "0"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    done_sql = "SELECT url FROM crawl_frontier WHERE kind = 'article' AND state = 'done'"
+    deadline = time.monotonic() + 30
+    done = []
+    while time.monotonic() < deadline and len(done) < 5:
+        time.sleep(0.02)
+        try:
+            done = query(db, done_sql)
+        except sqlite3.OperationalError:
+            pass  # tables not created yet
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    done = {r[0] for r in query(db, done_sql)}
+    pending = query(db, "SELECT count(*) FROM crawl_frontier WHERE state = 'pending'")[0][0]
+    assert len(done) >= 5 and pending > 0, "the crawl was not killed half-way"
+    assert query(db, "SELECT status FROM crawl_runs") == [("running",)]
+    server.clear_log()
+    server.sites["pingtan"].latency = 0.0
+    result = crawl(db, fixture_registry(server), only=["pingtan"], delay=0.0, fetcher_options=FAST)
+    assert result.resumed and result.status == "finished" and result.portals[0].status == "ok"
+    again = {server.url("pingtan", e.path) for e in server.requests("pingtan")}
+    assert not done & again, "completed articles were fetched again"
+    articles = query(db, "SELECT DISTINCT url FROM crawl_frontier WHERE kind = 'article' AND state = 'done'")
+    assert len(articles) == 19
+    assert query(db, "SELECT url FROM documents GROUP BY url HAVING count(*) > 1") == []
+    assert query(db, "SELECT count(*) FROM reports r JOIN documents d ON d.id = r.document_id"
+                     " WHERE d.url LIKE '%/t20%'") == [(19,)]
+
+
+def test_max_duration_stops_cleanly_and_the_next_crawl_finishes(server, tmp_path):
+    db = tmp_path / "r.db"
+    first = run(server, db, ["trs-county"], delay=0.15, max_duration=0.4)
+    assert first.status == "stopped" and first.portals[0].status == "incomplete"
+    assert query(db, "SELECT count(*) FROM crawl_frontier WHERE state = 'pending'")[0][0] > 0
+    second = run(server, db, ["trs-county"])
+    assert second.resumed and second.status == "finished"
+    paths = [urlsplit(e.path).path for e in server.requests("trs_county") if e.path != "/robots.txt"]
+    assert len(paths) == len(set(paths)) == 3 + 4  # every page once over the two runs
+
+
+def test_trap_stops_at_the_page_cap(server, tmp_path):
+    result = run(server, tmp_path / "r.db", ["trap"])
+    trap_pages = [e for e in server.requests("trap") if e.path.startswith("/trap/")]
+    assert len(trap_pages) == 6  # max_pages of the trap portal
+    assert result.portals[0].capped and result.portals[0].status == "ok"
+    assert not [e for e in trap_pages if "cal_" in e.path]
+
+
+def test_blocked_portal_is_reported_not_circumvented(server, tmp_path):
+    challenge = b"<html><script>document.cookie='__jsl_clearance=1';location.reload()</script></html>"
+    server.sites["pingtan"].script("/zwgk/zfxxgk/zfxxgknb/index.htm", Reply(521, challenge))
+    result = run(server, tmp_path / "r.db", ["pingtan"])
+    assert result.portals[0].status == "blocked" and result.failed_portals
+    assert len(server.requests("pingtan", path="/zwgk/zfxxgk/zfxxgknb/index.htm")) == 1
+    assert query(tmp_path / "r.db", "SELECT status FROM crawl_portals") == [("blocked",)]
+
+
+def test_a_second_crawl_on_the_same_database_is_refused(server, tmp_path):
+    db = tmp_path / "r.db"
+    with CrawlLock(db):
+        with pytest.raises(CrawlLocked, match="another crawl is running"):
+            run(server, db, ["pingtan"])
+        registry = tmp_path / "portals.toml"
+        registry.write_text(server.registry_text(), encoding="utf-8")
+        out = CliRunner().invoke(commands.crawl, ["--portals", str(registry), "--db", str(db)])
+        assert out.exit_code == commands.EXIT_LOCKED
+    assert not server.requests("pingtan")
+
+
+def test_cli_exit_status_is_nonzero_when_a_portal_fails_entirely(server, tmp_path):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{closed.getsockname()[1]}"
+    registry = tmp_path / "portals.toml"
+    registry.write_text(server.registry_text() + f"""
+[[portal]]
+id = "dead"
+agency = "不存在的机关"
+adapter = "static_generic"
+entry_urls = ["http://{dead}/index.html"]
+status = "active"
+""", encoding="utf-8")
+    args = ["--portals", str(registry), "--db", str(tmp_path / "r.db"), "--delay", "0", "--retries", "1"]
+    out = CliRunner().invoke(commands.crawl, [*args, "--only", "trs-county", "--only", "dead"])
+    assert out.exit_code == commands.EXIT_PORTAL_FAILED, out.output
+    assert "dead" in out.output and "failed" in out.output and dead in out.output
+    ok = CliRunner().invoke(commands.crawl, [*args, "--only", "trs-county"])
+    assert ok.exit_code == 0, ok.output
+
+
+def test_demo_runs_end_to_end_into_a_publishable_database(tmp_path):
+    db = tmp_path / "demo.db"
+    out = CliRunner().invoke(commands.demo, ["--db", str(db)])
+    assert out.exit_code == 0, out.output
+    assert "33 new" in out.output
+    assert query(db, "PRAGMA integrity_check") == [("ok",)]
+    assert query(db, "SELECT count(*) FROM reports WHERE status = 'ok'")[0][0] >= 10
+    again = CliRunner().invoke(commands.demo, ["--db", str(db)])
+    assert again.exit_code == 0 and "0 new" in again.output
+
+
+def test_portals_list_and_show(server, tmp_path):
+    listing = CliRunner().invoke(commands.portals, ["list", "--db", str(tmp_path / "none.db")])
+    assert listing.exit_code == 0
+    assert "xihe-minzheng" in listing.output and "pingtan" in listing.output
+    assert "unverified" in listing.output and "never crawled" in listing.output
+    db = tmp_path / "r.db"
+    registry = tmp_path / "portals.toml"
+    registry.write_text(server.registry_text(), encoding="utf-8")
+    run(server, db, ["trs-county"])
+    show = CliRunner().invoke(commands.portals, ["show", "trs-county", "--portals", str(registry), "--db", str(db)])
+    assert show.exit_code == 0 and "trs_static" in show.output and "status            ok" in show.output
+    missing = CliRunner().invoke(commands.portals, ["show", "nope"])
+    assert missing.exit_code != 0 and "no portal 'nope'" in missing.output
