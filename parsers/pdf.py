@@ -504,7 +504,8 @@ def _drop_running_lines(pages: list[list], heights: list[float]) -> None:
 def _check_text_layer(pages: list[list], scanned: list[int], problems: list[str]) -> None:
     """No text (or a stamp's worth over scanned pages, or only unmapped glyphs): a scan.
     Text with some pages that are pictures: said in problems (a table may be one)."""
-    text = "".join(b.block.text for page in pages for b in page if isinstance(b, Placed))
+    text = "".join(b.block.text + "".join(b.block.cells or ())
+                   for page in pages for b in page if isinstance(b, Placed))
     cells = "".join("".join(r) for page in pages for b in page if isinstance(b, Part) for r in b.rows)
     real = len(re.sub(r"\(cid:\d+\)|\s", "", text + cells))
     if real == 0 or (scanned and real < MIN_TEXT_CHARS):
@@ -539,12 +540,25 @@ def _read_page(page: PageData, problems: list[str]) -> list:
     items: list = []
     for grid, grid_chars in zip(grids, owned, strict=True):
         part = _part(grid, grid_chars, page.number)
+        if _rules_missing(grid):
+            loose.extend(grid_chars)  # read from word positions like a borderless table
+            continue
         problems.extend(part.problems)
         if part.rows:
             items.append(part)
-    items.extend(_prose(loose))
+    items.extend(_prose(sorted(loose, key=lambda c: (c["top"], c["x0"]))))
     items.sort(key=lambda item: item.top)
     return items
+
+
+def _rules_missing(grid: Grid) -> bool:
+    """Columns ruled but rows not: several cells hold a stack of numbers, one per line
+    (each is a row's value). Such a grid says nothing about rows; word positions do."""
+    stacked = 0
+    for cell in {id(c): c for c in grid.cell_at.values()}.values():
+        lines = [_line_text(line) for line in _lines(cell.chars)]
+        stacked += len(lines) >= 3 and all(_value_like(t.strip()) for t in lines)
+    return stacked >= 2
 
 
 def _clean_chars(chars: list[dict]) -> list[dict]:

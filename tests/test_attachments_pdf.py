@@ -298,3 +298,12 @@ def test_slanted_watermark_over_a_table_is_not_read_into_cells():
     page = table_page().slanted(200, 170, "2023 COPY")
     assert rows(read(pdf(page), name="t.pdf")) == [
         ["item", "first", "second"], ["rules", "12", "0"], ["licences", "550", "7"]]
+
+
+def test_columns_ruled_rows_not_are_read_from_word_positions():
+    page = Page().grid([100, 250, 320, 390], [100, 180])  # no rule between the rows
+    for k, (label, a, b) in enumerate((("rules", "12", "0"), ("licences", "550", "7"),
+                                       ("penalties", "4119", "3"), ("fees", "1", "2"))):
+        page.text(105, 105 + 18 * k, label).text(290, 105 + 18 * k, a).text(360, 105 + 18 * k, b)
+    assert rows(read(pdf(page), name="t.pdf")) == [
+        ["rules", "12", "0"], ["licences", "550", "7"], ["penalties", "4119", "3"], ["fees", "1", "2"]]
