@@ -307,3 +307,12 @@ def test_columns_ruled_rows_not_are_read_from_word_positions():
         page.text(105, 105 + 18 * k, label).text(290, 105 + 18 * k, a).text(360, 105 + 18 * k, b)
     assert rows(read(pdf(page), name="t.pdf")) == [
         ["rules", "12", "0"], ["licences", "550", "7"], ["penalties", "4119", "3"], ["fees", "1", "2"]]
+
+
+def test_rows_ruled_columns_not_are_read_from_word_positions():
+    page = Page()
+    for y in (100, 120, 140):
+        page.line(100, y, 450, y)
+    page.text(105, 105, "rules").text(290, 105, "12").text(360, 105, "0")
+    page.text(105, 125, "licences").text(290, 125, "550").text(360, 125, "7")
+    assert rows(read(pdf(page), name="t.pdf")) == [["rules", "12", "0"], ["licences", "550", "7"]]
