@@ -1,24 +1,38 @@
-"""PDF reader: pdfplumber characters and ruling lines -> `Document` rows and prose lines.
+"""PDF reader: characters and ruling lines -> `Document` rows and prose lines.
 
-Tables are rebuilt from the ruled grid, not from pdfplumber's cell finder: real reports
-leave borders out (a cell with no top border loses its text there), draw white boxes
-behind every prose line (seen as one-column "tables"), and break headers into one
-character per line. So:
+Characters and rulings come from pdfium (fast, the default) or pdfplumber/pdfminer
+(`engine=` or XXGK_PDF_ENGINE); both feed the same logic below and the tests hold them
+to the same rows. A damaged file (compressed streams that do not decompress) is read
+with pdfminer, which recovers more, and flagged; a page where pdfium leaves a table cell
+empty or unmapped is read by pdfminer too, and a disagreement is reported.
+
+Tables are rebuilt from the ruled grid, not from a cell finder: real reports leave
+borders out (a cell with no top border would lose its text), draw white boxes behind
+every prose line (seen as one-column "tables"), and break headers into one character
+per line. So:
 
 1. ruling segments come from lines, thin filled rects, stroked rects and straight path
-   pieces (white or unstroked boxes are ignored: they are invisible);
-2. segments that touch form a table; its x and y positions cut it into grid boxes, and
-   two neighbouring boxes are one cell unless a ruling separates them;
-3. every character inside the grid lands in exactly one cell, so no text is lost; a word
-   that crosses a border is kept whole and reported;
+   pieces (white, transparent or unstroked boxes are ignored: they are invisible);
+2. segments that touch form a table; its x and y positions cut it into grid boxes (double
+   rules are one border), and neighbouring boxes are one cell unless a ruling separates
+   them;
+3. every character inside the grid lands in exactly one cell, so no text is lost; a
+   number that crosses a border is kept whole and reported; slanted text (watermarks,
+   seal rings) and overprinted (fake bold) copies are left out;
 4. one row per grid row: a cell spanning columns appears once, a label spanning rows once
    where it starts, a number spanning rows leaves empty cells below (as the HTML reader
-   treats colspan/rowspan), so values are never copied;
-5. parts of a table split over pages are stitched (repeated headers dropped, a row broken
-   by the page joined) when nothing but page furniture lies between them.
+   treats colspan/rowspan), so values are never copied; numbers stacked in one cell stay
+   apart ("4 1", which the mapper reports) unless a long number wrapped;
+5. parts of a table split over pages are stitched (running heads/feet and repeated
+   headers dropped, a row broken by the page joined) when nothing else lies between.
 
-Lines that look like "label  number  number ..." outside any ruled grid (tables printed
-without borders) become rows with `row_is_real=False`.
+Tables printed without rulings (or ruled in one direction only) are read from word
+positions: a line ending in numbers that stand clear of its label is a row
+(`row_is_real=False`), label cells cut at wide gaps, wrapped label lines joined back to
+their column, a label above numbers centred in their row taken as theirs.
+
+Title, agency and year are left to `parsers.metadata`, which reads them from the first
+lines as for every format.
 """
 
 from __future__ import annotations
