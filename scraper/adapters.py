@@ -19,6 +19,7 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from scraper.registry import Portal
 
 LIST, ARTICLE, PAGE = "list", "article", "page"  # PAGE: list or article, known once fetched
+ATTACHMENT = "attachment"  # a file a report page links to
 DOCUMENT_EXTENSIONS = (".pdf", ".doc", ".docx", ".wps", ".xls", ".xlsx", ".et", ".ofd", ".txt")
 
 

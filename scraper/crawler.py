@@ -16,9 +16,14 @@ from pathlib import Path
 
 from db import store
 from scraper import state
-from scraper.adapters import ARTICLE, LIST, PAGE, Adapter, Request, adapter_for
+from scraper.adapters import ARTICLE, ATTACHMENT, LIST, PAGE, Adapter, Request, adapter_for
 from scraper.http import Fetcher, Response
 from scraper.registry import Portal, Registry
+
+try:  # link finding for report attachments (issue 5); the crawl works without it
+    from scraper import attachments as _attachments
+except ImportError:  # pragma: no cover
+    _attachments = None
 
 OK, PARTIAL, FAILED, BLOCKED, INCOMPLETE = "ok", "partial", "failed", "blocked", "incomplete"
 _HTML_TYPES = ("text/html", "application/xhtml", "text/xml", "application/xml", "text/plain")
@@ -36,6 +41,7 @@ class PortalStats:
     list_pages: int = 0  # list pages requested (200 or 304)
     list_not_modified: int = 0
     articles: int = 0  # article documents seen this run
+    attachments: int = 0  # attachment documents seen this run
     new_reports: int = 0
     changed_reports: int = 0
     unchanged: int = 0
@@ -44,7 +50,6 @@ class PortalStats:
     blocked: str | None = None
     capped: bool = False
     stopped: bool = False
-    report_ids: list[int] = field(default_factory=list)
     listed: int = 0  # list requests enqueued (the page cap counts these)
 
     @property
@@ -72,7 +77,7 @@ class CrawlResult:
         return [p for p in self.portals if p.status in (FAILED, BLOCKED)]
 
     def totals(self) -> dict:
-        keys = ("pages_fetched", "not_modified", "list_pages", "list_not_modified", "articles",
+        keys = ("pages_fetched", "not_modified", "list_pages", "list_not_modified", "articles", "attachments",
                 "new_reports", "changed_reports", "unchanged", "robots_skipped")
         totals = {k: sum(getattr(p, k) for p in self.portals) for k in keys}
         totals["failures"] = sum(len(p.failures) for p in self.portals)
@@ -318,8 +323,10 @@ class Crawler:
             self._mark(row_id, state.FAILED, http_status=response.status, error=response.error)
             return "failed"
         stats.pages_fetched += 1
-        if request.kind == ARTICLE or not _looks_like_page(response):
+        if request.kind in (ARTICLE, ATTACHMENT) or not _looks_like_page(response):
             document_id = self._store_article(portal, stats, request, response, parent)
+            if request.kind == ARTICLE:
+                self._follow_attachments(queue, portal, stats, response, document_id)
             self._mark(row_id, state.DONE, http_status=200, document_id=document_id)
             return "article"
         document_id, is_new = store.add_document(
@@ -335,6 +342,7 @@ class Crawler:
         found = adapter.parse(request, text, response.url)
         if found.is_article:
             document_id = self._store_article(portal, stats, request, response, parent)
+            self._follow_attachments(queue, portal, stats, response, document_id)
             self._mark(row_id, state.DONE, http_status=200, document_id=document_id)
             return "article"
         stats.list_pages += 1
@@ -356,17 +364,31 @@ class Crawler:
             etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
             parent_id=parent, portal_id=portal.id,
         )  # fmt: skip
-        stats.articles += 1
+        if request.kind == ATTACHMENT:
+            stats.attachments += 1
+        else:
+            stats.articles += 1
         if previous is None:
             stats.new_reports += 1
         elif previous[0] != sha:
             stats.changed_reports += 1  # a new document version; the old one is kept
         else:
             stats.unchanged += 1  # same bytes: load_bytes did not parse it again
-        if report_id:
-            stats.report_ids.append(report_id)
         self._cache(request, portal, response, document_id, report_id, children=None)
         return document_id
+
+    def _follow_attachments(self, queue, portal: Portal, stats: PortalStats, response: Response,
+                            document_id: int) -> None:
+        """Queue the attachments a report page links to (PDF, Word, ...), stored as documents
+        whose parent is the page."""
+        if portal.attachments != "follow" or _attachments is None or not _looks_like_page(response):
+            return
+        text, encoding = response.text(forced=portal.encoding)
+        for attachment in _attachments.find_attachments(text, response.url, encoding=encoding):
+            if attachment.kind_hint in ("zip", "rar", "7z") or not portal.host_allowed(attachment.url):
+                continue
+            self._enqueue(queue, portal, stats, Request(attachment.url, kind=ATTACHMENT,
+                                                        title=attachment.name), parent=document_id)
 
     def _cache(self, request: Request, portal, response: Response, document_id, report_id, *, children) -> None:
         with self.db.conn:

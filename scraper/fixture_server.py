@@ -106,7 +106,7 @@ class Site:
                 )
             else:
                 body = html.escape(article.get("body", f"{article['title']}。本页为测试夹具生成的正文。"))
-                body = f"<p>{body}</p>"
+                body = f"<p>{body}</p>" + article.get("body_html", "")
             text = (self.directory / template).read_text("utf-8") if template else _PLAIN_ARTICLE
             values = {"title": html.escape(article["title"]), "date": article.get("date", ""),
                       "body": body, "path": article["path"], **hosts}

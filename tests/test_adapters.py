@@ -94,7 +94,8 @@ def test_hanweb_jpage_get_variant(server, tmp_path):
 def test_static_generic_year_columns_next_page_and_department_host(server, tmp_path):
     result = run(server, tmp_path / "r.db", ["huaian-hongze"])
     assert articles_done(tmp_path / "r.db", "huaian-hongze") == {
-        "/zfxxgk/ndbg/2023n/P020240126571337436520.pdf",  # the real PDF report
+        "/zfxxgk/ndbg/2023n/t20240126_1310.html",  # a stub page ...
+        "/zfxxgk/ndbg/2023n/P020240126571337436520.pdf",  # ... whose attachment is the real PDF
         "/zfxxgk/ndbg/gknb2022/t20230130_1122.html",
         "/zfxxgk/ndbg/2021/t20220128_982.html",  # behind 下一页
         "/art/2024/1/20/art_101_2001.html", "/art/2023/1/19/art_101_1880.html",  # other host
@@ -105,6 +106,19 @@ def test_static_generic_year_columns_next_page_and_department_host(server, tmp_p
         assert not any(p.endswith(look_alike) for p in requested), look_alike
     assert "/private/ndbg2020.html" not in requested  # robots.txt
     assert result.portals[0].robots_skipped == 1
+    assert result.portals[0].attachments == 1
+
+
+def test_attachment_is_stored_under_its_report_page_and_parsed(server, tmp_path):
+    import sqlite3
+
+    run(server, tmp_path / "r.db", ["huaian-hongze"])
+    conn = sqlite3.connect(tmp_path / "r.db")
+    row = conn.execute(
+        "SELECT page.url, r.source_format, r.year, f.kind FROM documents d"
+        " JOIN documents page ON page.id = d.parent_id JOIN reports r ON r.document_id = d.id"
+        " JOIN crawl_frontier f ON f.document_id = d.id WHERE d.url LIKE '%.pdf'").fetchone()
+    assert row == (server.url("hongze", "/zfxxgk/ndbg/2023n/t20240126_1310.html"), "pdf", 2023, "attachment")
 
 
 def test_trs_page_count_from_each_script_form():

@@ -51,7 +51,7 @@ def test_first_crawl_loads_reports_and_records_the_run(server, tmp_path):
     db = tmp_path / "r.db"
     result = run(server, db, DEMO_PORTALS)
     assert [p.status for p in result.portals] == ["ok"] * 4
-    assert result.totals()["new_reports"] == 33 and not result.failed_portals
+    assert result.totals()["new_reports"] == 34 and not result.failed_portals
     seed = query(db, "SELECT r.status, r.year FROM reports r JOIN documents d ON d.id = r.document_id"
                      " WHERE d.url LIKE '%art_4871_352301.html'")
     assert seed == [("ok", 2020)]  # the seed report, back from its Hanweb article page
@@ -59,7 +59,7 @@ def test_first_crawl_loads_reports_and_records_the_run(server, tmp_path):
                     " ON d.id = r.document_id WHERE d.url LIKE '%.pdf'")
     assert pdf and pdf[0][1] == "pdf"
     run_row = query(db, "SELECT status, pages_fetched, new_reports, failures FROM crawl_runs")
-    assert run_row == [("finished", result.totals()["pages_fetched"], 33, 0)]
+    assert run_row == [("finished", result.totals()["pages_fetched"], 34, 0)]
     portal_rows = dict(query(db, "SELECT portal_id, status FROM crawl_portals"))
     assert portal_rows == {p: "ok" for p in DEMO_PORTALS}
     agencies = query(db, "SELECT a.name, p.name FROM agencies a JOIN agencies p ON p.id = a.parent_id")
@@ -220,7 +220,7 @@ def test_demo_runs_end_to_end_into_a_publishable_database(tmp_path):
     db = tmp_path / "demo.db"
     out = CliRunner().invoke(commands.demo, ["--db", str(db)])
     assert out.exit_code == 0, out.output
-    assert "33 new" in out.output
+    assert "34 new" in out.output
     assert query(db, "PRAGMA integrity_check") == [("ok",)]
     assert query(db, "SELECT count(*) FROM reports WHERE status = 'ok'")[0][0] >= 10
     again = CliRunner().invoke(commands.demo, ["--db", str(db)])
