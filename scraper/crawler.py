@@ -178,6 +178,10 @@ class Crawler:
                 "unchanged": totals["unchanged"], "failures": totals["failures"],
                 "summary": json.dumps(summary, ensure_ascii=False),
             })  # fmt: skip
+            if result.status == state.FINISHED:
+                # completed requests of older runs are history: keep only their failures
+                self.db.execute("DELETE FROM crawl_frontier WHERE run_id < ? AND state = ?",
+                                (self.run_id, state.DONE))
             for p in result.portals:
                 row = {
                     "portal_id": p.portal_id, "agency": p.agency, "agency_id": self.agency_ids.get(p.portal_id),
