@@ -75,7 +75,11 @@ def _base(tree, base_url: str) -> str:
 
 
 def _candidates(tree, images: bool):
-    """(how, raw url, link text) in page order."""
+    """(how, raw url, link text) in page order. Pictures only from the article itself
+    (portal chrome is full of banners and icons); document links from anywhere (many
+    portals list attachments below the article, outside its container)."""
+    article = _article(tree) if images else None
+    pictures = {id(n) for n in article.css("img")} if article is not None else None
     for node in tree.css("a, area, button, span, div, li, td, input, iframe, embed, object, img"):
         attrs = node.attributes
         text = " ".join((node.text(deep=True) or "").split()) if node.tag in ("a", "area") else ""
@@ -89,11 +93,23 @@ def _candidates(tree, images: bool):
         source = attrs.get("src") or attrs.get("data") or ""
         if node.tag in ("iframe", "embed", "object") and source:
             yield "embed", source.strip(), ""
-        if images and node.tag == "img" and source and _large_image(attrs):
+        if images and node.tag == "img" and source and _large_image(attrs) \
+                and (pictures is None or id(node) in pictures):
             yield "img", source.strip(), attrs.get("alt") or ""
     for script in tree.css("script"):
         for url in _IN_SCRIPT.findall(script.text() or ""):
             yield "script", url, ""
+
+
+def _article(tree):
+    """The report's content container, as the HTML reader finds it."""
+    from parsers.html import CONTAINERS
+
+    for selector in CONTAINERS:
+        node = tree.css_first(selector)
+        if node is not None:
+            return node
+    return None
 
 
 def _large_image(attrs: dict) -> bool:

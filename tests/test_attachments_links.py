@@ -203,3 +203,18 @@ def test_page_and_attachment_cross_checked():
     assert chosen is page and source == "page"
     assert chosen.problems[-1] == (
         "sources disagree: table3.new_received.total: page '81', attachment 1 '18'")
+
+
+@pytest.mark.parametrize("stem", ["pingtan-2023", "pingtan-2020", "pingtan-2018", "pingtan-list"])
+def test_real_portal_pages_have_no_false_attachments(stem):
+    """Whole archived pages (menus, banners, footers, scripts): no report attached."""
+    html = (ROOT / "fixtures" / "corpus" / f"{stem}.html").read_text("utf-8")
+    assert find_attachments(html, "https://www.pingtan.gov.cn/zwgk/zfxxgk/zfxxgknb/index.htm",
+                            images=True) == []
+
+
+def test_report_pictures_come_from_the_article_only():
+    html = """<div class="header"><img src="/images/banner.jpg" width="1000"></div>
+      <div class="TRS_Editor"><p>年度报告如下：</p><img src="./W020240308.jpg" width="800"></div>"""
+    found = find_attachments(html, PAGE, images=True)
+    assert [a.url for a in found] == ["http://www.hongze.gov.cn/hzqrmzf/zfxxgkndbg/202402/W020240308.jpg"]
