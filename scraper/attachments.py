@@ -79,7 +79,8 @@ def _candidates(tree, images: bool):
     (portal chrome is full of banners and icons); document links from anywhere (many
     portals list attachments below the article, outside its container)."""
     article = _article(tree) if images else None
-    pictures = {id(n) for n in article.css("img")} if article is not None else None
+    # mem_id: selectolax makes a new Python object for a node at each access
+    pictures = {n.mem_id for n in article.css("img")} if article is not None else None
     for node in tree.css("a, area, button, span, div, li, td, input, iframe, embed, object, img"):
         attrs = node.attributes
         text = " ".join((node.text(deep=True) or "").split()) if node.tag in ("a", "area") else ""
@@ -94,7 +95,7 @@ def _candidates(tree, images: bool):
         if node.tag in ("iframe", "embed", "object") and source:
             yield "embed", source.strip(), ""
         if images and node.tag == "img" and source and _large_image(attrs) \
-                and (pictures is None or id(node) in pictures):
+                and (pictures is None or node.mem_id in pictures):
             yield "img", source.strip(), attrs.get("alt") or ""
     for script in tree.css("script"):
         for url in _IN_SCRIPT.findall(script.text() or ""):
