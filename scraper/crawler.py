@@ -13,6 +13,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from db import store
 from scraper import state
@@ -25,7 +26,8 @@ try:  # link finding for report attachments (issue 5); the crawl works without i
 except ImportError:  # pragma: no cover
     _attachments = None
 
-OK, PARTIAL, FAILED, BLOCKED, INCOMPLETE = "ok", "partial", "failed", "blocked", "incomplete"
+OK, PARTIAL, FAILING, FAILED, BLOCKED, INCOMPLETE = (
+    "ok", "partial", "failing", "failed", "blocked", "incomplete")
 _HTML_TYPES = ("text/html", "application/xhtml", "text/xml", "application/xml", "text/plain")
 
 
@@ -48,6 +50,7 @@ class PortalStats:
     robots_skipped: int = 0
     failures: list[str] = field(default_factory=list)
     blocked: str | None = None
+    hosts_skipped: set = field(default_factory=set)  # hosts given up on after repeated failures
     capped: bool = False
     stopped: bool = False
     listed: int = 0  # list requests enqueued (the page cap counts these)
@@ -58,6 +61,8 @@ class PortalStats:
             return BLOCKED
         if self.list_pages == 0 and (self.failures or not self.stopped):
             return FAILED  # not one list page answered: the portal failed entirely
+        if self.hosts_skipped:
+            return FAILING
         if self.stopped:
             return INCOMPLETE
         return PARTIAL if self.failures else OK
@@ -124,7 +129,7 @@ class Crawler:
         if self.max_duration is not None:
             self.deadline = started + self.max_duration
         previous = state.resumable_run(self.db)
-        if previous:
+        if previous and set(previous["portals"]) & {p.id for p in self.portals}:
             self.run_id, self.resumed = previous["id"], True
             with self.db.conn:
                 self.db.execute("UPDATE crawl_runs SET status = ?, pid = ? WHERE id = ?",
@@ -192,7 +197,7 @@ class Crawler:
                     "failures": len(p.failures), "capped": int(p.capped),
                     "last_error": p.blocked or (p.failures[0] if p.failures else None),
                 }  # fmt: skip
-                if p.status in (OK, PARTIAL):
+                if p.status in (OK, PARTIAL, INCOMPLETE):
                     row["last_ok_at"] = state.now()
                 self.db["crawl_portals"].upsert(row, pk="portal_id", alter=True)
 
@@ -324,6 +329,9 @@ class Crawler:
             return "304"
         if not response.ok:
             stats.failures.append(response.error or f"{request.url}: HTTP {response.status}")
+            skipped = self.fetcher.host_status(urlsplit(response.url).netloc.lower())
+            if skipped:
+                stats.hosts_skipped.add(urlsplit(response.url).netloc.lower())
             self._mark(row_id, state.FAILED, http_status=response.status, error=response.error)
             return "failed"
         stats.pages_fetched += 1

@@ -174,6 +174,20 @@ def test_trap_stops_at_the_page_cap(server, tmp_path):
     assert not [e for e in trap_pages if "cal_" in e.path]
 
 
+def test_host_failing_repeatedly_is_skipped_for_the_rest_of_the_run(server, tmp_path):
+    site = server.sites["trs_county"]
+    articles = sorted(p for p in site.pages if "/t20" in p and "3298" not in p and "2760" not in p)
+    for path in articles:
+        site.script(path, Reply(503), Reply(503))
+    result = run(server, tmp_path / "r.db", ["trs-county"])  # 1 retry: 2 requests per article
+    stats = result.portals[0]
+    assert stats.status == "failing" and stats.hosts_skipped == {server.hosts["trs_county"]}
+    hit = [p for p in articles if server.requests("trs_county", path=p)]
+    assert len(hit) == 3 and all(len(server.requests("trs_county", path=p)) == 2 for p in hit)
+    assert any("host skipped for this run" in f for f in stats.failures)
+    assert query(tmp_path / "r.db", "SELECT status FROM crawl_portals") == [("failing",)]
+
+
 def test_blocked_portal_is_reported_not_circumvented(server, tmp_path):
     challenge = b"<html><script>document.cookie='__jsl_clearance=1';location.reload()</script></html>"
     server.sites["pingtan"].script("/zwgk/zfxxgk/zfxxgknb/index.htm", Reply(521, challenge))
