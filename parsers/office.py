@@ -203,6 +203,9 @@ def read_xlsx(data: bytes, *, name: str) -> Document:
         if sheet.sheet_state != "visible":
             continue  # hidden helper sheets hold scratch numbers, not the report
         _guarded(_report_unsaved_formulas, sheet, written, doc)
+        if not re.fullmatch(r"(sheet|工作表|表)\s*\d*", sheet.title.strip(), re.I):
+            # a sheet named for its table (收到和处理政府信息公开申请情况) heads it
+            doc.blocks.append(Block(text=sheet.title.strip()))
         table = _guarded(_sheet, sheet, doc, table)
     if not doc.blocks:
         if _has_media(data, "xl/media/"):

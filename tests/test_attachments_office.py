@@ -165,3 +165,14 @@ def test_macro_enabled_word_file_is_read():
                 assert b"macroEnabled" in body
             copy.writestr(item, body)
     assert rows(read_docx(out.getvalue(), name="a.docm")) == [["规章", "1", "2"]]
+
+
+def test_xlsx_sheets_named_for_their_tables_head_them():
+    book = openpyxl.Workbook()
+    book.active.title = "Sheet1"
+    book.active.append(["规章", 1, 2])
+    named = book.create_sheet("收到和处理政府信息公开申请情况")
+    named.append(["一、本年新收政府信息公开申请数量", 1, 0, 0, 0, 0, 0, 1])
+    got = read_xlsx(xlsx_bytes(book), name="a.xlsx")
+    kinds = [b.text if b.cells is None else "row" for b in got.blocks]
+    assert kinds == ["row", "收到和处理政府信息公开申请情况", "row"]
