@@ -40,6 +40,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import threading
 import unicodedata
 import zlib
 from bisect import bisect_right
@@ -60,6 +61,7 @@ _ENUMERATED = re.compile(r"^(（|\(|[一二三四五六七八九十]+、|\d+[.�
 _SECTION = re.compile(r"^[一二三四五六七八九十]+、\S")
 # A report section heading (not a row label such as 三、本年度办理结果 or 四、结转下年度…)
 _HEADING = re.compile(r"^[一二三四五六七八九十]+、.{0,30}(情况|问题|事项)")
+_PDFIUM_LOCK = threading.Lock()
 _UNMAPPED = re.compile(r"\(cid:\d+\)|[\ue000-\uf8ff\ufffd]")
 
 
@@ -139,12 +141,18 @@ def read(data: bytes, *, name: str, engine: str | None = None) -> Document:
     broken = _broken_streams(data)
     if broken:
         engine = "pdfplumber"  # pdfminer recovers more of a broken stream than pdfium
-    opener = _open_pdfium if engine == "pdfium" else _open_pdfplumber
+    if engine == "pdfium":
+        with _PDFIUM_LOCK:  # pdfium is not thread-safe; a crawler may parse in threads
+            return _read_with(_open_pdfium, data, broken)
+    return _read_with(_open_pdfplumber, data, broken)
+
+
+def _read_with(opener, data: bytes, broken: int) -> Document:
     try:
         pages, info, close = opener(data)
     except Exception as error:  # both engines raise many types for broken files
         raise ReadError(f"not a readable PDF: {_reason(error)}") from None
-    recheck = _SecondOpinion(data) if engine == "pdfium" else None
+    recheck = _SecondOpinion(data) if opener is _open_pdfium else None
     try:
         doc = _read_pdf(pages, info, recheck)
         if broken:

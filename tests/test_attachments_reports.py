@@ -238,3 +238,13 @@ def test_encrypted_office_file_says_so():
     data = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504 + "EncryptedPackage".encode("utf-16-le")
     report = parse_bytes(data, name="secret.docx")
     assert report.status == "failed" and "encrypted" in report.problems[0]
+
+
+def test_pdfs_parsed_from_threads_agree():
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = [CORPUS / "hongze-2023.pdf", *(ATTACHMENTS / f"{s}.pdf" for s in RENDERED)] * 3
+    with ThreadPoolExecutor(4) as pool:
+        reports = list(pool.map(parse_path, paths))
+    for path, report in zip(paths, reports, strict=True):
+        assert report.values() == parse_path(path).values()
