@@ -285,6 +285,16 @@ class Fetcher:
                 host.next_start = max(host.next_start, time.monotonic() + host.delay)
 
     async def _send_now(self, host: _Host, url, *, method, data, headers, max_bytes) -> Response:
+        # httpx's timeout is per network operation; a server dripping bytes would never hit
+        # it, so the whole exchange also gets a wall-clock limit.
+        try:
+            async with asyncio.timeout(self.timeout * 4):
+                return await self._exchange(host, url, method=method, data=data,
+                                            headers=headers, max_bytes=max_bytes)
+        except TimeoutError:
+            raise _Retryable(f"timed out (no complete answer within {self.timeout * 4:.0f} s)") from None
+
+    async def _exchange(self, host: _Host, url, *, method, data, headers, max_bytes) -> Response:
         self.requests += 1
         request = host.client.build_request(method, url, headers=headers, data=data)
         try:
