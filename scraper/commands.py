@@ -103,6 +103,9 @@ def summary_lines(result) -> list[str]:
         f"{totals['unchanged']} unchanged; {totals['robots_skipped']} skipped by robots.txt; "
         f"{totals['failures']} failures",
     ]
+    if result.pending:
+        lines.append(f"  stopped at --max-duration: {result.pending} requests left; "
+                     f"the next crawl resumes them")
     for p in result.portals:
         note = ""
         if p.blocked:

@@ -76,6 +76,7 @@ class CrawlResult:
     elapsed: float
     requests: int
     portals: list[PortalStats]
+    pending: int = 0  # requests left for the next crawl (stopped at --max-duration)
 
     @property
     def failed_portals(self) -> list[PortalStats]:
@@ -144,6 +145,9 @@ class Crawler:
         result = CrawlResult(run_id=self.run_id, status=state.STOPPED if self.stopped else state.FINISHED,
                              resumed=self.resumed, elapsed=time.monotonic() - started,
                              requests=fetcher.requests, portals=list(stats))
+        result.pending = self.db.execute(
+            "SELECT count(*) FROM crawl_frontier WHERE run_id = ? AND state = ?",
+            (self.run_id, state.PENDING)).fetchone()[0]
         self._finish_run(result)
         return result
 

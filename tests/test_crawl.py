@@ -159,6 +159,8 @@ def test_max_duration_stops_cleanly_and_the_next_crawl_finishes(server, tmp_path
     db = tmp_path / "r.db"
     first = run(server, db, ["trs-county"], delay=0.15, max_duration=0.4)
     assert first.status == "stopped" and first.portals[0].status == "incomplete"
+    assert first.pending > 0
+    assert any("the next crawl resumes them" in line for line in commands.summary_lines(first))
     assert query(db, "SELECT count(*) FROM crawl_frontier WHERE state = 'pending'")[0][0] > 0
     second = run(server, db, ["trs-county"])
     assert second.resumed and second.status == "finished"
