@@ -893,13 +893,16 @@ def _cell_width(grid: Grid, cell: Cell) -> float:
 def _lines(chars: list[dict]) -> list[list[dict]]:
     """Characters grouped into visual lines, top to bottom."""
     lines: list[list[dict]] = []
+    bottom = 0.0  # lowest bottom of the current line: a line of mixed fonts (numbers in
+    # Times, labels in SimSun) is judged by all of it, not by its first character
     for char in sorted(chars, key=lambda c: (c["top"], c["x0"])):
-        if lines:
-            ref = lines[-1][0]
-            if char["top"] < ref["bottom"] - 0.5 * (ref["bottom"] - ref["top"]):
-                lines[-1].append(char)
-                continue
+        center = (char["top"] + char["bottom"]) / 2
+        if lines and center < bottom - 0.25 * (char["bottom"] - char["top"]):
+            lines[-1].append(char)
+            bottom = max(bottom, char["bottom"])
+            continue
         lines.append([char])
+        bottom = char["bottom"]
     return [sorted(line, key=lambda c: c["x0"]) for line in lines]
 
 
@@ -987,8 +990,9 @@ def _pieces(line: list[dict], wide: float = 1.5) -> list[list[dict]]:
 def _unruled_row(line: list[dict]) -> Placed | None:
     """'label    12   0   3' printed without borders: label cells (cut at wide gaps),
     then one cell per number (numbers apart by any visible space stay apart, never run
-    together). A row only when the numbers end the line and stand clear of the label
-    (or the line is numbers alone): prose such as "受理申请21件" stays prose."""
+    together). A row only when the numbers end the line and stand clear of the label,
+    or are three or more, or the line is numbers alone: prose such as "受理申请21件"
+    stays prose."""
     words, gaps = [[line[0]]], [0.0]
     for prev, char in zip(line, line[1:], strict=False):
         if _spaced(prev, char):
@@ -999,8 +1003,10 @@ def _unruled_row(line: list[dict]) -> Placed | None:
     first = next((k for k, text in enumerate(texts) if _value_like(text)), None)
     if first is None or not all(_value_like(t) for t in texts[first:]):
         return None
-    if (first == 0 and len(texts) < 2) or (first > 0 and gaps[first] < 1.5):
+    if first == 0 and len(texts) < 2:
         return None
+    if first > 0 and gaps[first] < 1.5 and len(texts) - first < 3:
+        return None  # one or two numbers close after text: prose ("受理申请 21 件")
     labels = _pieces([c for word in words[:first] for c in word]) if first else []
     cells = [_text(p) for p in labels] + texts[first:]
     return Placed(line[0]["top"], Block(cells=cells, row_is_real=False), line,

@@ -53,6 +53,14 @@ def test_hongze_pdf_every_cell():
     assert report.problems == []
 
 
+def test_hongze_pdf_without_rulings_every_cell():
+    """The real PDF with every drawn line removed: rows from word positions alone
+    (vertical 三、本年度办理结果, three label columns, a page break inside table 3)."""
+    report = parse_path(ATTACHMENTS / "hongze-2023.unruled.pdf")
+    assert_cells(report, expected(CORPUS / "hongze-2023.expected.json"))
+    assert report.problems == []
+
+
 def test_hongze_pdf_checks_fail_where_the_source_does():
     report = parse_path(CORPUS / "hongze-2023.pdf")
     failed = {(c.id, c.scope) for c in report.checks if c.ok is False}
@@ -63,7 +71,8 @@ def test_hongze_pdf_checks_fail_where_the_source_does():
 
 @pytest.mark.parametrize("path", [CORPUS / "hongze-2023.pdf",
                                   *(ATTACHMENTS / f"{stem}.pdf" for stem in RENDERED),
-                                  *(ATTACHMENTS / f"{stem}.unruled.pdf" for stem in RENDERED)])
+                                  *(ATTACHMENTS / f"{stem}.unruled.pdf" for stem in RENDERED),
+                                  ATTACHMENTS / "hongze-2023.unruled.pdf"])
 def test_pdf_engines_agree(path):
     from parsers.pdf import read
 
