@@ -112,6 +112,8 @@ def summary_lines(result) -> list[str]:
             note = f" — blocked: {p.blocked}"
         elif p.capped:
             note = " — stopped at the page cap"
+        elif p.status in ("ok", "partial") and not p.articles and not p.list_not_modified:
+            note = " — no report links found: check entry_urls, adapter and title filters"
         lines.append(f"  {p.portal_id:<20} {p.status:<10} {p.list_pages:>3} lists "
                      f"{p.articles:>3} articles {p.attachments:>2} attachments {p.new_reports:>3} new {p.changed_reports:>3} changed "
                      f"{len(p.failures):>3} failed{note}")
