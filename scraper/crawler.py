@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from db import store
+from parsers import model
 from scraper import state
 from scraper.adapters import ARTICLE, ATTACHMENT, LIST, PAGE, Adapter, Request, adapter_for
 from scraper.http import Fetcher, Response
@@ -257,6 +258,8 @@ class Crawler:
                     self._mark(row_id, state.SKIPPED, error=f"portal blocked: {stats.blocked}")
                     continue
                 outcome = await self._process(queue, portal, adapter, stats, row_id, request, parent)
+                if request.kind == ATTACHMENT and parent:
+                    self._settle_page(parent)
                 self.reporter.page_done(portal, request, outcome, queued=queue.qsize())
             except Exception as error:  # noqa: BLE001 - one bad page must not end the portal
                 message = f"{request.url}: {type(error).__name__}: {error}"
@@ -405,6 +408,37 @@ class Crawler:
                 continue
             self._enqueue(queue, portal, stats, Request(attachment.url, kind=ATTACHMENT,
                                                         title=attachment.name), parent=document_id)
+
+    def _settle_page(self, page_id: int) -> None:
+        """Once every attachment of a report page is in, keep one report for the page
+        (scraper.attachments.pick_report): a stub page whose report is its attachment is
+        re-stored as not a report, naming the attachment; a page that printed the tables
+        keeps its report, with any disagreement with its attachments in its problems."""
+        rows = self.db.execute(
+            "SELECT state, document_id, url FROM crawl_frontier WHERE run_id = ? AND kind = ?"
+            " AND parent_document_id = ?", (self.run_id, ATTACHMENT, page_id)).fetchall()
+        if not rows or any(r[0] == state.PENDING for r in rows) or _attachments is None:
+            return
+        files = [(r[1], r[2]) for r in rows if r[0] == state.DONE and r[1]]
+        if not files:
+            return
+        page_url = store.document_name(self.db, page_id)
+        page = store.parse(store.document_bytes(self.db, page_id), name=page_url)
+        reports = [store.parse(store.document_bytes(self.db, d), name=url) for d, url in files]
+        before = [list(r.problems) for r in [page, *reports]]
+        chosen, source = _attachments.pick_report(page, reports)
+        if source != "page":
+            stub = model.Report(
+                path=page_url, template_version=model.NOT_A_REPORT, status=model.NOT_A_REPORT,
+                title=page.title, published_date=page.published_date, text=page.text,
+                source_format=page.source_format, encoding=page.encoding,
+                problems=[f"{page_url}: a stub page; its report is the attachment {files[source][1]}"],
+            )  # fmt: skip
+            store.store_report(self.db, page_id, stub)
+            if chosen.problems != before[source + 1]:
+                store.store_report(self.db, files[source][0], chosen)
+        elif chosen.problems != before[0]:
+            store.store_report(self.db, page_id, chosen)
 
     def _cache(self, request: Request, portal, response: Response, document_id, report_id, *, children) -> None:
         with self.db.conn:

@@ -119,6 +119,14 @@ def test_attachment_is_stored_under_its_report_page_and_parsed(server, tmp_path)
         " JOIN documents page ON page.id = d.parent_id JOIN reports r ON r.document_id = d.id"
         " JOIN crawl_frontier f ON f.document_id = d.id WHERE d.url LIKE '%.pdf'").fetchone()
     assert row == (server.url("hongze", "/zfxxgk/ndbg/2023n/t20240126_1310.html"), "pdf", 2023, "attachment")
+    # one report for the page: the stub yields to its attachment, which is the current one
+    rows = conn.execute("SELECT d.url, r.status, r.is_current, r.problems FROM reports r"
+                        " JOIN documents d ON d.id = r.document_id WHERE d.url LIKE '%/2023n/%'"
+                        " ORDER BY d.url").fetchall()
+    (pdf_url, pdf_status, pdf_current, _), (page_url, page_status, page_current, problems) = rows
+    assert pdf_url.endswith(".pdf") and (pdf_status, pdf_current) == ("ok", 1)
+    assert (page_status, page_current) == ("not_a_report", 0)
+    assert f"its report is the attachment {pdf_url}" in problems
 
 
 def test_trs_page_count_from_each_script_form():
