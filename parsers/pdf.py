@@ -594,7 +594,8 @@ def _clean_chars(chars: list[dict]) -> list[dict]:
         if "\u2e80" <= text <= "\u2fdf":
             char = {**char, "text": unicodedata.normalize("NFKC", text)}
         row = round(char["top"])
-        tolerance = 0.3 * char["size"]
+        # a copy sits within a fraction of its own width; "ii" or "11" are a width apart
+        tolerance = 0.3 * max(char["x1"] - char["x0"], 0.5)
         near = [o for r in (row - 1, row, row + 1) for o in seen.get((char["text"], r), ())]
         if any(abs(o["x0"] - char["x0"]) <= tolerance and abs(o["top"] - char["top"]) <= tolerance
                for o in near):
@@ -820,7 +821,7 @@ def _is_digitish(text: str) -> bool:
 
 def _rows(grid: Grid, page_number: int, problems: list[str]) -> list[list[str]]:
     nrows, ncols = len(grid.ys) - 1, len(grid.xs) - 1
-    raw: list[list[tuple[int, str]]] = []
+    raw: list[list[tuple[int, str, int]]] = []  # (first column, text, last column)
     for i in range(nrows):
         seen, row = set(), []
         for j in range(ncols):
@@ -830,12 +831,12 @@ def _rows(grid: Grid, page_number: int, problems: list[str]) -> list[list[str]]:
             seen.add(id(cell))
             text = _spanned_text(cell, i, page_number, problems)
             if text is not None:
-                row.append((j, text))
+                row.append((j, text, max(c for _, c in cell.boxes)))
         raw.append(row)
     start = _value_start(raw)
     rows = []
     for row in raw:
-        cells = [text for j, text in row if text or j >= start]
+        cells = [text for j, text, _ in row if text or j >= start]
         if any(cells):
             rows.append(cells)
     return rows
@@ -860,10 +861,17 @@ def _value_like(text: str) -> bool:
     return bool(text) and is_value_text(text)
 
 
-def _value_start(raw: list[list[tuple[int, str]]]) -> int:
-    """The first grid column holding values; empty cells left of it are label padding."""
-    starts = [j for row in raw for j, text in row if text and _value_like(text)]
-    return min(starts) if starts else 0
+def _value_start(raw: list[list[tuple[int, str, int]]]) -> int:
+    """The first grid column past every label: empty cells left of it are label padding
+    (a row whose label spans fewer columns), empty cells from it on are blank values.
+    Labels are the text before a data row's first number; the first number's column is
+    not used, since a whole first value column may be blank."""
+    end = 0
+    for row in raw:
+        first = next((k for k, (_, text, _) in enumerate(row) if _value_like(text)), None)
+        if first is not None:
+            end = max([end] + [last + 1 for _, text, last in row[:first] if text])
+    return end
 
 
 def _cell_text(chars: list[dict], width: float) -> str:

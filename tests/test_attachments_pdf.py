@@ -316,3 +316,47 @@ def test_rows_ruled_columns_not_are_read_from_word_positions():
     page.text(105, 105, "rules").text(290, 105, "12").text(360, 105, "0")
     page.text(105, 125, "licences").text(290, 125, "550").text(360, 125, "7")
     assert rows(read(pdf(page), name="t.pdf")) == [["rules", "12", "0"], ["licences", "550", "7"]]
+
+
+# ---------------------------------------------------------------- property: any table back
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=2, max_size=8)
+LABELS = st.lists(WORDS, min_size=1, max_size=2).map(" ".join)
+VALUES = st.one_of(st.integers(0, 99999).map(str), st.just("/"),
+                   st.decimals(0, 9999, places=2).map(str))
+
+
+@st.composite
+def tables(draw, blanks: bool = False):
+    width = draw(st.integers(1, 6))
+    height = draw(st.integers(1, 8))
+    values = st.one_of(VALUES, st.just("")) if blanks else VALUES
+    table = [[draw(LABELS)] + [draw(values) for _ in range(width)] for _ in range(height)]
+    return [row for row in table if any(row[1:])] or [[draw(LABELS), "1"]]
+
+
+def render(table: list[list[str]], ruled: bool) -> bytes:
+    xs = [60, 200] + [200 + 55 * (k + 1) for k in range(len(table[0]) - 1)]
+    ys = [100 + 20 * k for k in range(len(table) + 1)]
+    page = Page().grid(xs, ys) if ruled else Page()
+    for r, row in enumerate(table):
+        for c, text in enumerate(row):
+            page.text(xs[c] + 4, ys[r] + 5, text)
+    return pdf(page)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(table=tables(), ruled=st.booleans())
+def test_any_table_reads_back_cell_for_cell(table, ruled):
+    document = read(render(table, ruled), name="t.pdf")
+    assert rows(document) == table
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(table=tables(blanks=True))
+def test_blank_cells_of_a_ruled_table_stay_in_place(table):
+    """A blank is an empty cell where it was printed, never a shifted neighbour."""
+    got = rows(read(render(table, ruled=True), name="t.pdf"))
+    assert got == [row[:1] + row[1:] for row in table]
