@@ -256,3 +256,15 @@ def test_portals_list_and_show(server, tmp_path):
     assert show.exit_code == 0 and "trs_static" in show.output and "status            ok" in show.output
     missing = CliRunner().invoke(commands.portals, ["show", "nope"])
     assert missing.exit_code != 0 and "no portal 'nope'" in missing.output
+
+
+def test_attachment_over_the_byte_cap_is_recorded_not_lost(server, tmp_path):
+    db = tmp_path / "r.db"
+    result = crawl(db, fixture_registry(server), only=["huaian-hongze"], delay=0.0,
+                   fetcher_options={**FAST, "max_bytes": 100_000})  # the PDF is 293 KB
+    stats = result.portals[0]
+    assert stats.status == "partial" and stats.attachments == 0
+    assert any(f.endswith(".pdf: larger than the 100000-byte cap; not stored") for f in stats.failures)
+    row = query(db, "SELECT state, error FROM crawl_frontier WHERE kind = 'attachment'")
+    assert row[0][0] == "failed" and "byte cap" in row[0][1]
+    assert query(db, "SELECT count(*) FROM documents WHERE url LIKE '%.pdf'") == [(0,)]
