@@ -49,6 +49,7 @@ class Found:
     lists: list[Request] = field(default_factory=list)
     articles: list[Request] = field(default_factory=list)
     is_article: bool = False  # a PAGE request turned out to be an article itself
+    warnings: list[str] = field(default_factory=list)  # what the page says we cannot reach
 
 
 def links(html: str, base: str) -> list[tuple[str, str]]:
@@ -124,6 +125,7 @@ _CREATE_PAGE = re.compile(
 _COUNT_PAGE = re.compile(r"\bcountPage\s*=\s*['\"]?(\d+)")
 _RECORD_COUNT = re.compile(r"\brecordCount\s*[:=]\s*['\"]?(\d+)")
 _PER_PAGE = re.compile(r"\b(?:prepage|perPage|pageSize|perpage)\s*[:=]\s*['\"]?(\d+)")
+_MAX_STATIC = re.compile(r"\bmaxStaticIndex\s*:\s*['\"]?(\d+)")
 _TRS_ARTICLE = re.compile(r"/t\d{8}_\d+(?:_\d+)?\.s?html?$|/P0\d{10,}\w*\.\w+$|\.(?:pdf|docx?|wps|xlsx?)$", re.I)
 
 
@@ -157,6 +159,14 @@ class TrsStatic(Adapter):
         found = Found(articles=self._report_links(links(self._scope(text), url), require=pattern))
         if request.page_no == 0:
             found.lists = self._pages(text, url)
+            static = _MAX_STATIC.search(text)
+            if static and len(found.lists) > int(static.group(1)):
+                # "动静结合": pages past maxStaticIndex exist only behind TRS's search API
+                keep = int(static.group(1))
+                found.warnings.append(
+                    f"{url}: the column has {len(found.lists) + 1} pages but only {keep + 1} are "
+                    f"static (maxStaticIndex {keep}); the rest need TRS's dynamic list API, not crawled")
+                found.lists = found.lists[:keep]
         return found
 
     def _pages(self, text: str, url: str) -> list[Request]:

@@ -117,6 +117,8 @@ def summary_lines(result) -> list[str]:
         lines.append(f"  {p.portal_id:<20} {p.status:<10} {p.list_pages:>3} lists "
                      f"{p.articles:>3} articles {p.attachments:>2} attachments {p.new_reports:>3} new {p.changed_reports:>3} changed "
                      f"{len(p.failures):>3} failed{note}")
+        for warning in p.warnings:
+            lines.append(f"      warning: {warning}")
         for failure in p.failures[:5]:
             lines.append(f"      {failure}")
         if len(p.failures) > 5:

@@ -50,6 +50,7 @@ class PortalStats:
     unchanged: int = 0
     robots_skipped: int = 0
     failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # work the portal's pages put out of reach
     blocked: str | None = None
     hosts_skipped: set = field(default_factory=set)  # hosts given up on after repeated failures
     capped: bool = False
@@ -177,7 +178,8 @@ class Crawler:
     def _finish_run(self, result: CrawlResult) -> None:
         totals = result.totals()
         counted = [k for k in totals if k != "failures"]
-        summary = {p.portal_id: {"status": p.status, "failures": p.failures[:50], "blocked": p.blocked,
+        summary = {p.portal_id: {"status": p.status, "failures": p.failures[:50], "warnings": p.warnings,
+                                 "blocked": p.blocked,
                                  "capped": p.capped, **{k: getattr(p, k) for k in counted}}
                    for p in result.portals}  # fmt: skip
         with self.db.conn:
@@ -365,6 +367,7 @@ class Crawler:
             self._mark(row_id, state.DONE, http_status=200, document_id=document_id)
             return "article"
         stats.list_pages += 1
+        stats.warnings.extend(found.warnings)
         for child in found.lists + found.articles:
             self._enqueue(queue, portal, stats, child, parent=document_id)
         self._cache(request, portal, response, document_id, None,

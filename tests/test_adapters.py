@@ -166,3 +166,16 @@ def test_request_key_separates_post_bodies():
     a = Request("http://h/p.jsp?startrecord=1", method="POST", data=(("columnid", "1"),))
     b = Request("http://h/p.jsp?startrecord=1", method="POST", data=(("columnid", "2"),))
     assert a.key != b.key
+
+
+def test_trs_pages_past_max_static_index_are_a_warning_not_404s(server, tmp_path):
+    """The real page says maxStaticIndex: 1 ("动静结合"): with 30 records (3 pages) the
+    third page exists only behind TRS's dynamic API."""
+    site = server.sites["pingtan"]
+    index = "/zwgk/zfxxgk/zfxxgknb/index.htm"
+    site.put(index, site.pages[index][0].replace(b"recordCount: '20'", b"recordCount: '30'"))
+    result = run(server, tmp_path / "r.db", ["pingtan"])
+    stats = result.portals[0]
+    assert not server.requests("pingtan", path="/zwgk/zfxxgk/zfxxgknb/index_2.htm")
+    assert stats.status == "ok" and len(stats.warnings) == 1
+    assert "3 pages but only 2 are static (maxStaticIndex 1)" in stats.warnings[0]
