@@ -138,10 +138,11 @@ class Fetcher:
                 follow_redirects=False,  # redirects are checked against allowed hosts here
                 limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             )
-            state = _Host(client=client, slots=asyncio.Semaphore(concurrency))
+            state = _Host(client=client, slots=asyncio.Semaphore(concurrency), configured_delay=delay)
             self._hosts[netloc] = state
-        if delay is not None:
-            state.configured_delay = delay
+        elif delay is not None:
+            # portals sharing a host (an agency and its departments): the most polite wins
+            state.configured_delay = max(state.configured_delay, delay)
         state.delay = max(state.configured_delay, state.crawl_delay)
         return state
 
