@@ -23,6 +23,7 @@ from pathlib import Path
 
 from parsers.dispatch import NeedsOCR, ReadError, UnsupportedFormat
 from parsers.document import Block, Document
+from parsers.pdf import without_label_padding
 from parsers.values import is_value_text
 
 SOFFICE_TIMEOUT = 180  # seconds; a first start of LibreOffice builds its profile
@@ -131,20 +132,24 @@ def _docx_table(tbl, doc: Document, counter: list[int]) -> None:
     table = counter[0]
     counter[0] += 1
     above: dict[int, str] = {}  # grid column -> text of the cell a vMerge continues
+    raw = []
     for tr in _children(tbl, "tr"):
-        cells: list[str] = []
+        cells: list[tuple[int, str, int]] = []
         column = _grid_before(tr)
         for tc in _children(tr, "tc"):
             span, merge = _tc_span(tc)
             if merge == "continue":
                 if _value_like(above.get(column, "")):
-                    cells.append("")  # the value was printed once, for the first row
+                    # the value was printed once, for the first row
+                    cells.append((column, "", column + span - 1))
             else:
                 text = _tc_text(tc)
-                cells.append(text)
+                cells.append((column, text, column + span - 1))
                 for offset in range(span):
                     above[column + offset] = text if offset == 0 else ""
             column += span
+        raw.append(cells)
+    for cells in without_label_padding(raw):
         if any(c.strip() for c in cells):
             doc.blocks.append(Block(cells=cells, table=table))
 
@@ -228,40 +233,50 @@ def _sheet(sheet, doc: Document, table: int) -> int:
     """One sheet's rows. A row with a single filled text cell is a title, heading or
     paragraph (prose), unless it follows table rows and is short (a caption such as
     第二十条第（五）项, or a label whose values are blank)."""
-    rows = _sheet_rows(sheet)
-    previous_row = False
-    for cells in rows:
-        lone = len(cells) == 1 and not _value_like(cells[0])
-        if lone and (not previous_row or _HEADING.match(cells[0]) or len(cells[0]) > 40):
-            doc.blocks.append(Block(text=cells[0]))
-            previous_row = False
+    run: list[list[tuple[int, str, int]]] = []  # the table being read
+    for cells, blanks in _sheet_rows(sheet):
+        filled = [c for c in cells if c[1]]
+        lone = not blanks and len(filled) == 1 and not _value_like(filled[0][1])
+        text = filled[0][1] if lone else ""
+        if lone and (not run or _HEADING.match(text) or len(text) > 40):
+            table = _flush(run, doc, table)
+            doc.blocks.append(Block(text=text))
             continue
-        if not previous_row:
-            table += 1
-        doc.blocks.append(Block(cells=cells, table=table - 1))
-        previous_row = True
-    return table
+        run.append(filled if lone else cells)
+    return _flush(run, doc, table)
 
 
-def _sheet_rows(sheet) -> list[list[str]]:
-    """Non-empty rows, merged ranges resolved as the HTML reader resolves spans."""
+def _flush(run: list, doc: Document, table: int) -> int:
+    """A table's rows as blocks, label padding dropped as in every reader."""
+    if not run:
+        return table
+    for cells in without_label_padding(run):
+        doc.blocks.append(Block(cells=cells, table=table))
+    run.clear()
+    return table + 1
+
+
+def _sheet_rows(sheet) -> list[tuple[list[tuple[int, str, int]], bool]]:
+    """Non-empty rows as (column, text, last column) cells, merged ranges resolved as the
+    HTML reader resolves spans, and whether a merged value left a blank in the row."""
     below, texts, rows = _merges(sheet), {}, []
+    ends = {(m.min_row, m.min_col): m.max_col for m in sheet.merged_cells.ranges}
     for r, row in enumerate(sheet.iter_rows(), start=1):
         cells, keep, blanks = [], 0, False  # trailing empties are padding; merged blanks are not
         for c, cell in enumerate(row, start=1):
             if (r, c) in below:
                 top = below[(r, c)]
                 if top is not None and _value_like(texts.get(top, "")):
-                    cells.append("")  # the value was printed once, for the first row
+                    # the value was printed once, for the first row
+                    cells.append((c, "", ends.get(top, c)))
                     keep, blanks = len(cells), True
                 continue
             texts[(r, c)] = _xl_text(cell.value)
-            cells.append(texts[(r, c)])
+            cells.append((c, texts[(r, c)], ends.get((r, c), c)))
             keep = len(cells) if texts[(r, c)] else keep
         cells = cells[:keep]
-        if any(cells):
-            lone = not blanks and len([c for c in cells if c]) == 1
-            rows.append([c for c in cells if c] if lone else cells)
+        if any(text for _, text, _ in cells):
+            rows.append((cells, blanks))
     return rows
 
 

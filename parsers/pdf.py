@@ -833,13 +833,7 @@ def _rows(grid: Grid, page_number: int, problems: list[str]) -> list[list[str]]:
             if text is not None:
                 row.append((j, text, max(c for _, c in cell.boxes)))
         raw.append(row)
-    start = _value_start(raw)
-    rows = []
-    for row in raw:
-        cells = [text for j, text, _ in row if text or j >= start]
-        if any(cells):
-            rows.append(cells)
-    return rows
+    return [cells for cells in without_label_padding(raw) if any(cells)]
 
 
 def _spanned_text(cell: Cell, i: int, page_number: int, problems: list[str]) -> str | None:
@@ -859,6 +853,13 @@ def _spanned_text(cell: Cell, i: int, page_number: int, problems: list[str]) -> 
 def _value_like(text: str) -> bool:
     """A value cell as the mapper will see it (the same test, so rows split alike)."""
     return bool(text) and is_value_text(text)
+
+
+def without_label_padding(raw: list[list[tuple[int, str, int]]]) -> list[list[str]]:
+    """Rows of (first column, text, last column) as cell texts: empty cells among the
+    labels dropped (a row whose label spans fewer columns), empty value cells kept."""
+    start = _value_start(raw)
+    return [[text for j, text, _ in row if text or j >= start] for row in raw]
 
 
 def _value_start(raw: list[list[tuple[int, str, int]]]) -> int:

@@ -176,3 +176,19 @@ def test_xlsx_sheets_named_for_their_tables_head_them():
     got = read_xlsx(xlsx_bytes(book), name="a.xlsx")
     kinds = [b.text if b.cells is None else "row" for b in got.blocks]
     assert kinds == ["row", "收到和处理政府信息公开申请情况", "row"]
+
+
+def test_docx_blank_first_value_column_stays_in_place_and_label_padding_goes():
+    document, table = grid_doc([["（三）不予公开", "1.属于国家秘密", "", "3"],
+                                ["（六）其他处理", "", "", "4"]])
+    assert rows(read_docx(docx_bytes(document), name="a.docx")) == [
+        ["（三）不予公开", "1.属于国家秘密", "", "3"], ["（六）其他处理", "", "4"]]
+
+
+def test_xlsx_blank_first_value_column_stays_in_place_and_label_padding_goes():
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append([None, "（三）不予公开", "1.属于国家秘密", None, 3])
+    sheet.append([None, "（六）其他处理", None, None, 4])
+    assert rows(read_xlsx(xlsx_bytes(book), name="a.xlsx")) == [
+        ["（三）不予公开", "1.属于国家秘密", "", "3"], ["（六）其他处理", "", "4"]]
