@@ -41,6 +41,7 @@ READERS = {
     "xlsx": "parsers.office:read_xlsx",
     "ole": "parsers.office:read_legacy",  # .doc / .xls / .wps: converted with LibreOffice
     "image": "parsers.office:read_image",
+    "rtf": "parsers.office:read_rtf",
 }
 
 _IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
@@ -51,7 +52,11 @@ def sniff(data: bytes, name: str = "") -> str:
     head = data[:2048]
     if head.startswith(b"%PDF") or b"%PDF-" in head[:1024]:
         return "pdf"
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
     if head.startswith(b"PK\x03\x04"):
+        if b"OFD.xml" in data[:65536]:
+            return "ofd"
         if b"word/" in data[:65536] or name.lower().endswith(".docx"):
             return "docx"
         if b"xl/" in data[:65536] or name.lower().endswith(".xlsx"):
@@ -81,6 +86,8 @@ def read_document(data: bytes, *, name: str) -> Document:
     fmt = sniff(data, name)
     if fmt == "zip":
         raise ReadError("a zip archive that is neither .docx nor .xlsx")
+    if fmt == "ofd":
+        raise UnsupportedFormat("OFD (版式文档) is not supported; no reader for it here")
     return _reader(fmt)(data, name=name)
 
 
@@ -96,6 +103,7 @@ def parse_bytes(data: bytes, *, name: str = "-") -> model.Report:
             template_version="not_a_report",
             status=error.status,
             problems=[f"{name}: {error}"],
+            source_format=sniff(data, name) if data else None,
         )
     return build_report(document, path=name)
 

@@ -93,3 +93,11 @@ def test_render_then_parse_round_trip_through_a_pipe():
     assert "一、本年新收政府信息公开申请数量 |" in rendered.stdout.decode()
     report = json.loads(run("parse", "--json", "-", stdin=rendered.stdout).stdout)
     assert report["status"] == "ok" and report["year"] == 2020 and len(report["cells"]) == 198
+
+
+def test_formats_known_but_unread_are_said_so(tmp_path):
+    from parsers import parse_bytes
+
+    ofd = parse_bytes(b"PK\x03\x04" + b"\x00" * 40 + b"OFD.xml" + b"\x00" * 40, name="r.ofd")
+    assert (ofd.status, ofd.source_format) == ("unsupported_format", "ofd")
+    assert "OFD" in ofd.problems[0]
