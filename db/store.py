@@ -533,9 +533,9 @@ def _register_new_keys(db: Database, cell_keys: list[str]) -> None:
 
 def update_current(db: Database, agency_id: int | None, year: int | None,
                    *, report_id: int | None = None) -> None:
-    """Mark which report is current for (agency, year): the latest publication wins.
-
-    Ties go to the newer version of a document, then the later stored one. A report with
+    """Mark which report is current for (agency, year): among reports that carry cells,
+    the latest publication wins (a stub page never beats the report it links to, however
+    it is re-parsed); ties go to the newer version of a document, then the later stored one. A report with
     no agency or year stands alone: current if it is a readable report at all.
     """
     eligible = (f"status IN {schema._in(REPORT_STATUSES)} "
@@ -548,7 +548,8 @@ def update_current(db: Database, agency_id: int | None, year: int | None,
     rows = db.execute(
         f"SELECT r.id, {eligible} FROM reports r JOIN documents d ON d.id = r.document_id"
         " WHERE r.agency_id = ? AND r.year = ?"
-        " ORDER BY coalesce(r.published_date, '') DESC, d.version DESC, d.id DESC",
+        " ORDER BY (r.cell_count > 0) DESC, coalesce(r.published_date, '') DESC,"
+        " d.version DESC, d.id DESC",
         (agency_id, year),
     ).fetchall()
     best = next((rid for rid, ok in rows if ok), None)

@@ -171,6 +171,17 @@ def test_later_republication_is_current_whatever_the_load_order(db):
                       (original_id,)).fetchone() == (corrected_id,)
 
 
+def test_a_later_stub_page_never_displaces_the_report_with_tables(db):
+    full = XIHE.read_bytes()
+    stub = ("阜新市细河区民政局2020年度政府信息公开工作年度报告\n日期: 2021-03-01\n"
+            "详见附件。").encode()
+    _, full_id = store.load_bytes(db, full, name="report.txt", url="http://x/report.pdf")
+    _, stub_id = store.load_bytes(db, stub, name="page.txt", url="http://x/page.html")
+    assert db.execute("SELECT status, cell_count FROM reports WHERE id = ?",
+                      (stub_id,)).fetchone() == ("partial", 0)
+    assert db.execute("SELECT id FROM reports WHERE is_current = 1").fetchall() == [(full_id,)]
+
+
 # ------------------------------------------------------------------ values
 
 
