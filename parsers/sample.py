@@ -92,13 +92,11 @@ def sample_document(version: str, values: dict[str, str], *, title: str | None =
     return Document(blocks=blocks, source_format="text")
 
 
-def sample_html(version: str, values: dict[str, str], *, title: str, pubdate: str = "2024-01-20",
-                source: str = "") -> str:
-    """A portal-like article page (TRS_Editor container) holding the report."""
-    document = sample_document(version, values)
+def sample_body_html(version: str, values: dict[str, str]) -> str:
+    """The report's article body: paragraphs and bordered tables, as CMS editors save them."""
     body: list[str] = []
     open_table: int | None = None
-    for block in document.blocks:
+    for block in sample_document(version, values).blocks:
         if block.cells is None:
             if open_table is not None:
                 body.append("</table>")
@@ -113,11 +111,17 @@ def sample_html(version: str, values: dict[str, str], *, title: str, pubdate: st
         body.append("<tr>" + "".join(f"<td>{html_lib.escape(c)}</td>" for c in block.cells) + "</tr>")
     if open_table is not None:
         body.append("</table>")
+    return "\n".join(body)
+
+
+def sample_html(version: str, values: dict[str, str], *, title: str, pubdate: str = "2024-01-20",
+                source: str = "") -> str:
+    """A portal-like article page (TRS_Editor container) holding the report."""
     esc = html_lib.escape
     return (
         '<!DOCTYPE html><html><head><meta charset="utf-8">'
         f'<meta name="ArticleTitle" content="{esc(title)}"><meta name="PubDate" content="{pubdate}">'
         f'<meta name="ContentSource" content="{esc(source)}"><title>{esc(title)}</title></head>'
         f'<body><div class="nav">首页 &gt; 政府信息公开年报</div><div class="TRS_Editor">'
-        + "\n".join(body) + "</div></body></html>"
+        + sample_body_html(version, values) + "</div></body></html>"
     )

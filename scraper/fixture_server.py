@@ -35,6 +35,8 @@ from pathlib import Path
 from string import Template
 from urllib.parse import parse_qs, urlsplit
 
+from parsers.sample import sample_body_html, sample_values
+
 REPO = Path(__file__).resolve().parent.parent
 PORTALS_DIR = REPO / "fixtures" / "portals"
 CORPUS_DIR = REPO / "fixtures" / "corpus"
@@ -104,6 +106,9 @@ class Site:
                 body = _text_report_html(
                     (CORPUS_DIR / article["corpus_text"]).read_text("utf-8"), article
                 )
+            elif "sample" in article:  # a synthetic report in the national template
+                version = article["sample"]
+                body = sample_body_html(version, sample_values(version, article.get("seed", 0)))
             else:
                 body = html.escape(article.get("body", f"{article['title']}。本页为测试夹具生成的正文。"))
                 body = f"<p>{body}</p>" + article.get("body_html", "")
