@@ -52,8 +52,9 @@ class TableRead:
 
 
 def tokens(blocks: Sequence[Block]) -> list[Token]:
-    """The section's blocks as tokens; a prose line holding several numbers (PDF or
-    text extraction of a row) is split on white space."""
+    """The section's blocks as tokens. A line of plain text inside a table part holding
+    numbers (a row as PDF or browser text extraction gives it: "标签 0 0 1", or one cell
+    per line with no pipes) is split on white space into label and value tokens."""
     out: list[Token] = []
     for index, block in enumerate(blocks):
         if block.cells is not None:
@@ -61,7 +62,7 @@ def tokens(blocks: Sequence[Block]) -> list[Token]:
                 out.append(Token(cell, is_value_text(cell), index, block.row_is_real))
             continue
         words = block.text.split()
-        if sum(1 for w in words if is_value_text(w)) >= 2:
+        if any(is_value_text(w) for w in words):
             label = []
             for word in words:
                 if is_value_text(word):

@@ -92,3 +92,23 @@ def test_agency_and_year_from_the_common_title_forms():
     }
     for title, (name, year) in cases.items():
         assert (agency(title, Document()), report_year(title, Document(), None)) == (name, year)
+
+
+def test_browser_copy_one_cell_per_line_without_pipes():
+    values = sample_values("v2021", seed=7)
+    doc = sample_document("v2021", values, title="某某县2023年政府信息公开工作年度报告")
+    lines = []
+    for block in doc.blocks:
+        lines += block.cells if block.cells is not None else [block.text]
+    report = parse_bytes("\n".join(lines).encode(), name="copied.txt")
+    got = {c.key: str(c.value) for c in report.cells if not c.derived}
+    assert got == values, report.problems
+
+
+def test_chinese_numeral_year_in_title():
+    from parsers.document import Document
+    from parsers.metadata import agency, report_year
+
+    title = "某某区人民政府二〇二三年政府信息公开工作年度报告"
+    assert report_year(title, Document(), None) == 2023
+    assert agency(title, Document()) == "某某区人民政府"
