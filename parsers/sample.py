@@ -25,25 +25,31 @@ T4_HEADER = [
 
 
 def sample_values(version: str, seed: int = 0) -> dict[str, str]:
-    """Printed texts for every key of `version`, consistent with checks I1-I4."""
+    """Printed texts for every key of `version`, consistent with checks I1-I4; the
+    reports of consecutive seeds also pass X1 (carry-over) and X2 (in force), so a
+    series of years made with seeds year-1, year, ... reads as one agency's history."""
     values: dict[str, str] = {}
     for n, key in enumerate(schema.all_keys(version)):
         if key.startswith("table2"):
             values[key] = str((seed * 7 + n * 13) % 500)
+    for row in ("regulations", "normative_documents"):
+        if version == schema.V2021:
+            issued = (seed * 7 + len(row)) % 40 + 5
+            values[f"table2.{row}.issued_this_year"] = str(issued)
+            values[f"table2.{row}.repealed_this_year"] = str(issued - 3)
+            values[f"table2.{row}.in_force"] = str(100 + 3 * seed)
     t3 = [r.key for r in schema.T3_ROWS if version in r.versions
           and not (version == schema.V2021 and r.key == "other_handling")]
     details = [r for r in t3 if r in schema.T3_DETAIL_ROWS or r == "other_handling"]
     for c, col in enumerate(schema.T3_APPLICANTS):
         counts = {r: (seed + c * 3 + i) % 4 for i, r in enumerate(details)}
+        counts[details[0]] += 2  # at least as many outcomes as can be carried in
         outcome = sum(counts.values())
-        carried_in = (seed + c) % 3
+        carried_in = (seed - 1 + 2 * c) % 2  # what the previous seed carried forward
         carried_forward = (seed + 2 * c) % 2
         counts.update(new_received=outcome + carried_forward - carried_in,
                       carried_over_in=carried_in, outcome_total=outcome,
                       carried_forward=carried_forward)
-        if counts["new_received"] < 0:
-            counts["carried_over_in"] += -counts["new_received"]
-            counts["new_received"] = 0
         for row, value in counts.items():
             values[f"table3.{row}.{col}"] = str(value)
     for row in t3:
