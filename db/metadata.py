@@ -75,7 +75,8 @@ LABEL_COLUMNS = {
     "reports": "title",
     "cell_keys": "label",
 }
-HIDDEN = ("_sqlite_migrations",)  # bookkeeping of sqlite-utils migrations
+# Bookkeeping: sqlite-utils migrations, the crawler's frontier and HTTP validators.
+HIDDEN = ("_sqlite_migrations", "crawl_frontier", "crawl_pages")
 
 
 def _column_description(info: dict) -> str:

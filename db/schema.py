@@ -519,6 +519,10 @@ def _wide_columns(table: str, columns: list[tuple[str, str]], units: dict) -> di
     return described
 
 
+# The crawler's tables, created by scraper/state.py when a crawl first runs (a database
+# built by `xxgk load` alone has none); described here so that they are published.
+CRAWL_TABLES = ("crawl_runs", "crawl_portals")
+
 TABLES: dict[str, dict] = {
     "agencies": {
         "zh": "机关",
@@ -667,6 +671,52 @@ TABLES: dict[str, dict] = {
             "detail": _col("说明", "what was compared, with the numbers"),
             "fault": _col("责任方", "when failed: source (the published report) or parse"),
             "other_report_id": _col("对比报告", "X1/X2: reports.id of the earlier year"),
+        },
+    },
+    "crawl_runs": {
+        "zh": "抓取记录",
+        "en": "one row per crawl run (xxgk crawl / demo): when, what it fetched, what failed",
+        "columns": {
+            "id": _col("编号", "run id"),
+            "started_at": _col("开始时间", "UTC, ISO 8601"),
+            "finished_at": _col("结束时间", "UTC, ISO 8601; empty while running or if killed"),
+            "status": _col("状态", "running, finished, incomplete (--max-duration), interrupted"),
+            "pid": _col("进程号", "process id of the crawl"),
+            "hostname": _col("主机", "machine that ran the crawl"),
+            "registry": _col("登记表", "the portal registry file used"),
+            "portals": _col("门户", "JSON list of the portal ids crawled"),
+            "max_duration": _col("时限", "--max-duration in seconds", "秒"),
+            "requests": _col("请求数", "HTTP requests sent", "次"),
+            "pages_fetched": _col("抓取页数", "pages fetched with a body", "页"),
+            "not_modified": _col("未变更", "answers 304 Not Modified", "次"),
+            "new_reports": _col("新报告", "new report documents", "份"),
+            "changed_reports": _col("变更报告", "report pages whose bytes changed (new version)", "份"),
+            "unchanged": _col("未变报告", "report pages fetched again with the same bytes", "份"),
+            "failures": _col("失败数", "requests that failed after retries", "次"),
+            "summary": _col("摘要", "JSON per-portal summary with failure reasons"),
+        },
+    },
+    "crawl_portals": {
+        "zh": "门户抓取状态",
+        "en": "the last crawl status of each registered portal",
+        "columns": {
+            "portal_id": _col("门户", "registry id of the portal"),
+            "agency": _AGENCY,
+            "agency_id": _col("机关编号", "agencies.id"),
+            "status": _col("状态", "ok, partial, failing, incomplete, failed or blocked"),
+            "last_run_id": _col("最近抓取", "crawl_runs.id of the last run"),
+            "last_started_at": _col("最近开始", "UTC, ISO 8601"),
+            "last_finished_at": _col("最近结束", "UTC, ISO 8601"),
+            "last_ok_at": _col("最近成功", "UTC, ISO 8601, last run with status ok"),
+            "pages_fetched": _col("抓取页数", "pages fetched in the last run", "页"),
+            "not_modified": _col("未变更", "304 answers in the last run", "次"),
+            "list_pages": _col("列表页", "list pages read in the last run", "页"),
+            "reports_found": _col("发现报告", "report links found in the last run", "份"),
+            "new_reports": _col("新报告", "new reports in the last run", "份"),
+            "changed_reports": _col("变更报告", "changed reports in the last run", "份"),
+            "failures": _col("失败数", "failed requests in the last run", "次"),
+            "capped": _col("达到上限", "1 if the list-page cap stopped the last run"),
+            "last_error": _col("最近错误", "the reason of the last failure"),
         },
     },
     "narratives": {
