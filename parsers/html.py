@@ -32,7 +32,8 @@ _META_NAMES = {
     "articletitle": "title", "pubdate": "pubdate", "contentsource": "source",
     "sitename": "site_name", "url": "url", "firstimg": None,
 }
-_REPORT_WORDS = ("政府信息", "年度报告", "本年新收", "行政复议")
+_REPORT_WORDS = ("本年新收", "行政复议", "总体情况", "主动公开", "依申请", "上年结转", "予以公开",
+                 "不予公开", "年度报告")
 
 
 def read(data: bytes, *, name: str, content_type: str | None = None) -> Document:
@@ -68,17 +69,25 @@ def _page_meta(tree: LexborHTMLParser) -> dict[str, str]:
 
 
 def _content_container(tree: LexborHTMLParser) -> LexborNode | None:
+    """The container holding the report: of the CMS containers on the page, the one with
+    most of the report's words (the first listed wins a tie, so the inner TRS_Editor beats
+    its article_content); the whole body when none holds at least half of them (an
+    unknown CMS, or a sidebar div.content beside the article)."""
+    body = tree.body
+    best, best_weight = None, 0
     for selector in CONTAINERS:
-        nodes = tree.css(selector)
-        best = max(nodes, key=_report_weight, default=None)
-        if best is not None and best.text(deep=True).strip():
-            return best
-    return tree.body
+        for node in tree.css(selector):
+            weight = _report_weight(node)
+            if weight > best_weight:
+                best, best_weight = node, weight
+    if best is None or (body is not None and best_weight * 2 < _report_weight(body)):
+        return body
+    return best
 
 
 def _report_weight(node: LexborNode) -> int:
     text = node.text(deep=True)
-    return sum(text.count(word) for word in _REPORT_WORDS) * 1000 + min(len(text), 999)
+    return sum(text.count(word) for word in _REPORT_WORDS)
 
 
 def _info_line(tree: LexborHTMLParser, meta: dict[str, str]) -> None:

@@ -12,7 +12,7 @@ import re
 
 from parsers import sections
 from parsers.document import Document
-from parsers.values import compact, squeeze
+from parsers.values import arabic_dates, compact, squeeze
 
 _TITLE_WORDS = re.compile(r"(政府信息公开|政务公开|信息公开).{0,12}(年度报告|年报|工作报告)")
 _YEAR_IN_TITLE = re.compile(r"(20\d\d|19\d\d)年")
@@ -42,18 +42,9 @@ def title(document: Document) -> str | None:
 _YEAR_AGENCY = re.compile(r"^.{2,}?(20\d\d|19\d\d)年")
 
 
-_CN_DIGITS = str.maketrans("〇零○Ｏ一二三四五六七八九", "000012345678" + "9")
-
-
-def arabic_years(text: str) -> str:
-    """"二〇二三年" -> "2023年": some titles print the year in Chinese numerals."""
-    return re.sub(r"[二][〇零○Ｏ一二三四五六七八九]{3}(?=年)",
-                  lambda m: m.group().translate(_CN_DIGITS), text)
-
-
 def report_year(title_text: str | None, document: Document, published: str | None) -> int | None:
     if title_text:
-        match = _YEAR_IN_TITLE.search(arabic_years(title_text))
+        match = _YEAR_IN_TITLE.search(arabic_dates(title_text))
         if match:
             return int(match.group(1))
     text = compact(document.plain_text()[:3000])
@@ -107,7 +98,7 @@ def agency(title_text: str | None, document: Document) -> str | None:
 
 
 def _agency_from_title(title_text: str) -> str | None:
-    text = arabic_years(compact(title_text))
+    text = arabic_dates(compact(title_text))
     match = re.match(r"^(.{2,40}?)(?:关于)?(?:20\d\d|19\d\d)年", text)
     if match and not re.search(r"关于|印发|转发", match.group(1)):
         return match.group(1)

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 
 from parsers.document import Block, Document
-from parsers.values import compact
+from parsers.values import arabic_dates, compact
 
 # Part -> heading pattern, on compact text. Headings are short lines; the report's
 # introduction names every part in one long sentence, which the length cap excludes.
@@ -91,7 +91,7 @@ def narratives(sections: Sections, document: Document) -> dict[str, str]:
                 continue
             text = block.text.strip()
             if (_CHROME.search(text) or re.match(r"^[二三四五六]\s*[、.．]", text)
-                    or (len(text) <= 30 and compact(text) in (signed_by, signed_on))):
+                    or (len(text) <= 30 and arabic_dates(compact(text)) in (signed_by, signed_on))):
                 break
             lines.append(block.text)
         if lines:
@@ -115,7 +115,7 @@ def _signature(document: Document) -> tuple[str | None, str | None]:
     for i in range(1, len(lines)):
         if len(lines[i]) > 20:
             continue
-        date = compact(lines[i])
+        date = arabic_dates(compact(lines[i]))
         if _SIGNATURE_DATE.match(date):
             agency = compact(lines[i - 1])
             if 2 < len(agency) <= 30 and not re.search(r"\d|[，,。：:]", agency):

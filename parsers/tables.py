@@ -79,17 +79,18 @@ def tokens(blocks: Sequence[Block]) -> list[Token]:
     return out
 
 
-_ROW_PATTERNS = {row.key: re.compile("|".join(row.patterns))
-                 for row in (*schema.T2_ROWS, *schema.T3_ROWS, *schema.T4_ROWS)}
-
-
 def _matches(row: schema.Row, label: str) -> bool:
-    return _row_matches(row.key, label)
+    return _row_matches(row.patterns, label)
 
 
 @lru_cache(maxsize=65536)
-def _row_matches(row_key: str, label: str) -> bool:
-    return _ROW_PATTERNS[row_key].search(label) is not None
+def _row_matches(patterns: tuple[str, ...], label: str) -> bool:
+    return _compiled(patterns).search(label) is not None
+
+
+@lru_cache(maxsize=256)
+def _compiled(patterns: tuple[str, ...]) -> re.Pattern:
+    return re.compile("|".join(patterns))
 
 
 @lru_cache(maxsize=65536)
@@ -281,9 +282,22 @@ def _fit7(hit: RowRead, subtotal_at: int | None, read: TableRead):
 T4_COLS = [c.key for c in schema.T4_COLUMNS]
 
 
+_T4_RESULTS = tuple(
+    schema.Row(c.key, c.label, (f"^{c.label}$",)) for c in schema.T4_COLUMNS)
+_T4_GROUP_ORDER = (("review", r"^(?!.*诉讼).*行政复议"), ("litigation_direct", r"未经复议"),
+                   ("litigation_after_review", r"复议后起诉"))
+
+
 def read_table4(blocks: Sequence[Block]) -> TableRead:
+    """Fifteen values in printed order (复议, 直接起诉, 复议后起诉; five results each),
+    or a transposed table: one row per result (结果维持 … 总计), one column per procedure."""
     read = TableRead()
     toks = tokens(blocks)
+    transposed = _transposed_table4(toks)
+    if transposed is not None:
+        for group, values in transposed.items():
+            read.cells += make_cells(f"table4.{group}", T4_COLS, values, read=read)
+        return read
     first = next((i for i, t in enumerate(toks) if t.is_value and t.text.strip()), None)
     if first is None:
         if any("复议" in t.text for t in toks):
@@ -291,8 +305,13 @@ def read_table4(blocks: Sequence[Block]) -> TableRead:
         return read
     line = toks[first].line
     same_line_labels = any(not t.is_value for t in toks if t.line == line)
-    values = [t for i, t in enumerate(toks) if t.is_value and (
-        i >= first or (t.line == line and t.real_row and not same_line_labels))]
+    values = [t for t in toks[:first] if t.is_value and t.line == line and t.real_row
+              and not same_line_labels]
+    for tok in toks[first:]:
+        if not tok.is_value and len(values) >= 15:
+            break  # what follows the fifteen values is another table or a note
+        if tok.is_value:
+            values.append(tok)
     while len(values) > 15 and not values[-1].text.strip():
         values.pop()
     # Where rows were lost (one cell per line), blank cells between the header and the
@@ -307,3 +326,23 @@ def read_table4(blocks: Sequence[Block]) -> TableRead:
     for r, row in enumerate(schema.T4_ROWS):
         read.cells += make_cells(f"table4.{row.key}", T4_COLS, values[r * 5:(r + 1) * 5], read=read)
     return read
+
+
+def _transposed_table4(toks: list[Token]) -> dict[str, list[Token]] | None:
+    """{procedure: its five result values} when every result row holds three values."""
+    found, _ = read_rows(toks, _T4_RESULTS, {r.key: 3 for r in _T4_RESULTS})
+    rows = [found.get(r.key) for r in _T4_RESULTS]
+    if any(r is None for r in rows):
+        return None
+    fitted = [fit(r, 3)[0] for r in rows]
+    if any(f is None for f in fitted):
+        return None
+    header = [compact(t.text) for t in toks if not t.is_value][:12]
+    order = []
+    for label in header:
+        for group, pattern in _T4_GROUP_ORDER:
+            if group not in order and re.search(pattern, label):
+                order.append(group)
+    if sorted(order) != sorted(g for g, _ in _T4_GROUP_ORDER):
+        order = [g for g, _ in _T4_GROUP_ORDER]
+    return {group: [values[i] for values in fitted] for i, group in enumerate(order)}

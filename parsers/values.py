@@ -51,14 +51,44 @@ def squeeze(text: str) -> str:
     return _SPACES.sub("", text)
 
 
+
+
 def _compact(text: str) -> str:
-    return _SPACES.sub("", unicodedata.normalize("NFKC", text))
+    # 其它 and 部份 are everyday variant spellings of the template words on real pages.
+    text = _SPACES.sub("", unicodedata.normalize("NFKC", text))
+    if "其它" in text or "部份" in text:
+        text = text.replace("其它", "其他").replace("部份", "部分")
+    return text
 
 
 # Cells and labels repeat within and across reports ("0", "自然人"); whole texts don't,
 # and caching them would hold every page in memory.
 _CACHED_LEN = 120
 _compact_short = lru_cache(maxsize=65536)(_compact)
+
+
+_CN_DIGITS = str.maketrans("〇零○Ｏ一二三四五六七八九", "0000123456789")
+_CN_NUMBER = "〇零○Ｏ一二三四五六七八九十"
+
+
+def _cn_small(text: str) -> str:
+    """"七" -> "7", "十二" -> "12", "二十" -> "20", "三十一" -> "31"."""
+    if "十" not in text:
+        return text.translate(_CN_DIGITS)
+    tens, _, units = text.partition("十")
+    return str(int(tens.translate(_CN_DIGITS) or 1) * 10 + int(units.translate(_CN_DIGITS) or 0))
+
+
+def arabic_dates(text: str) -> str:
+    """Years, months and days printed in Chinese numerals as digits:
+    "二〇二一年一月七日" -> "2021年1月7日" (titles and signatures print them so)."""
+    if not any(ch in text for ch in "〇零○Ｏ"):
+        return text
+    text = re.sub(r"[一二][〇零○Ｏ一二三四五六七八九]{3}(?=年)",
+                  lambda m: m.group().translate(_CN_DIGITS), text)
+    return re.sub(rf"(?<=\d年)([{_CN_NUMBER}]{{1,3}})月(?:([{_CN_NUMBER}]{{1,3}})日)?",
+                  lambda m: f"{_cn_small(m[1])}月" + (f"{_cn_small(m[2])}日" if m[2] else ""),
+                  text)
 
 
 @dataclass(frozen=True)
