@@ -37,39 +37,45 @@ def canonical(charset: str | None) -> str | None:
         return None
 
 
-def declared_charset(data: bytes, content_type: str | None = None) -> str | None:
-    """The charset the server (Content-Type) or the page (<meta>) declares."""
+def declared_charsets(data: bytes, content_type: str | None = None) -> list[str]:
+    """The charsets the server (Content-Type) and the page (<meta>) declare, in that order."""
+    found = []
     if content_type:
         match = _HEADER_CHARSET.search(content_type)
         if match and canonical(match.group(1)):
-            return canonical(match.group(1))
+            found.append(canonical(match.group(1)))
     match = _META_CHARSET.search(data[:4096])
-    if match:
-        return canonical(match.group(1).decode("ascii", "replace"))
-    return None
+    if match and canonical(match.group(1).decode("ascii", "replace")):
+        found.append(canonical(match.group(1).decode("ascii", "replace")))
+    return found
 
 
-def decode(data: bytes, *, content_type: str | None = None) -> tuple[str, str]:
-    """(text, encoding used). Raises DecodeError when no encoding reads the bytes."""
+def decode(data: bytes, *, content_type: str | None = None, forced: str | None = None,
+           fallback: str | None = None) -> tuple[str, str]:
+    """(text, encoding used): `forced`, then BOM, then the declared charsets (a wrong
+    declaration is common: the next is tried), then UTF-8, then charset-normalizer.
+    Without a `fallback` encoding, bytes no detector can read raise DecodeError."""
+    if forced and canonical(forced):
+        return data.decode(canonical(forced), errors="replace"), canonical(forced)
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return data[len(bom):].decode(encoding, errors="replace"), encoding
-    declared = declared_charset(data, content_type)
-    if declared:
+    for declared in declared_charsets(data, content_type):
         try:
             return data.decode(declared), declared
         except UnicodeDecodeError:
-            pass  # a wrong declaration is common; fall through to detection
+            continue
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
     best = from_bytes(data[:200_000]).best()
-    if best is None or best.encoding is None:
-        raise DecodeError("text in an unknown encoding")
-    encoding = canonical(best.encoding) or best.encoding
+    encoding = canonical(best.encoding) if best is not None and best.encoding else None
     if encoding != "gb18030" and _looks_chinese_gb(data):
         encoding = "gb18030"
+    encoding = encoding or fallback
+    if encoding is None:
+        raise DecodeError("text in an unknown encoding")
     return data.decode(encoding, errors="replace"), encoding
 
 

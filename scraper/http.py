@@ -9,7 +9,6 @@ least the configured delay between the end of one request and the start of the n
 from __future__ import annotations
 
 import asyncio
-import codecs
 import email.utils
 import random
 import re
@@ -18,9 +17,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from charset_normalizer import from_bytes
 from protego import Protego
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt
+
+from parsers import decode as parsers_decode
 
 RETRY_STATUSES = {408, 429, 500, 502, 503, 504, 507, 509, 520, 522, 523, 524}
 NEVER_RETRY = {403, 404, 410, 412, 521}
@@ -378,62 +378,9 @@ def detect_antibot(status: int | None, content: bytes) -> str | None:
 
 # ---- decoding --------------------------------------------------------------------------
 
-_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
-_HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.I)
-_GB = {"gb2312", "gbk", "x-gbk", "gb_2312-80", "cp936", "euc-cn", "gb18030", "csgb2312"}
-
-
-def codec_name(charset: str | None) -> str | None:
-    """Python codec for a declared charset; gb2312/gbk widen to gb18030 (pages declare
-    gb2312 and use characters outside it)."""
-    if not charset:
-        return None
-    name = charset.strip().strip("\"'").lower()
-    if name in _GB:
-        return "gb18030"
-    try:
-        name = codecs.lookup(name).name
-    except LookupError:
-        return None
-    return "gb18030" if name in ("gb2312", "gbk") else name
-
-
 def decode(content: bytes, *, content_type: str | None = None, forced: str | None = None) -> tuple[str, str]:
     """(text, encoding): forced, then BOM, then the header charset, then <meta>, then
-    charset-normalizer. Undecodable bytes become U+FFFD rather than an exception."""
-    if forced and codec_name(forced):
-        encoding = codec_name(forced)
-        return content.decode(encoding, errors="replace"), encoding
-    for bom, encoding in _BOMS:
-        if content.startswith(bom):
-            return content[len(bom):].decode(encoding, errors="replace"), encoding
-    candidates = []
-    if content_type:
-        match = _HEADER_CHARSET.search(content_type)
-        if match:
-            candidates.append(codec_name(match.group(1)))
-    match = _META_CHARSET.search(content[:4096])
-    if match:
-        candidates.append(codec_name(match.group(1).decode("ascii", "replace")))
-    for encoding in candidates:
-        if encoding:
-            try:
-                return content.decode(encoding), encoding
-            except UnicodeDecodeError:
-                continue  # a wrong declaration is common; try the next source
-    try:
-        return content.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    best = from_bytes(content[:200_000]).best()
-    encoding = codec_name(best.encoding) if best and best.encoding else None
-    if encoding != "gb18030":
-        try:  # short GBK text is often named big5 or a Cyrillic page by the detector
-            text = content[:20000].decode("gb18030")
-            if sum("\u4e00" <= ch <= "\u9fff" for ch in text) > len(text) * 0.2:
-                encoding = "gb18030"
-        except UnicodeDecodeError:
-            pass
-    encoding = encoding or "utf-8"
-    return content.decode(encoding, errors="replace"), encoding
+    charset-normalizer (parsers.decode, shared with the parsers); undecodable bytes
+    become U+FFFD rather than an exception."""
+    return parsers_decode.decode(content, content_type=content_type, forced=forced,
+                                 fallback="utf-8")
