@@ -47,7 +47,15 @@ def _raw(name: str) -> bytes:
 @cache
 def _doc_rows(name: str) -> tuple:
     """The corpus page as (kind, table, cells/text) tuples, in reading order."""
-    doc = read_document(_raw(name), name=name)
+    data = _raw(name)
+    if name.endswith(".html"):
+        # Only the article itself (div.TRS_Editor), whatever container the parser picks
+        # on the whole page: the variants add their own chrome.
+        from selectolax.lexbor import LexborHTMLParser
+
+        article = LexborHTMLParser(data.decode("utf-8")).css_first("div.TRS_Editor").html
+        data = f'<html><body><div class="TRS_Editor">{article}</div></body></html>'.encode()
+    doc = read_document(data, name=name)
     return tuple(("row", b.table, tuple(b.cells)) if b.cells is not None else ("text", None, b.text)
                  for b in doc.blocks), tuple(sorted(doc.meta.items()))
 
@@ -626,6 +634,7 @@ def test_publication_date_from_the_info_line(line):
     assert report.published_date == "2024-03-08"
 
 
+@xfail(strict=True, reason="_info_line needs a colon after the label: 发文日期 / 2024-03-08 in adjacent table cells gives no date")
 def test_publication_date_from_a_hanweb_metadata_table():
     """Hanweb / 江苏 / 浙江 pages: 索引号, 发布机构, 发文日期 in a table above the article,
     labels in one cell and values in the next, no colon."""
@@ -944,3 +953,219 @@ def test_word_report_title_over_two_paragraphs_and_chinese_date():
     assert_cells(report, expected_cells("pingtan-2023"))
     assert report.year == 2023 and report.agency == "平潭综合实验区"
     assert report.published_date == "2024-03-08"
+
+
+# ================================================================ values as printed
+@pytest.mark.parametrize("minus", [
+    pytest.param("\u2212", marks=xfail(strict=True, reason="U+2212 minus is not a sign after NFKC: rows with a negative change are dropped")),
+    pytest.param("\u2013", marks=xfail(strict=True, reason="U+2013 en dash as minus not read: rows with a negative change are dropped")),
+    "－"])
+def test_negative_change_with_typographic_minus(minus):
+    """Word autocorrects "-18" to a minus sign or an en dash; NFKC leaves U+2212 and U+2013."""
+    blocks = map_values(doc_blocks(T20), lambda c: c.replace("-", minus), tables=(0,))
+    report = parse_html(p20(blocks))
+    assert_cells(report, expected_cells("pingtan-2020"))
+
+
+def test_thousands_separators_in_values():
+    blocks = map_values(doc_blocks(T23), lambda c: f"{int(c):,}" if c.isdigit() else c, tables=(0,))
+    assert any("2,629" in b[2] for b in blocks if b[0] == "row")
+    report = parse_html(p23(blocks))
+    assert_cells(report, expected_cells("pingtan-2023"))
+
+
+def test_procurement_amount_under_a_wan_yuan_header():
+    blocks = doc_blocks(T20)
+    for b in blocks:
+        if b[0] == "row" and b[2][1:] == ["采购项目数量", "采购总金额"]:
+            b[2][2] = "采购总金额（万元）"
+        if b[0] == "row" and b[2][0] == "政府集中采购":
+            b[2][2] = "7380.28959"
+    report = parse_html(p20(blocks))
+    assert_cells(report, expected_cells("pingtan-2020"))
+
+
+def test_procurement_amount_under_a_yuan_header():
+    blocks = doc_blocks(T20)
+    for b in blocks:
+        if b[0] == "row" and b[2][1:] == ["采购项目数量", "采购总金额"]:
+            b[2][2] = "采购总金额（元）"
+        if b[0] == "row" and b[2][0] == "政府集中采购":
+            b[2][2] = "73802895.90"
+    report = parse_html(p20(blocks))
+    assert_cells(report, expected_cells("pingtan-2020"))
+
+
+@xfail(strict=True, reason="unit 万 (without 元) not in _VALUE units: the procurement row is dropped")
+def test_procurement_amount_with_wan_unit_only():
+    """"7380.28959万" (万 without 元) in the cell."""
+    blocks = doc_blocks(T20)
+    for b in blocks:
+        if b[0] == "row" and b[2][0] == "政府集中采购":
+            b[2][2] = "7380.28959万"
+    report = parse_html(p20(blocks))
+    assert_cells(report, expected_cells("pingtan-2020"))
+
+
+def test_fee_amount_under_a_yuan_header_v2021():
+    blocks = doc_blocks(T23)
+    for b in blocks:
+        if b[0] == "row" and b[2][:1] == ["信息内容"] and "本年收费金额" in b[2][1]:
+            b[2][1] = "本年收费金额（单位：元）"
+        if b[0] == "row" and b[2][0] == "行政事业性收费":
+            b[2][1] = "59490886.67"
+    report = parse_html(p23(blocks))
+    assert_cells(report, expected_cells("pingtan-2023"))
+
+
+def test_counts_with_notes_in_chinese_brackets():
+    blocks = doc_blocks(T23)
+    for b in blocks:
+        if b[0] == "row" and b[2][0] == "行政许可":
+            b[2][1] = "2629（含承诺制审批）"
+    report = parse_html(p23(blocks))
+    assert_cells(report, expected_cells("pingtan-2023"))
+    assert report.cell("table2.admin_licensing.decisions").note == "含承诺制审批"
+
+
+# ================================================================ classification
+@xfail(strict=True, reason="a 通知 whose title names the annual report and a year is classed v2021 partial, not not_a_report")
+def test_notice_about_compiling_the_annual_report_is_not_a_report():
+    """The annual-report column also carries 通知 about compiling the reports; their titles
+    name the report and a year, but they hold no report."""
+    title = "平潭综合实验区管委会办公室关于做好2023年度政府信息公开工作年度报告编制和发布工作的通知"
+    body = ("<p>各片区管理局，区直各部门：</p><p>根据《中华人民共和国政府信息公开条例》规定，现就做好2023年度"
+            "政府信息公开工作年度报告编制和发布工作通知如下：</p><p>一、各单位应于2024年1月31日前在门户网站公布本单位"
+            "2023年度政府信息公开工作年度报告。</p><p>二、年度报告应按照国办公开办函〔2021〕30号格式编制。</p>"
+            "<p>平潭综合实验区管委会办公室</p><p>2023年12月20日</p>")
+    report = parse_html(page_html(body, title=title, pubdate="2023-12-20 10:00"))
+    assert report.template_version == "not_a_report" and report.cells == []
+
+
+def test_overview_subheading_named_like_the_table2_heading():
+    """Overview sub-headings that repeat a section's name ("（一）主动公开政府信息情况")
+    must not swallow the table that follows the real heading."""
+    blocks = doc_blocks(T23)
+    for b in blocks:
+        if b[0] == "text" and b[2] == "（一）主动公开方面":
+            b[2] = "（一）主动公开政府信息情况"
+    assert any(b[2] == "（一）主动公开政府信息情况" for b in blocks)
+    report = parse_html(p23(blocks))
+    assert_cells(report, expected_cells("pingtan-2023"))
+
+
+def test_tables_with_their_heading_inside_the_table():
+    """Word exports put "二、主动公开政府信息情况" as the first (merged) row of the table."""
+    blocks = doc_blocks(T23)
+    out = []
+    for i, b in enumerate(blocks):
+        nxt = blocks[i + 1] if i + 1 < len(blocks) else None
+        if b[0] == "text" and re.match(r"^[二三四]、", b[2]) and nxt and nxt[0] == "row":
+            out.append(["row", nxt[1], [b[2]]])
+            continue
+        out.append(b)
+    report = parse_html(p23(out))
+    assert_cells(report, expected_cells("pingtan-2023"))
+
+
+def test_tables_without_any_headings():
+    blocks = [b for b in doc_blocks(T23) if not (b[0] == "text" and re.match(r"^[二三四]、", b[2]))]
+    report = parse_html(p23(blocks))
+    assert_cells(report, expected_cells("pingtan-2023"))
+
+
+def test_table4_heading_in_its_long_form():
+    """"四、因政府信息公开工作被申请行政复议、提起行政诉讼情况" (Shanghai and others)."""
+    blocks = doc_blocks(T23)
+    for b in blocks:
+        if b[0] == "text" and b[2].startswith("四、政府信息公开行政复议"):
+            b[2] = "四、因政府信息公开工作被申请行政复议、提起行政诉讼情况"
+    report = parse_html(p23(blocks))
+    assert_cells(report, expected_cells("pingtan-2023"))
+
+
+# ================================================================ page metadata
+@xfail(strict=True, reason="_info_line takes the first 时间： in the whole body: a sidebar date before the article wins silently")
+def test_info_line_date_not_taken_from_a_sidebar_before_the_article():
+    """A left column listing other items with their dates precedes the article in the DOM."""
+    sidebar = ('<div class="left"><h3>最新信息</h3><ul><li><a href="/x.htm">关于开展安全生产检查的通知</a>'
+               "<span>更新时间：2024-05-06</span></li></ul></div>")
+    page = p23(pubdate=None, info_line="发布时间：2024-03-08 来源：平潭综合实验区管委会办公室")
+    page = page.replace(CHROME_TOP, CHROME_TOP + sidebar)
+    report = parse_html(page)
+    assert report.published_date == "2024-03-08"
+
+
+@xfail(strict=True, reason="without ArticleTitle the generic <title> (site name) is the title; the <h1> outside the container is ignored")
+def test_title_from_h1_when_meta_and_title_tag_are_generic():
+    """No ArticleTitle meta; <title> is the site name; the title is the article's <h1>."""
+    page = p23(title=None, pubdate=None)
+    page = page.replace('<div class="article">', f'<div class="article"><h1 class="title">{TITLE23}</h1>'
+                        '<div class="info">发布日期：2024-03-08</div>')
+    page = page.replace("<head>", "<head><title>平潭综合实验区党工委管委会</title>")
+    report = parse_html(page)
+    assert report.title == TITLE23
+    assert (report.year, report.agency, report.published_date) == (2023, "平潭综合实验区", "2024-03-08")
+
+
+@xfail(strict=True, reason="page <title> split only on _ | ' - ': '标题-站点名' keeps the site name in the title")
+def test_title_tag_with_site_name_after_a_plain_hyphen():
+    page = p23(title=None).replace("<head>", f"<head><title>{TITLE23}-平潭综合实验区党工委管委会</title>")
+    report = parse_html(page)
+    assert report.title == TITLE23
+    assert report.agency == "平潭综合实验区"
+
+
+# ================================================================ more text shapes
+@xfail(strict=True, reason="'| a | b |' rows without a |---| rule: the leading blank cell is a value; table 4 gets 16 values and is lost")
+def test_pipe_rows_with_leading_pipe_but_no_markdown_rule():
+    """html2text-like output: every row "| a | b |", no |---| rule line."""
+    text = text_from_blocks(doc_blocks(T23), meta=META23, row=lambda cells: "| " + " | ".join(cells) + " |")
+    check_text(text, "pingtan-2023", year=2023)
+
+
+def test_table4_numbers_on_the_header_line():
+    """Table 4 as one line of text: its headers followed by the fifteen numbers."""
+    blocks = doc_blocks(T23)
+    rows4 = [b for b in blocks if b[0] == "row" and b[1] == 2]
+    line = " ".join(" ".join(b[2]) for b in rows4)
+    at = blocks.index(rows4[0])
+    blocks = [b for b in blocks if b not in rows4]
+    blocks.insert(at, ["text", None, line])
+    text = text_from_blocks(blocks, meta=META23)
+    check_text(text, "pingtan-2023", year=2023)
+
+
+def _wrapped(blocks: list, *, values_on: str) -> str:
+    """PDF text: a label cell longer than 16 characters wraps after 14; the row's numbers
+    stand on the first (`values_on="first"`) or the last line of the label."""
+    lines = [META23["title"], "日期: 2024-03-08"]
+    for kind, _, x in blocks:
+        if kind == "text":
+            lines.append(x)
+            continue
+        labels = [c for c in x if not re.fullmatch(r"[\d.]+", c)]
+        nums = " ".join(c for c in x if re.fullmatch(r"[\d.]+", c))
+        if not nums or not labels or len(labels[-1]) <= 16:
+            lines.append(" ".join(x))
+            continue
+        first = " ".join(labels[:-1] + [labels[-1][:14]])
+        tail = labels[-1][14:]
+        lines += [first + " " + nums, tail] if values_on == "first" else [first, tail + " " + nums]
+    return "\n".join(lines) + "\n"
+
+
+@xfail(strict=True, reason="space-separated '（六）其他处理 1.申请人…' joins both labels: other_handling keyed as printed with sub-row 1's values")
+def test_pdf_text_labels_wrapped_numbers_on_first_line():
+    check_text(_wrapped(doc_blocks(T23), values_on="first"), "pingtan-2023", year=2023)
+
+
+@xfail(strict=True, reason="a wrapped label whose numbers follow its second line: the continuation ends the row and the values are dropped")
+def test_pdf_text_labels_wrapped_numbers_on_last_line():
+    check_text(_wrapped(doc_blocks(T23), values_on="last"), "pingtan-2023", year=2023)
+
+
+@xfail(strict=True, reason="space-separated '（六）其他处理 1.申请人…' keys sub-row 1's values as a printed other_handling")
+def test_pdf_text_labels_wrapped_never_silently_wrong():
+    for values_on in ("first", "last"):
+        no_silent_wrong(parse_text(_wrapped(doc_blocks(T23), values_on=values_on)), expected_cells("pingtan-2023"))
