@@ -32,8 +32,10 @@ _META_NAMES = {
     "articletitle": "title", "pubdate": "pubdate", "contentsource": "source",
     "sitename": "site_name", "url": "url", "firstimg": None,
 }
+# Words of the report body that portal chrome (menus, link lists) does not print.
 _REPORT_WORDS = ("本年新收", "行政复议", "总体情况", "主动公开", "依申请", "上年结转", "予以公开",
-                 "不予公开", "年度报告")
+                 "不予公开")
+_SURE = 6
 
 
 def read(data: bytes, *, name: str, content_type: str | None = None) -> Document:
@@ -80,6 +82,8 @@ def _content_container(tree: LexborHTMLParser) -> LexborNode | None:
             weight = _report_weight(node)
             if weight > best_weight:
                 best, best_weight = node, weight
+        if best_weight >= _SURE:
+            return best  # the report's own words are there: no need to weigh the rest
     if best is None or (body is not None and best_weight * 2 < _report_weight(body)):
         return body
     return best
