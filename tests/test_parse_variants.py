@@ -1267,3 +1267,63 @@ def test_table3_with_one_org_column_reads_natural_person_and_total():
         if key.startswith("table3.") and ".org_" in key:
             assert cell.value is None
     assert report.problems
+
+
+@xfail(strict=True, reason="a line holding only '|' is read as a blank value cell: every row gets twice its values and all tables are lost")
+def test_cells_on_lines_of_their_own_separated_by_lone_pipes():
+    """Seen on real extracted pages (e.g. a 2019 安康 report): every cell on its own line,
+    each followed by a line holding only "|", row ends not marked at all."""
+    lines = [TITLE20, "时间:2021-03-05 08:58"]
+    for kind, _, x in doc_blocks(T20):
+        if kind == "text":
+            lines.append(x)
+        else:
+            for cell in x:
+                lines += [cell, "|"]
+    check_text("\n".join(lines) + "\n", "pingtan-2020", year=2020)
+
+
+@xfail(strict=True, reason="a line holding only '|' is read as a blank value cell: every row gets twice its values and all tables are lost")
+def test_cells_on_lines_of_their_own_separated_by_lone_pipes_v2021():
+    lines = [TITLE23, "时间:2024-03-08 15:34"]
+    for kind, _, x in doc_blocks(T23):
+        if kind == "text":
+            lines.append(x)
+        else:
+            for cell in x:
+                lines += [cell, "|"]
+    check_text("\n".join(lines) + "\n", "pingtan-2023", year=2023)
+
+
+def test_procurement_amount_in_wan_yuan_cell():
+    """"160.5964万元" printed in the cell (安康 2019)."""
+    blocks = doc_blocks(T20)
+    for b in blocks:
+        if b[0] == "row" and b[2][0] == "政府集中采购":
+            b[2][2] = "7380.28959万元"
+    report = parse_html(p20(blocks))
+    assert_cells(report, expected_cells("pingtan-2020"))
+
+
+def test_bulleted_metadata_list_and_document_number_before_the_title():
+    """福建 district pages: "• 发布机构:… • 公文生成日期:…", then 时间:, then the 文号 and the
+    title repeated in the body."""
+    head = ("• 索 引 号:XM02100-0101-2024-00001\n• 备注/文号:岚综管办〔2024〕1号\n"
+            "• 发布机构:平潭综合实验区管委会办公室\n• 公文生成日期:2024-03-05\n"
+            f"{TITLE23}\n时间:2024-03-08 10:25\n岚综管办〔2024〕1号\n{TITLE23}\n")
+    report = parse_text(head + text_from_blocks(doc_blocks(T23)))
+    assert_cells(report, expected_cells("pingtan-2023"))
+    assert report.title == TITLE23
+    assert (report.year, report.agency) == (2023, "平潭综合实验区")
+    assert report.published_date in ("2024-03-08", "2024-03-05")
+
+
+@xfail(strict=True, reason="title() joins the column-name line above a year-first title: title and agency become '政府信息公开…'")
+def test_generic_title_after_a_column_name_line():
+    """Text of a department page: the column name ("政府信息公开") on the line above a title
+    that opens with its year; the agency is in the 来源 line."""
+    head = "政府信息公开\n2023年政府信息公开工作年度报告\n来源:平潭综合实验区财政金融局 时间:2024-01-20 10:01\n"
+    report = parse_text(head + text_from_blocks(doc_blocks(T23)))
+    assert report.year == 2023
+    assert report.agency == "平潭综合实验区财政金融局"
+    assert report.title == "2023年政府信息公开工作年度报告"
