@@ -895,13 +895,14 @@ def _docx_report(stem: str, blocks: list, *, title: str, signature: tuple[str, s
     def add_table(grid, merges):
         table = document.add_table(rows=len(grid), cols=len(grid[0]))
         table.style = "Table Grid"
+        cells = [list(row.cells) for row in table.rows]  # table.cell() rebuilds the grid per call
         for r, row in enumerate(grid):
             for c, text in enumerate(row):
                 if text:
-                    table.cell(r, c).text = text
+                    cells[r][c].text = text
         for r0, c0, r1, c1 in merges:
-            keep = table.cell(r0, c0).text
-            merged = table.cell(r0, c0).merge(table.cell(r1, c1))
+            keep = cells[r0][c0].text
+            merged = cells[r0][c0].merge(cells[r1][c1])
             merged.text = keep
 
     done = set()
