@@ -1465,3 +1465,53 @@ def test_org_subtotal_column_without_a_header_word():
                 b[2].insert(i, str(sum(int(x) for x in nums[1:6])))
     report = parse_html(p23(blocks))
     no_silent_wrong(report, expected_cells("pingtan-2023"))
+
+
+# ================================================================ headings, layout, legacy
+def test_table3_under_the_old_heading_name():
+    """2019-2020 reports that kept the old heading "三、依申请公开政府信息情况"."""
+    blocks = doc_blocks(T20)
+    for b in blocks:
+        if b[0] == "text" and b[2].startswith("三、收到和处理"):
+            b[2] = "三、依申请公开政府信息情况"
+    report = parse_html(p20(blocks))
+    assert_cells(report, expected_cells("pingtan-2020"))
+
+
+def test_table3_under_the_old_heading_name_in_pipe_text():
+    blocks = doc_blocks(T20)
+    for b in blocks:
+        if b[0] == "text" and b[2].startswith("三、收到和处理"):
+            b[2] = "三、依申请公开政府信息情况"
+    check_text(text_from_blocks(blocks, meta=META20), "pingtan-2020", year=2020)
+
+
+def test_all_three_tables_in_one_html_table_with_heading_rows():
+    """The three tables pasted as one <table>, each heading a merged row of it."""
+    blocks = doc_blocks(T23)
+    out = []
+    for i, b in enumerate(blocks):
+        nxt = blocks[i + 1] if i + 1 < len(blocks) else None
+        if b[0] == "text" and re.match(r"^[三四]、", b[2]) and nxt and nxt[0] == "row":
+            out.append(["row", 0, [b[2]]])
+        elif b[0] == "row":
+            out.append(["row", 0, b[2]])
+        else:
+            out.append(b)
+    report = parse_html(p23(out))
+    assert_cells(report, expected_cells("pingtan-2023"))
+
+
+@xfail(strict=True, reason="_classify_without_tables wants a digit year in the title: a 二〇一八年 legacy report becomes not_a_report, year None")
+def test_legacy_report_with_chinese_numeral_year_in_title():
+    page = _raw("pingtan-2018.html").decode("utf-8").replace(
+        "平潭综合实验区2018年度政府信息公开工作年度报告", "平潭综合实验区二〇一八年度政府信息公开工作年度报告")
+    report = parse_bytes(page.encode("utf-8"), name="legacy.html")
+    assert (report.template_version, report.year, report.cells) == ("legacy", 2018, [])
+    assert report.agency == "平潭综合实验区"
+
+
+def test_legacy_report_as_pipe_text():
+    text = corpus_text("pingtan-2018.html", "pipe")
+    report = parse_text(text)
+    assert (report.template_version, report.year, report.cells) == ("legacy", 2018, [])
