@@ -1515,3 +1515,42 @@ def test_legacy_report_as_pipe_text():
     text = corpus_text("pingtan-2018.html", "pipe")
     report = parse_text(text)
     assert (report.template_version, report.year, report.cells) == ("legacy", 2018, [])
+
+
+# ================================================================ wrong declarations, several dates
+def test_gbk_page_that_declares_utf8():
+    """A CMS template declares utf-8 while the article bytes are GBK."""
+    page = p23(charset="utf-8")
+    report = parse_bytes(page.encode("gb18030"), name="wrong.html")
+    assert_cells(report, expected_cells("pingtan-2023"))
+    assert report.year == 2023 and report.agency == "平潭综合实验区"
+
+
+def test_utf8_page_that_declares_gb2312():
+    """A page re-saved as UTF-8 by a CMS migration keeps its old gb2312 meta."""
+    page = p23(charset="gb2312")
+    report = parse_bytes(page.encode("utf-8"), name="wrong.html")
+    assert_cells(report, expected_cells("pingtan-2023"))
+    assert report.year == 2023 and report.agency == "平潭综合实验区"
+
+
+def test_original_page_utf8_declaring_gbk_in_http_equiv():
+    page = _raw(T23).decode("utf-8").replace(
+        '<meta charset="utf-8"', '<meta http-equiv="Content-Type" content="text/html; charset=gbk"><meta x="utf-8"')
+    report = parse_bytes(page.encode("utf-8"), name="wrong.html")
+    assert_cells(report, expected_cells("pingtan-2023"))
+
+
+@xfail(strict=True, reason="date regex (?:发布日期|…|日期|时间) matches the '日期：' of 成文日期 first: the drafting date is taken, silently")
+def test_publication_date_is_the_publishing_date_not_the_drafting_date():
+    """信息公开目录 pages print 成文日期 (drafted) before 发布日期 (published)."""
+    line = "索引号：XM02100-2024-00001 发布机构：平潭综合实验区管委会办公室 成文日期：2024-01-20 发布日期：2024-03-08"
+    report = parse_html(p23(pubdate=None, info_line=line))
+    assert report.published_date == "2024-03-08"
+
+
+@xfail(strict=True, reason="metadata.published_date matches '日期：' inside 成文日期 first: the drafting date is taken, silently")
+def test_publication_date_in_text_after_a_drafting_date():
+    head = (f"{TITLE23}\n成文日期：2024-01-20\n发布日期：2024-03-08\n")
+    report = parse_text(head + text_from_blocks(doc_blocks(T23)))
+    assert report.published_date == "2024-03-08"
