@@ -1609,3 +1609,38 @@ def test_tab_separated_copy_from_excel_with_quoted_multiline_cells():
         return "\t".join(out)
     text = text_from_blocks(doc_blocks(T23), meta=META23, row=row)
     check_text(text, "pingtan-2023", year=2023)
+
+
+# ================================================================ notes near the tables
+@xfail(strict=True, reason="read_table2 amount_in_yuan looks at every label of table 2: a note with 元+金额 divides a 万元 amount by 10000, silently")
+def test_note_about_fees_in_yuan_does_not_rescale_the_procurement_amount():
+    """A note under table 2 mentions 元 and 金额; the procurement header says 万元."""
+    blocks = doc_blocks(T20)
+    for b in blocks:
+        if b[0] == "row" and b[2][1:] == ["采购项目数量", "采购总金额"]:
+            b[2][2] = "采购总金额（万元）"
+        if b[0] == "row" and b[2][0] == "政府集中采购":
+            b[2][2] = "7380.28959"
+    at = next(i for i, b in enumerate(blocks) if b[0] == "text" and b[2].startswith("三、"))
+    blocks.insert(at, ["text", None, "注：本年度行政事业性收费收取金额合计120000元，已全部上缴国库。"])
+    report = parse_html(p20(blocks))
+    assert_cells(report, expected_cells("pingtan-2020"))
+
+
+def test_prose_note_with_spaced_numbers_after_table4():
+    """A paragraph after table 4 (before 五、) whose numbers stand between spaces."""
+    blocks = doc_blocks(T23)
+    at = next(i for i, b in enumerate(blocks) if b[0] == "text" and b[2].startswith("五、"))
+    blocks.insert(at, ["text", None, "注：本年度行政复议 2 件，行政诉讼 7 件，均已办结。"])
+    report = parse_html(p23(blocks))
+    assert_cells(report, expected_cells("pingtan-2023"))
+
+
+@xfail(strict=True, reason="minor: a spaced-number note after table 3 yields spurious 'value not under any row label' problems (cells are right)")
+def test_prose_note_with_spaced_numbers_after_table3():
+    blocks = doc_blocks(T23)
+    at = next(i for i, b in enumerate(blocks) if b[0] == "text" and b[2].startswith("四、政府信息公开行政复议"))
+    blocks.insert(at, ["text", None, "注：本年度新收申请 81 件，办结 81 件。"])
+    report = parse_html(p23(blocks))
+    assert_cells(report, expected_cells("pingtan-2023"))
+    assert not [p for p in report.problems if "81" in p]
