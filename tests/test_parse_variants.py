@@ -1738,3 +1738,17 @@ def test_transitional_report_old_table2_new_table3():
     got = got_cells(report)
     t3 = {k: v for k, v in want.items() if k.startswith("table3.")}
     assert {k: got.get(k, "missing") for k in t3 if got.get(k, "missing") != t3[k]} == {}
+
+
+@xfail(strict=True, reason="title() takes the menu item 政府信息公开年报 (joined with the line above) as the title: '法定主动公开内容政府信息公开年报'")
+def test_text_of_a_whole_page_with_menus_above_the_article():
+    """Text extracted from a whole page: the site's menus come first, then the title and
+    its 发布日期 line (beyond the first dozen lines)."""
+    menus = ["首页", "政务公开", "政府信息公开", "政务服务", "互动交流", "走进平潭", "政府信息公开指南",
+             "政府信息公开制度", "法定主动公开内容", "政府信息公开年报", "依申请公开", "无障碍", "长者模式",
+             "当前位置：首页 > 政府信息公开 > 政府信息公开年报"]
+    head = "\n".join(menus) + f"\n{TITLE23}\n发布日期：2024-03-08 来源：平潭综合实验区管委会办公室\n"
+    report = parse_text(head + text_from_blocks(doc_blocks(T23)))
+    assert_cells(report, expected_cells("pingtan-2023"))
+    assert report.title == TITLE23
+    assert (report.year, report.agency, report.published_date) == (2023, "平潭综合实验区", "2024-03-08")
