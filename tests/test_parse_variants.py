@@ -1752,3 +1752,20 @@ def test_text_of_a_whole_page_with_menus_above_the_article():
     assert_cells(report, expected_cells("pingtan-2023"))
     assert report.title == TITLE23
     assert (report.year, report.agency, report.published_date) == (2023, "平潭综合实验区", "2024-03-08")
+
+
+@pytest.mark.parametrize("mark", [
+    pytest.param("①", marks=xfail(strict=True, reason="NFKC turns ① into 1: '81①' is read as 811 (I2 then fails, blamed on the source)")),
+    pytest.param("<sup>1</sup>", marks=xfail(strict=True, reason="a <sup> footnote digit is glued to the number: 81<sup>1</sup> read as 811")),
+    "*", "<sup>注</sup>"])
+def test_footnote_mark_in_a_value_cell(mark):
+    """A value with a footnote mark ("81①" / "81<sup>1</sup>", the note under the table):
+    81 or flagged, never 811."""
+    def td(r, c, text):
+        if text == "81" and c == 7:
+            return f"<td>81{mark}</td>"
+        return f"<td>{text}</td>"
+    blocks = doc_blocks(T23)
+    blocks.insert(t3_row_index(blocks, "四、结转下年度") + 1, ["text", None, "注：①含上级转办申请3件。"])
+    report = parse_html(page_html(body_html(blocks, td=td), title=TITLE23))
+    no_silent_wrong(report, expected_cells("pingtan-2023"))
