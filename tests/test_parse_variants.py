@@ -1769,3 +1769,15 @@ def test_footnote_mark_in_a_value_cell(mark):
     blocks.insert(t3_row_index(blocks, "四、结转下年度") + 1, ["text", None, "注：①含上级转办申请3件。"])
     report = parse_html(page_html(body_html(blocks, td=td), title=TITLE23))
     no_silent_wrong(report, expected_cells("pingtan-2023"))
+
+
+def test_generic_title_agency_from_the_content_source():
+    report = parse_html(p23(title="2023年政府信息公开工作年度报告", source="平潭综合实验区财政金融局"))
+    assert (report.year, report.agency) == (2023, "平潭综合实验区财政金融局")
+
+
+@pytest.mark.parametrize("line", ["来源：平潭综合实验区财政金融局 发布时间：2024-01-20",
+                                  "信息来源：平潭综合实验区财政金融局　　发布日期：2024年01月20日"])
+def test_generic_title_agency_from_the_source_line(line):
+    report = parse_html(p23(title="2023年政府信息公开工作年度报告", source=None, pubdate=None, info_line=line))
+    assert (report.year, report.agency, report.published_date) == (2023, "平潭综合实验区财政金融局", "2024-01-20")
