@@ -1781,3 +1781,20 @@ def test_generic_title_agency_from_the_content_source():
 def test_generic_title_agency_from_the_source_line(line):
     report = parse_html(p23(title="2023年政府信息公开工作年度报告", source=None, pubdate=None, info_line=line))
     assert (report.year, report.agency, report.published_date) == (2023, "平潭综合实验区财政金融局", "2024-01-20")
+
+
+@pytest.mark.parametrize("printed", ["23，10", "4,42", "2,6290"])
+@xfail(strict=True, reason="values._VALUE accepts any comma inside digits ([\\d,]*): '23，10' is 2310, '4,42' is 442, silently")
+def test_comma_inside_a_value_that_is_no_thousands_separator(printed):
+    """"23，10" (增23、减10 without signs), a misplaced separator: flagged, never 2310 / 442 / 26290."""
+    blocks = doc_blocks(T20)
+    for b in blocks:
+        if b[0] == "row" and b[2][0] == "其他对外管理服务事项":
+            b[2][2] = printed
+    report = parse_html(p20(blocks))
+    want = expected_cells("pingtan-2020")
+    want.pop("table2.other_admin_services.items_change")
+    no_silent_wrong(report, want)
+    cell = report.cell("table2.other_admin_services.items_change")
+    assert cell is None or cell.value is None
+    assert report.problems
