@@ -1798,3 +1798,32 @@ def test_comma_inside_a_value_that_is_no_thousands_separator(printed):
     cell = report.cell("table2.other_admin_services.items_change")
     assert cell is None or cell.value is None
     assert report.problems
+
+
+def _one_line_per_table(name: str, meta: dict) -> str:
+    """get_text(" ") of each whole <table>: a table's cells on one line, spaces between."""
+    lines = [meta["title"], f"日期: {meta['pubdate']}"]
+    current, buf = None, []
+    for kind, table, x in doc_blocks(name) + [["text", None, ""]]:
+        if kind == "row" and table == current:
+            buf += x
+            continue
+        if buf:
+            lines.append(" ".join(buf))
+            buf = []
+        if kind == "row":
+            current, buf = table, list(x)
+        else:
+            current = None
+            lines.append(x)
+    return "\n".join(lines) + "\n"
+
+
+@xfail(strict=True, reason="tokens() joins the words between numbers into one label: '…现行有效件数 规章' misses ^规章$, rows lost")
+def test_each_table_flattened_to_one_line_v2019():
+    check_text(_one_line_per_table(T20, META20), "pingtan-2020", year=2020)
+
+
+@xfail(strict=True, reason="tokens() joins the words between numbers into one label: 规章/行政许可/行政处罚 rows lost, （六） keyed as printed")
+def test_each_table_flattened_to_one_line_v2021():
+    check_text(_one_line_per_table(T23, META23), "pingtan-2023", year=2023)
