@@ -262,7 +262,8 @@ def test_gbk_page_without_any_charset_declaration():
 
 @pytest.mark.parametrize("container", [
     '<div id="zoom">', '<div id="UCAP-CONTENT">', '<div id="Zoom" class="zoom">',
-    '<div class="TRS_UEDITOR trs_paper_default trs_web">', '<div class="bt_content">', '<div class="article-con">'])
+    '<div class="TRS_UEDITOR trs_paper_default trs_web">', '<div class="bt_content">', '<div class="article-con">',
+    '<div class="zw">', '<div id="mainText">', '<div class="news_cont_d_wrap">'])
 def test_article_containers_of_other_cms(container):
     """Hanweb (#zoom, bt_content), 开普云 (#UCAP-CONTENT), TRS 新编辑器 (TRS_UEDITOR) and
     plain article divs, inside chrome that also has a sidebar list of other reports."""
