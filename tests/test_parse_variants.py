@@ -1860,3 +1860,17 @@ def test_table4_litigation_groups_printed_before_review():
     at = next(i for i, b in enumerate(blocks) if b[0] == "text" and b[2].startswith("五、"))
     blocks[at:at] = [["row", 2, r] for r in rows]
     no_silent_wrong(parse_html(p23(blocks)), want)
+
+
+@xfail(strict=True, reason="'（六）其他处理 1.申请人…' in one cell matches other_handling first: sub-row 1 keyed as a printed other_handling, other_no_correction missing, status ok")
+def test_group_label_and_first_subrow_label_in_one_cell():
+    """A simplified grid: the group label and the first sub-row's label share one cell
+    ("（六）其他处理<br>1.申请人…"), as they share a line in PDF text."""
+    blocks = doc_blocks(T23)
+    for b in blocks:
+        if b[0] == "row" and b[1] == 1 and len(b[2]) > 8 and b[2][0].startswith(("（三）", "（四）", "（五）", "（六）")):
+            b[2] = [b[2][0] + "\n" + b[2][1]] + b[2][2:]
+    def td(r, c, text):
+        return "<td>" + text.replace("\n", "<br/>") + "</td>"
+    report = parse_html(page_html(body_html(blocks, td=td), title=TITLE23))
+    assert_cells(report, expected_cells("pingtan-2023"))
