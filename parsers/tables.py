@@ -118,10 +118,12 @@ def read_rows(
                 problems.append(f"value {tok.text!r} is not under any row label")
             continue
         label = compact(tok.text)
-        hit = next(
+        # The last row that matches: a label that ran together with its group's
+        # ("（六）其他处理 1.申请人…逾期不补正") is the sub-row's.
+        hit = max(
             (i for i in range(last + 1, min(last + 1 + WINDOW, len(rows)))
              if rows[i].key not in found and _matches(rows[i], label)),
-            None,
+            default=None,
         )
         if hit is not None:
             current = RowRead(rows[hit].key, tok.text)
@@ -132,10 +134,10 @@ def read_rows(
         if group is not None and last >= 0:
             current = RowRead(group, tok.text)
             found[group] = current
-        elif current is not None and (
-            current.filled() >= width.get(current.key, 0) or len(label) >= 4
-        ):
-            current = None  # a header or heading ends the row; a stray character does not
+        elif current is not None and current.filled() >= width.get(current.key, 0):
+            # A header or heading ends a full row; before its values, another label is
+            # the row's own label wrapped onto a second line (PDF and copied text).
+            current = None
     return found, problems
 
 
@@ -144,6 +146,8 @@ def fit(row: RowRead, n: int) -> tuple[list[Token] | None, str | None]:
     values = list(row.values)
     while len(values) > n and not values[-1].text.strip():
         values.pop()  # padding to the widest row
+    while len(values) > n and not values[0].text.strip():
+        values.pop(0)  # empty cells standing where the label's span would be
     if len(values) == n:
         return values, None
     if len(values) < n:
@@ -314,6 +318,8 @@ def read_table4(blocks: Sequence[Block]) -> TableRead:
             values.append(tok)
     while len(values) > 15 and not values[-1].text.strip():
         values.pop()
+    while len(values) > 15 and not values[0].text.strip():
+        values.pop(0)  # a spacer cell opening the row
     # Where rows were lost (one cell per line), blank cells between the header and the
     # first number are the leading cells of the data row.
     before = first - 1

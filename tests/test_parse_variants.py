@@ -716,7 +716,6 @@ def test_every_cell_on_its_own_line_without_pipes():
     check_text("\n".join(lines) + "\n", "pingtan-2023", year=2023)
 
 
-@xfail(strict=True, reason="space-separated v2021 row '（六）其他处理 1.申请人…' joins both labels into one token: other_handling keyed as printed with sub-row 1's values")
 def test_row_label_and_numbers_on_one_line_separated_by_spaces():
     """get_text(" ") per row, or PDF text: "一、本年新收… 80 1 0 0 0 0 81"."""
     text = text_from_blocks(doc_blocks(T23), meta=META23, row=" ".join)
@@ -1119,7 +1118,6 @@ def test_title_tag_with_site_name_after_a_plain_hyphen():
 
 
 # ================================================================ more text shapes
-@xfail(strict=True, reason="'| a | b |' rows without a |---| rule: the leading blank cell is a value; table 4 gets 16 values and is lost")
 def test_pipe_rows_with_leading_pipe_but_no_markdown_rule():
     """html2text-like output: every row "| a | b |", no |---| rule line."""
     text = text_from_blocks(doc_blocks(T23), meta=META23, row=lambda cells: "| " + " | ".join(cells) + " |")
@@ -1430,7 +1428,6 @@ def test_statistics_workbook_with_template_merges(one_sheet):
     assert report.template_version == "v2021"
 
 
-@xfail(strict=True, reason="a blank spacer <td> before the table 4 value row makes 16 values: table 4 lost")
 def test_word_spacer_cells_at_row_starts():
     """Word-exported HTML: an empty, borderless spacer <td> opens every row."""
     def td(r, c, text):
@@ -1598,7 +1595,6 @@ def test_markdown_from_a_pdf_converter_with_html_tables_inline():
     assert report.year == 2023
 
 
-@xfail(strict=True, reason="a quoted Excel cell with a line break: the label's second line ends the row and its values are dropped")
 def test_tab_separated_copy_from_excel_with_quoted_multiline_cells():
     """Rows copied out of Excel: tabs between cells, a cell holding a line break is quoted."""
     def row(cells):
@@ -1862,7 +1858,6 @@ def test_table4_litigation_groups_printed_before_review():
     no_silent_wrong(parse_html(p23(blocks)), want)
 
 
-@xfail(strict=True, reason="'（六）其他处理 1.申请人…' in one cell matches other_handling first: sub-row 1 keyed as a printed other_handling, other_no_correction missing, status ok")
 def test_group_label_and_first_subrow_label_in_one_cell():
     """A simplified grid: the group label and the first sub-row's label share one cell
     ("（六）其他处理<br>1.申请人…"), as they share a line in PDF text."""
@@ -1917,14 +1912,12 @@ def _grid_text(name: str, meta: dict, row) -> str:
     return "\n".join(lines) + "\n"
 
 
-@xfail(strict=True, reason="blank cells covered by a label's colspan count as values: rows with a 2- or 3-column label get 8-9 values and are dropped (42+ cells)")
 def test_grid_aligned_pipe_text_with_blank_span_cells():
     """Every row on the table's full grid: a label spanning three columns is followed by
     two blank cells, a value under a rowspan by a blank below it."""
     check_text(_grid_text(T23, META23, lambda cells: " | ".join(cells) + " |"), "pingtan-2023", year=2023)
 
 
-@xfail(strict=True, reason="blank cells covered by a label's colspan count as values: rows with a 2- or 3-column label get 8-9 values and are dropped (42+ cells)")
 def test_grid_aligned_pipe_text_with_blank_span_cells_v2019():
     check_text(_grid_text(T20, META20, lambda cells: " | ".join(cells) + " |"), "pingtan-2020", year=2020)
 
@@ -1935,7 +1928,6 @@ def test_grid_aligned_text_never_silently_wrong():
                         expected_cells(stem))
 
 
-@xfail(strict=True, reason="empty <td>s where a template has colspan count as blank values: table 3 rows with a 2- or 3-cell label get 8-9 values and are dropped (42 cells)")
 def test_html_with_unmerged_blank_cells_instead_of_spans():
     """Word tables drawn without merging: a long label followed by empty, borderless cells
     where a template would use colspan (and empty cells under a label that spans rows)."""
