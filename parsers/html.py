@@ -217,10 +217,16 @@ def cell_text(td: LexborNode) -> str:
     """A cell's text with its <p>/<br> breaks as spaces: "商业</p><p>企业" is read as a
     label either way, while "230</p><p>000023" stays visibly two numbers."""
     parts: list[str] = []
+    superscript = False
     for node in td.traverse(include_text=True):
         tag = node.tag
         if tag == "-text":
-            parts.append(node.text_content or "")
+            text = node.text_content or ""
+            # 81<sup>1</sup> is 81 with footnote 1, not 811.
+            parts.append(f"({text})" if superscript and text.strip() else text)
+            superscript = False
+        elif tag == "sup":
+            superscript = True
         elif tag in _BLOCK:
             parts.append(" ")
     return clean("".join(parts))

@@ -188,8 +188,10 @@ def read_table2(blocks: Sequence[Block], version: str) -> TableRead:
     toks = tokens(blocks)
     found, problems = read_rows(toks, rows, width)
     read.rows, read.problems = found, problems
+    # A column header (short) that gives the amount in 元; a note below the table does not.
     amount_in_yuan = any("元" in compact(t.text) and "万元" not in compact(t.text)
-                         and "金额" in compact(t.text) for t in toks if not t.is_value)
+                         and "金额" in compact(t.text) and len(t.text) <= 20
+                         for t in toks if not t.is_value)
     for row in rows:
         hit = found.get(row.key)
         if hit is None:

@@ -22,9 +22,14 @@ _NUMBER = re.compile(r"[+-]?\d+(?:,\d{3})*(?:\.\d+)?")
 # A whole cell that is a number, optionally signed, with a unit and/or a note in brackets.
 _VALUE = re.compile(
     r"^(?P<num>[+-]?\d[\d,]*(?:\.\d+)?)"
-    r"(?P<unit>万元|元|件|条|项|个|份|次|家)?"
+    r"(?P<unit>万元|万|元|件|条|项|个|份|次|家)?"
     r"(?:[(\[](?P<note>[^)\]]*)[)\]]?)?$"
 )
+_GROUPED = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
+# Footnote marks printed after a number (81①, 81¹): NFKC would make them digits (811).
+_FOOTNOTE = re.compile("[\u2460-\u249b\u24ea-\u24ff\u2776-\u2793\u00b9\u00b2\u00b3\u2070-\u2079]+")
+# Minus signs of word processors (U+2212, en dash, small hyphen) before a digit.
+_MINUS = re.compile("^[\u2212\u2013\u2012\ufe63]" r"(?=\s*\d)")
 _CHANGE = re.compile(r"^(?:增|\+)(?P<add>\d+)[/、,，;；](?:减|-)(?P<rem>\d+)$")
 _RUN_TOGETHER = re.compile(r"^\d+(?:[ \u00a0\u3000]+\d+)+$")
 
@@ -109,7 +114,7 @@ def is_value_text(text: str) -> bool:
 def _is_value_text(text: str) -> bool:
     """Whether a cell reads as a value (a number, a null mark, run-together numbers)
     rather than a label. "1.属于国家秘密" is a label; "174(社会组织…)" is a value."""
-    s = compact(text)
+    s = compact(_printed_number(text)[0])
     if s in NULL_MARKS:
         return True
     if _VALUE.match(s) or _CHANGE.match(s):
@@ -127,10 +132,11 @@ def read_value(text: str, *, amount: bool = False) -> Value:
 def _read_value(text: str, amount: bool) -> Value:
     """Type one printed cell. `amount`: a money column, normalised to 万元.
     "+a/-b" (本年增/减) is a net change with its two halves."""
+    text, footnote = _printed_number(text)
     spaced = normalize(text)
     s = compact(text)
     if s in NULL_MARKS:
-        return Value(None)
+        return Value(None, note=footnote)
     if _RUN_TOGETHER.match(spaced):
         return Value(None, problem=f"several numbers run together in one cell: {spaced!r}")
     change = _CHANGE.match(s)
@@ -140,19 +146,33 @@ def _read_value(text: str, amount: bool) -> Value:
     match = _VALUE.match(s)
     if not match:
         return Value(None, problem=f"not a number: {spaced!r}")
+    if "," in match["num"] and not _GROUPED.fullmatch(match["num"]):
+        return Value(None, problem=f"a comma that is no thousands separator: {spaced!r}")
     digits = match["num"].replace(",", "")
     try:
         number = Decimal(digits)
     except InvalidOperation:  # pragma: no cover - the regex admits only decimals
         return Value(None, problem=f"not a number: {spaced!r}")
-    note = (match["note"] or "").strip() or None
-    unit = match["unit"]
+    note = "; ".join(n for n in ((match["note"] or "").strip(), footnote) if n) or None
+    unit = "万元" if match["unit"] == "万" else match["unit"]
     if amount:
         if unit == "元":
             number = number / Decimal(10000)
         return Value(_plain(number), note=note, unit=unit or None)
     # A fraction or a sign in a count is kept as printed: check I5 reports it.
     return Value(_plain(number), note=note, unit=unit or None)
+
+
+def _printed_number(text: str) -> tuple[str, str | None]:
+    """The cell without footnote marks (kept as a note) and with a typographic minus
+    read as "-"."""
+    footnote = None
+    if _FOOTNOTE.search(text):
+        footnote = "footnote mark " + "".join(_FOOTNOTE.findall(text))
+        text = _FOOTNOTE.sub("", text)
+    if _MINUS.match(text.lstrip()):
+        text = _MINUS.sub("-", text.lstrip())
+    return text, footnote
 
 
 def _plain(number: Decimal) -> int | Decimal:
