@@ -96,9 +96,13 @@ def evaluate(rule: Rule, values: dict, unclean: set[str]) -> Check | None:
             return Check(rule.id, rule.scope, True, rule.passing.format(lsum))
         return Check(rule.id, rule.scope, True, f"{lsum} = {rsum} (sum of the {len(right)} "
                      "printed rows)")
-    fault = "parse" if any(k in unclean for k in (*rule.left, *right)) else "source"
+    missing = len(rule.right) - len(right)
+    # Rows the parse did not read may hold the difference: the parse is suspect first.
+    fault = "parse" if missing or any(k in unclean for k in (*rule.left, *right)) else "source"
     detail = (f"{_terms(rule.left, rule, values)} = {lsum} but {_terms(right, rule, values)} "
               f"= {rsum} (differs by {lsum - rsum:+})")
+    if missing:
+        detail += f"; {missing} detail rows were not read"
     return Check(rule.id, rule.scope, False, detail, fault)
 
 

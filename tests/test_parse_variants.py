@@ -1341,7 +1341,6 @@ def test_pdf_from_word_with_borderless_tables_never_silently_wrong():
     no_silent_wrong(report, expected_cells("pingtan-2023"))
 
 
-@xfail(strict=True, reason="checks.evaluate sums only the rows present and blames 'source' although the parser dropped a row with a problem")
 def test_identity_failure_from_a_row_the_parse_missed_is_not_blamed_on_the_source():
     """A table 3 row the parser could not read makes I3 fail: that is the parse's fault
     (or unknown), never "source"."""
@@ -1354,7 +1353,6 @@ def test_identity_failure_from_a_row_the_parse_missed_is_not_blamed_on_the_sourc
     assert failed and all(c.fault != "source" for c in failed), [(c.scope, c.fault) for c in failed]
 
 
-@xfail(strict=True, reason="I3 fails because the parser dropped rows, yet fault='source' (dropped rows are not in unclean)")
 def test_borderless_pdf_identity_failures_not_blamed_on_the_source():
     report = parse_bytes((VARIANTS / "pingtan-2023-word-borderless.pdf").read_bytes(), name="r.pdf")
     failed = [c for c in report.checks if c.ok is False]
