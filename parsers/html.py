@@ -15,6 +15,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from parsers.decode import DecodeError, decode
 from parsers.document import Block, Document
+from parsers.metadata import labelled_date
 from parsers.values import clean, is_value_text, normalize
 
 # Content containers of the common government CMSs, most specific first.
@@ -100,9 +101,9 @@ def _info_line(tree: LexborHTMLParser, meta: dict[str, str]) -> None:
         return
     text = clean(body.text(deep=True, separator=" "))
     if "pubdate" not in meta:
-        match = re.search(r"(?:发布日期|发布时间|日期|时间)\s*[:：]\s*(\d{4}[-./年]\d{1,2}[-./月]\d{1,2})", text)
-        if match:
-            meta["pubdate"] = match.group(1)
+        date = labelled_date(text)
+        if date:
+            meta["pubdate"] = date
     if "source" not in meta:
         match = re.search(r"(?:来源|发布机构|信息来源)\s*[:：]\s*(\S{2,30})", text)
         if match:

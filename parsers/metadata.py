@@ -60,15 +60,31 @@ def report_year(title_text: str | None, document: Document, published: str | Non
     return None
 
 
-def published_date(document: Document) -> str | None:
-    for candidate in (document.meta.get("pubdate"),):
-        date = iso_date(candidate)
-        if date:
-            return date
-    for block in document.blocks[:5]:
-        match = re.search(r"(?:发布日期|发布时间|日期|时间)\s*[:：]\s*(\d{4}[-./年]\d{1,2}[-./月]\d{1,2})", block.text)
+_DATE_TEXT = r"(\d{4}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2})"
+# Publication labels first; a bare 日期/时间 only where it is no 成文日期 (drafted) or
+# 更新时间 (a sidebar item's date).
+_PUBDATE_LABELS = (
+    re.compile(r"(?:发布日期|发布时间|公开日期|发文日期|发布于)\s*[:：]?\s*" + _DATE_TEXT),
+    re.compile(r"(?<![成印更生创修撰])(?:日期|时间)\s*[:：]\s*" + _DATE_TEXT),
+)
+
+
+def labelled_date(text: str) -> str | None:
+    """The publication date a page's info line or metadata table gives, as ISO."""
+    for pattern in _PUBDATE_LABELS:
+        match = pattern.search(text)
         if match:
             return iso_date(match.group(1))
+    return None
+
+
+def published_date(document: Document) -> str | None:
+    date = iso_date(document.meta.get("pubdate"))
+    if date:
+        return date
+    date = labelled_date("\n".join(document.text_lines()[:15]))
+    if date:
+        return date
     _, signed = sections.signature(document)
     return iso_date(signed)
 
