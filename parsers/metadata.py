@@ -20,26 +20,39 @@ _DATE = re.compile(r"(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})")
 _COUNTY = re.compile(r"^(.{2,8}?(?:区|县|旗|市))")
 
 
+_AGENCY_END = re.compile(r"(政府|局|委|委员会|办|办公室|院|署|厅|部|会|中心|区|县|市|旗|镇|乡|街道|馆|所|队)$")
+
+
+def _is_title(line: str) -> bool:
+    """A report title names its year; breadcrumbs and menu items (政府信息公开年报) do not."""
+    return bool(_TITLE_WORDS.search(line) and _YEAR_IN_TITLE.search(arabic_dates(line))
+                and len(line) <= 60 and not re.search(r"首页|当前位置|>|»", line))
+
+
 def title(document: Document) -> str | None:
     meta = document.meta
     if meta.get("title"):
         return compact(meta["title"])
-    lines = [compact(b.text) if len(b.text) <= 100 else "" for b in document.blocks[:12]
+    lines = [compact(b.text) if len(b.text) <= 100 else "" for b in document.blocks[:15]
              if b.cells is None]
     for i, line in enumerate(lines):
-        if _TITLE_WORDS.search(line) and len(line) <= 60:
+        if _is_title(line):
             # A title broken over two lines: "洪泽区人民政府" / "2023年…年度报告".
-            if i > 0 and len(line) < 30 and not _YEAR_AGENCY.match(line) and len(lines[i - 1]) <= 25 \
-                    and not _DATE.search(lines[i - 1]):
-                return lines[i - 1] + line
+            previous = lines[i - 1] if i > 0 else ""
+            if (_YEAR_FIRST.match(arabic_dates(line)) and 2 < len(previous) <= 25
+                    and _AGENCY_END.search(previous) and not _DATE.search(previous)):
+                return previous + line
             return line
-    page_title = meta.get("page_title")
-    if page_title:
-        return compact(re.split(r"[_|]| - ", page_title)[0])
+    for candidate in (meta.get("heading"), meta.get("page_title")):
+        for part in re.split(r"[_|｜]|\s[-—–]\s|[-—–]", compact(candidate or "")):
+            if _is_title(part):
+                return part
     return None
 
 
-_YEAR_AGENCY = re.compile(r"^.{2,}?(20\d\d|19\d\d)年")
+_YEAR_FIRST = re.compile(r"^(?:20\d\d|19\d\d)年")
+
+
 
 
 def report_year(title_text: str | None, document: Document, published: str | None) -> int | None:
@@ -64,7 +77,7 @@ _DATE_TEXT = r"(\d{4}\s*[-./年]\s*\d{1,2}\s*[-./月]\s*\d{1,2})"
 # Publication labels first; a bare 日期/时间 only where it is no 成文日期 (drafted) or
 # 更新时间 (a sidebar item's date).
 _PUBDATE_LABELS = (
-    re.compile(r"(?:发布日期|发布时间|公开日期|发文日期|发布于)\s*[:：]?\s*" + _DATE_TEXT),
+    re.compile(r"(?:发布日期|发布时间|公开日期|发文日期|发布于)\s*[:：|]?\s*" + _DATE_TEXT),
     re.compile(r"(?<![成印更生创修撰])(?:日期|时间)\s*[:：]\s*" + _DATE_TEXT),
 )
 
@@ -116,7 +129,7 @@ def agency(title_text: str | None, document: Document) -> str | None:
 def _agency_from_title(title_text: str) -> str | None:
     text = arabic_dates(compact(title_text))
     match = re.match(r"^(.{2,40}?)(?:关于)?(?:20\d\d|19\d\d)年", text)
-    if match and not re.search(r"关于|印发|转发", match.group(1)):
+    if match and not re.search(r"关于|印发|转发|政府信息公开|年度报告|工作", match.group(1)):
         return match.group(1)
     match = re.match(r"^(?:20\d\d|19\d\d)年度?(.{2,40}?)(?:政府信息公开|政务公开)", text)
     if match:

@@ -12,7 +12,7 @@ import re
 from parsers import checks, metadata, schema, sections, tables
 from parsers.document import Document
 from parsers.model import NOT_A_REPORT, OK, PARTIAL, Cell, Report
-from parsers.values import compact
+from parsers.values import arabic_dates, compact
 
 _ANNUAL_REPORT = re.compile(r"(政府信息公开|政务公开|信息公开).{0,12}(年度报告|年报|工作报告)")
 
@@ -63,7 +63,12 @@ def build_report(document: Document, *, path: str) -> Report:
 
 
 def _classify_without_tables(report: Report, document: Document) -> None:
-    title = compact(report.title or "")
+    title = arabic_dates(compact(report.title or ""))
+    if re.search(r"(通知|函|公告|通报|意见|方案|办法|批复|决定)$", title):
+        # 关于做好2023年度政府信息公开工作年度报告编制发布工作的通知: about reports, not one
+        report.template_version = report.status = NOT_A_REPORT
+        report.year = None
+        return
     if not (_ANNUAL_REPORT.search(title) and re.search(r"(19|20)\d\d", title)):
         report.template_version = NOT_A_REPORT
         report.status = NOT_A_REPORT

@@ -773,7 +773,6 @@ def test_pipe_text_with_jian_units_and_full_width_digits():
     check_text(text, "pingtan-2023", year=2023)
 
 
-@xfail(strict=True, reason="published_date reads only prose lines: a '发文日期 | 2024-03-08 |' row is ignored")
 def test_pipe_text_with_a_hanweb_metadata_table_on_top():
     """Text extracted from a Hanweb page starts with the 索引号/发布机构/发文日期 table."""
     body = text_from_blocks(doc_blocks(T23))
@@ -1026,7 +1025,6 @@ def test_counts_with_notes_in_chinese_brackets():
 
 
 # ================================================================ classification
-@xfail(strict=True, reason="a 通知 whose title names the annual report and a year is classed v2021 partial, not not_a_report")
 def test_notice_about_compiling_the_annual_report_is_not_a_report():
     """The annual-report column also carries 通知 about compiling the reports; their titles
     name the report and a year, but they hold no report."""
@@ -1104,7 +1102,6 @@ def test_title_from_h1_when_meta_and_title_tag_are_generic():
     assert (report.year, report.agency, report.published_date) == (2023, "平潭综合实验区", "2024-03-08")
 
 
-@xfail(strict=True, reason="page <title> split only on _ | ' - ': '标题-站点名' keeps the site name in the title")
 def test_title_tag_with_site_name_after_a_plain_hyphen():
     page = p23(title=None).replace("<head>", f"<head><title>{TITLE23}-平潭综合实验区党工委管委会</title>")
     report = parse_html(page)
@@ -1188,7 +1185,6 @@ def test_pingtan_pipe_text_in_gbk():
     assert_cells(report, expected_cells("pingtan-2023"))
 
 
-@xfail(strict=True, reason="metadata.title takes the first line matching 信息公开…年报: the breadcrumb '当前位置:首页>…>政府信息公开年报' becomes the title")
 def test_text_with_page_breadcrumb_before_the_title():
     """Text extracted from a whole page starts with the breadcrumb, which names the column
     (政府信息公开年报) but is not the title."""
@@ -1208,7 +1204,6 @@ def test_generic_title_agency_from_the_signature():
     assert report.published_date == "2024-01-20" and report.year == 2023
 
 
-@xfail(strict=True, reason="agency from title takes everything before the year ('政府信息公开工作年度报告(') instead of the signature")
 def test_generic_title_with_year_in_brackets_agency_from_the_signature():
     blocks = doc_blocks(T23) + [["text", None, "平潭综合实验区财政金融局"], ["text", None, "2024年1月20日"]]
     report = parse_html(p23(blocks, title="政府信息公开工作年度报告（2023年）", source=None, pubdate=None))
@@ -1493,7 +1488,6 @@ def test_all_three_tables_in_one_html_table_with_heading_rows():
     assert_cells(report, expected_cells("pingtan-2023"))
 
 
-@xfail(strict=True, reason="_classify_without_tables wants a digit year in the title: a 二〇一八年 legacy report becomes not_a_report, year None")
 def test_legacy_report_with_chinese_numeral_year_in_title():
     page = _raw("pingtan-2018.html").decode("utf-8").replace(
         "平潭综合实验区2018年度政府信息公开工作年度报告", "平潭综合实验区二〇一八年度政府信息公开工作年度报告")
