@@ -95,7 +95,7 @@ def published_date(document: Document) -> str | None:
     date = iso_date(document.meta.get("pubdate"))
     if date:
         return date
-    date = labelled_date("\n".join(document.text_lines()[:15]))
+    date = labelled_date("\n".join(document.text_lines()[:40]))
     if date:
         return date
     _, signed = sections.signature(document)
@@ -119,11 +119,19 @@ def agency(title_text: str | None, document: Document) -> str | None:
     if not name:
         name, _ = sections.signature(document)
     if not name:
-        name = document.meta.get("source") or document.meta.get("site_name")
+        name = document.meta.get("source") or _labelled_source(document) or \
+            document.meta.get("site_name")
         name = compact(name) if name else None
     if not name:
         return None
     return complete_with_city(name, document)
+
+
+def _labelled_source(document: Document) -> str | None:
+    """来源/发布机构 in the page's info line, as text extraction keeps it."""
+    match = re.search(r"(?:来源|发布机构|信息来源)\s*[:：|]\s*([^\s|]{2,30})",
+                      "\n".join(document.text_lines()[:40]))
+    return match.group(1) if match else None
 
 
 def _agency_from_title(title_text: str) -> str | None:

@@ -124,8 +124,11 @@ T3_ROWS = (
     Row("not_processed_excessive", "（五）4.无正当理由大量反复申请", (r"大量反复",)),
     Row("not_processed_confirm", "（五）5.要求行政机关确认或重新出具已获取信息", (r"重新出具", r"确认或")),
     Row("other_handling", "（六）其他处理", (r"其他处理",)),
-    Row("other_no_correction", "（六）1.申请人无正当理由逾期不补正", (r"逾期不补正",), _V21),
-    Row("other_fee_unpaid", "（六）2.申请人逾期未按收费通知要求缴纳费用", (r"缴纳费用", r"收费通知"), _V21),
+    # Short alternatives too: PDF text wraps these long labels anywhere.
+    Row("other_no_correction", "（六）1.申请人无正当理由逾期不补正",
+        (r"逾期不补正", r"无正当理由逾期"), _V21),
+    Row("other_fee_unpaid", "（六）2.申请人逾期未按收费通知要求缴纳费用",
+        (r"缴纳费用", r"收费通知", r"逾期未按"), _V21),
     Row("other_misc", "（六）3.其他", (r"^(\(六\))?(3\.?|3、|\(3\))?其他$",), _V21),
     Row("outcome_total", "（七）总计", (r"^(\(七\)|七、?)?总计$",)),
     Row("carried_forward", "四、结转下年度继续办理", (r"结转下年",)),

@@ -1147,17 +1147,14 @@ def _wrapped(blocks: list, *, values_on: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-@xfail(strict=True, reason="space-separated '（六）其他处理 1.申请人…' joins both labels: other_handling keyed as printed with sub-row 1's values")
 def test_pdf_text_labels_wrapped_numbers_on_first_line():
     check_text(_wrapped(doc_blocks(T23), values_on="first"), "pingtan-2023", year=2023)
 
 
-@xfail(strict=True, reason="a wrapped label whose numbers follow its second line: the continuation ends the row and the values are dropped")
 def test_pdf_text_labels_wrapped_numbers_on_last_line():
     check_text(_wrapped(doc_blocks(T23), values_on="last"), "pingtan-2023", year=2023)
 
 
-@xfail(strict=True, reason="space-separated '（六）其他处理 1.申请人…' keys sub-row 1's values as a printed other_handling")
 def test_pdf_text_labels_wrapped_never_silently_wrong():
     for values_on in ("first", "last"):
         no_silent_wrong(parse_text(_wrapped(doc_blocks(T23), values_on=values_on)), expected_cells("pingtan-2023"))
@@ -1221,7 +1218,6 @@ def test_table4_value_row_opening_with_a_label_cell():
     assert_cells(report, expected_cells("pingtan-2023"))
 
 
-@xfail(strict=True, reason="one cell per line: a label's continuation line ends the row before its values; 28 table 3 cells dropped")
 def test_one_cell_per_line_with_wrapped_long_labels():
     """PDF text with each cell on its own line, long labels wrapped over two lines."""
     lines = [TITLE23, "日期: 2024-03-08"]
@@ -1308,7 +1304,6 @@ def test_bulleted_metadata_list_and_document_number_before_the_title():
     assert report.published_date in ("2024-03-08", "2024-03-05")
 
 
-@xfail(strict=True, reason="title() joins the column-name line above a year-first title: title and agency become '政府信息公开…'")
 def test_generic_title_after_a_column_name_line():
     """Text of a department page: the column name ("政府信息公开") on the line above a title
     that opens with its year; the agency is in the 来源 line."""
@@ -1721,7 +1716,6 @@ def test_transitional_report_old_table2_new_table3():
     assert {k: got.get(k, "missing") for k in t3 if got.get(k, "missing") != t3[k]} == {}
 
 
-@xfail(strict=True, reason="title() takes the menu item 政府信息公开年报 (joined with the line above) as the title: '法定主动公开内容政府信息公开年报'")
 def test_text_of_a_whole_page_with_menus_above_the_article():
     """Text extracted from a whole page: the site's menus come first, then the title and
     its 发布日期 line (beyond the first dozen lines)."""
