@@ -222,15 +222,18 @@ T3_COLS = [c.key for c in schema.T3_COLUMNS]
 
 
 def read_table3(blocks: Sequence[Block], version: str) -> TableRead:
+    """Every row the table prints, of either version: a transitional report prints
+    v2019's table 2 beside v2021's table 3 with its three （六） sub-rows."""
     read = TableRead()
-    rows = [r for r in schema.T3_ROWS if version in r.versions]
+    rows = schema.T3_ROWS
     toks = tokens(blocks)
     found, problems = read_rows(toks, rows, {r.key: 7 for r in rows}, T3_GROUP_LABELS)
     read.rows, read.problems = found, problems
     subtotal_at = _org_subtotal_column(toks, found)
+    has_subrows = any(k in found for k in schema.T3_OTHER_SUBROWS)
     for key, hit in found.items():
         if hit.filled() == 0 and (key in schema.T3_GROUPS or (
-                key == "other_handling" and version == schema.V2021)):
+                key == "other_handling" and (has_subrows or version == schema.V2021))):
             continue  # a group heading ((三)不予公开, v2021's (六)其他处理), maybe padded
         values, problem = _fit7(hit, subtotal_at, read)
         if problem:
@@ -259,11 +262,12 @@ def _org_subtotal_column(toks: list[Token], found: dict[str, RowRead]) -> int | 
                 return at
     rows = [[read_value(t.text).value for t in r.values if t.text.strip()]
             for r in found.values() if r.filled() == 8]
-    for at in (1, 6):
-        if rows and all(None not in n and n[at] == sum(n[2:7] if at == 1 else n[1:6])
-                        for n in rows):
-            return at
-    return None
+    fits = [at for at in (1, 6) if rows and all(
+        None not in n and n[at] == sum(n[2:7] if at == 1 else n[1:6]) for n in rows)]
+    if len(fits) == 2 and any([v for i, v in enumerate(n) if i != 1]
+                              != [v for i, v in enumerate(n) if i != 6] for n in rows):
+        return None  # both positions add up and they read differently: do not guess
+    return fits[0] if fits else None
 
 
 def _fit7(hit: RowRead, subtotal_at: int | None, read: TableRead):

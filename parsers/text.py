@@ -37,14 +37,22 @@ def read(data: bytes, *, name: str, content_type: str | None = None) -> Document
 
 def read_text(text: str, *, encoding: str | None = None) -> Document:
     document = Document(source_format="text", encoding=encoding)
+    if "｜" in text:  # full-width separators, as some converters write them
+        text = text.replace("｜", "|")
+    lines = text.splitlines()
+    # Every cell on a line of its own, each followed by a line holding only "|": the
+    # lone pipes separate cells (no line carries a cell and a pipe together).
+    lone = sum(1 for line in lines if line.strip() == "|")
+    separators = lone > 20 and not any(
+        "|" in line and line.strip() != "|" for line in lines)
     # In markdown every row opens with "|"; elsewhere a leading "|" is a blank first cell.
     markdown = "--" in text and any(
         "--" in line and _RULE.match(line.strip()) for line in text.splitlines())
     table = -1
     in_table = False
-    for raw_line in text.splitlines():
+    for raw_line in lines:
         line = raw_line.strip()
-        if not line or ("--" in line and _RULE.match(line)):
+        if not line or ("--" in line and _RULE.match(line)) or (separators and line == "|"):
             continue
         if "|" in line or "\t" in line:
             cells = split_cells(line, markdown=markdown)

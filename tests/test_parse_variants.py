@@ -761,7 +761,6 @@ def test_markdown_with_spaced_rules_and_br_in_cells():
     check_text(md, "pingtan-2023", year=2023)
 
 
-@xfail(strict=True, reason="full-width ｜ separators are not split: lines read as prose, table 2 lost")
 def test_full_width_pipes():
     text = corpus_text(T23, "pipe").replace("|", "｜")
     check_text(text, "pingtan-2023", year=2023)
@@ -1255,7 +1254,6 @@ def test_table3_with_one_org_column_reads_natural_person_and_total():
     assert report.problems
 
 
-@xfail(strict=True, reason="a line holding only '|' is read as a blank value cell: every row gets twice its values and all tables are lost")
 def test_cells_on_lines_of_their_own_separated_by_lone_pipes():
     """Seen on real extracted pages (e.g. a 2019 安康 report): every cell on its own line,
     each followed by a line holding only "|", row ends not marked at all."""
@@ -1269,7 +1267,6 @@ def test_cells_on_lines_of_their_own_separated_by_lone_pipes():
     check_text("\n".join(lines) + "\n", "pingtan-2020", year=2020)
 
 
-@xfail(strict=True, reason="a line holding only '|' is read as a blank value cell: every row gets twice its values and all tables are lost")
 def test_cells_on_lines_of_their_own_separated_by_lone_pipes_v2021():
     lines = [TITLE23, "时间:2024-03-08 15:34"]
     for kind, _, x in doc_blocks(T23):
@@ -1432,7 +1429,6 @@ def test_page_footer_numbers_after_a_report_without_sections_five_and_six():
     assert_cells(report, expected_cells("pingtan-2023"))
 
 
-@xfail(strict=True, reason="_org_subtotal_column tries position 1 first and takes it when both positions fit: 商业企业 1 read as 0 and 其他 0 as 1, silently")
 def test_org_subtotal_column_without_a_header_word():
     """Eight values per row and no 小计 header. Here the sums fit a subtotal after 自然人
     and one after the five organisations alike (one 商业企业 applicant): the position is
@@ -1698,7 +1694,6 @@ def test_csv_export_of_the_tables():
     check_text(text_from_blocks(doc_blocks(T23), meta=META23, row=row), "pingtan-2023", year=2023)
 
 
-@xfail(strict=True, reason="one version for the whole report (v2019 by table 2's labels): table 3's three （六） sub-rows are not rows of v2019 and are dropped")
 def test_transitional_report_old_table2_new_table3():
     """A 2021 report that kept the 2019 table 2 but printed the 2021 table 3 (with the three
     （六） sub-rows): each table read by its own labels, nothing keyed wrong."""
