@@ -15,8 +15,8 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from parsers.decode import DecodeError, decode
 from parsers.document import Block, Document
-from parsers.metadata import labelled_date
-from parsers.values import clean, is_value_text, normalize
+from parsers.metadata import is_title, labelled_date
+from parsers.values import clean, compact, is_value_text, normalize
 
 # Content containers of the common government CMSs, most specific first.
 CONTAINERS = (
@@ -68,6 +68,13 @@ def _page_meta(tree: LexborHTMLParser) -> dict[str, str]:
     title = tree.css_first("title")
     if title is not None and title.text(strip=True):
         meta["page_title"] = normalize(title.text())
+    if "title" not in meta:
+        # Without an ArticleTitle the article's own heading beats a generic <title>.
+        for node in tree.css("h1, h2, h3, .title, .article_title, .bt, .tit")[:30]:
+            text = normalize(node.text())
+            if is_title(compact(text)):
+                meta["heading"] = text
+                break
     return meta
 
 

@@ -23,7 +23,7 @@ _COUNTY = re.compile(r"^(.{2,8}?(?:区|县|旗|市))")
 _AGENCY_END = re.compile(r"(政府|局|委|委员会|办|办公室|院|署|厅|部|会|中心|区|县|市|旗|镇|乡|街道|馆|所|队)$")
 
 
-def _is_title(line: str) -> bool:
+def is_title(line: str) -> bool:
     """A report title names its year; breadcrumbs and menu items (政府信息公开年报) do not."""
     return bool(_TITLE_WORDS.search(line) and _YEAR_IN_TITLE.search(arabic_dates(line))
                 and len(line) <= 60 and not re.search(r"首页|当前位置|>|»", line))
@@ -36,7 +36,7 @@ def title(document: Document) -> str | None:
     lines = [compact(b.text) if len(b.text) <= 100 else "" for b in document.blocks[:15]
              if b.cells is None]
     for i, line in enumerate(lines):
-        if _is_title(line):
+        if is_title(line):
             # A title broken over two lines: "洪泽区人民政府" / "2023年…年度报告".
             previous = lines[i - 1] if i > 0 else ""
             if (_YEAR_FIRST.match(arabic_dates(line)) and 2 < len(previous) <= 25
@@ -45,7 +45,7 @@ def title(document: Document) -> str | None:
             return line
     for candidate in (meta.get("heading"), meta.get("page_title")):
         for part in re.split(r"[_|｜]|\s[-—–]\s|[-—–]", compact(candidate or "")):
-            if _is_title(part):
+            if is_title(part):
                 return part
     return None
 

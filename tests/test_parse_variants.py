@@ -1089,7 +1089,6 @@ def test_info_line_date_not_taken_from_a_sidebar_before_the_article():
     assert report.published_date == "2024-03-08"
 
 
-@xfail(strict=True, reason="without ArticleTitle the generic <title> (site name) is the title; the <h1> outside the container is ignored")
 def test_title_from_h1_when_meta_and_title_tag_are_generic():
     """No ArticleTitle meta; <title> is the site name; the title is the article's <h1>."""
     page = p23(title=None, pubdate=None)
