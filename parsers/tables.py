@@ -118,13 +118,13 @@ def read_rows(
                 problems.append(f"value {tok.text!r} is not under any row label")
             continue
         label = compact(tok.text)
-        # The last row that matches: a label that ran together with its group's
-        # ("（六）其他处理 1.申请人…逾期不补正") is the sub-row's.
-        hit = max(
-            (i for i in range(last + 1, min(last + 1 + WINDOW, len(rows)))
-             if rows[i].key not in found and _matches(rows[i], label)),
-            default=None,
-        )
+        hit = _hit(rows, found, last, label)
+        if hit is None and " " in tok.text.strip():
+            # Words run together from a flattened table ("…处理决定数量 行政许可"): the
+            # row label is the last words.
+            words = tok.text.split()
+            hit = next((h for k in range(1, len(words)) if (h := _hit(
+                rows, found, last, compact("".join(words[-k:])))) is not None), None)
         if hit is not None:
             current = RowRead(rows[hit].key, tok.text)
             found[current.key] = current
@@ -139,6 +139,14 @@ def read_rows(
             # the row's own label wrapped onto a second line (PDF and copied text).
             current = None
     return found, problems
+
+
+def _hit(rows: Sequence[schema.Row], found: dict, last: int, label: str) -> int | None:
+    """The row a label opens: the last that matches within the window after the last
+    matched row, so that a label run together with its group's ("（六）其他处理
+    1.申请人…逾期不补正") is the sub-row's."""
+    return max((i for i in range(last + 1, min(last + 1 + WINDOW, len(rows)))
+                if rows[i].key not in found and _matches(rows[i], label)), default=None)
 
 
 def fit(row: RowRead, n: int) -> tuple[list[Token] | None, str | None]:

@@ -1785,12 +1785,10 @@ def _one_line_per_table(name: str, meta: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-@xfail(strict=True, reason="tokens() joins the words between numbers into one label: '…现行有效件数 规章' misses ^规章$, rows lost")
 def test_each_table_flattened_to_one_line_v2019():
     check_text(_one_line_per_table(T20, META20), "pingtan-2020", year=2020)
 
 
-@xfail(strict=True, reason="tokens() joins the words between numbers into one label: 规章/行政许可/行政处罚 rows lost, （六） keyed as printed")
 def test_each_table_flattened_to_one_line_v2021():
     check_text(_one_line_per_table(T23, META23), "pingtan-2023", year=2023)
 
