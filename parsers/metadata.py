@@ -151,10 +151,12 @@ def complete_with_city(name: str, document: Document) -> str:
     if not county or not county.group(1).endswith(("区", "县", "旗")):
         return name  # already starts with its city, or not a county-level name
     token = county.group(1)
-    text = squeeze(document.plain_text())
-    for match in re.finditer(re.escape(token), text):
+    text = document.plain_text()
+    start = text.find(token)
+    while start >= 0:
         # Most prefecture-level city names are two characters + 市 (阜新市, 淮安市).
-        city = text[max(0, match.start() - 3):match.start()]
+        city = squeeze(text[max(0, start - 8):start])[-3:]
         if re.fullmatch(r"[\u4e00-\u9fff]{2}[市州盟]", city):
             return city + name
+        start = text.find(token, start + 1)
     return name

@@ -145,8 +145,23 @@ def _hit(rows: Sequence[schema.Row], found: dict, last: int, label: str) -> int 
     """The row a label opens: the last that matches within the window after the last
     matched row, so that a label run together with its group's ("（六）其他处理
     1.申请人…逾期不补正") is the sub-row's."""
-    return max((i for i in range(last + 1, min(last + 1 + WINDOW, len(rows)))
-                if rows[i].key not in found and _matches(rows[i], label)), default=None)
+    return max((i for i in _matching_rows(rows, label)
+                if last < i <= last + WINDOW and rows[i].key not in found), default=None)
+
+
+_MATCHING: dict[int, dict[str, tuple[int, ...]]] = {}
+
+
+def _matching_rows(rows: Sequence[schema.Row], label: str) -> tuple[int, ...]:
+    """Indices of the rows whose patterns match `label`, cached per row set (the row
+    sets are module constants) and label."""
+    cache = _MATCHING.setdefault(id(rows), {})
+    found = cache.get(label)
+    if found is None:
+        if len(cache) > 65536:
+            cache.clear()
+        found = cache[label] = tuple(i for i, row in enumerate(rows) if _matches(row, label))
+    return found
 
 
 def fit(row: RowRead, n: int) -> tuple[list[Token] | None, str | None]:
@@ -188,10 +203,14 @@ def make_cells(key_prefix: str, columns: Sequence[str], values: Sequence[Token],
 
 
 # ---------------------------------------------------------------- table 2
+_T2_ROWS = {v: tuple(r for r in schema.T2_ROWS if r.key in layout)
+            for v, layout in schema.T2_LAYOUT.items()}
+
+
 def read_table2(blocks: Sequence[Block], version: str) -> TableRead:
     read = TableRead()
     layout = schema.T2_LAYOUT[version]
-    rows = [r for r in schema.T2_ROWS if r.key in layout]
+    rows = _T2_ROWS[version]
     width = {key: len(cols) for key, cols in layout.items()}
     toks = tokens(blocks)
     found, problems = read_rows(toks, rows, width)
