@@ -257,6 +257,10 @@ def read_table3(blocks: Sequence[Block], version: str) -> TableRead:
     found, problems = read_rows(toks, rows, {r.key: 7 for r in rows}, T3_GROUP_LABELS)
     read.rows, read.problems = found, problems
     subtotal_at = _org_subtotal_column(toks, found)
+    header = [compact(t.text) for t in toks[:80] if not t.is_value]
+    # A table printing 总计 before 自然人 (header says so) keeps its values in that order.
+    total_first = ("总计" in header and "自然人" in header
+                   and header.index("总计") < header.index("自然人"))
     has_subrows = any(k in found for k in schema.T3_OTHER_SUBROWS)
     for key, hit in found.items():
         if hit.filled() == 0 and (key in schema.T3_GROUPS or (
@@ -266,6 +270,8 @@ def read_table3(blocks: Sequence[Block], version: str) -> TableRead:
         if problem:
             read.problems.append(f"table 3 {problem}")
             continue
+        if total_first:
+            values = values[1:] + values[:1]
         cells = make_cells(f"table3.{key}", T3_COLS, values, read=read)
         if key in schema.T3_GROUPS:
             read.subtotals[key] = cells
@@ -362,9 +368,21 @@ def read_table4(blocks: Sequence[Block]) -> TableRead:
     if len(values) != 15:
         read.problems.append(f"table 4: {len(values)} values where 15 are printed")
         return read
-    for r, row in enumerate(schema.T4_ROWS):
-        read.cells += make_cells(f"table4.{row.key}", T4_COLS, values[r * 5:(r + 1) * 5], read=read)
+    for r, group in enumerate(_t4_group_order(toks[:first])):
+        read.cells += make_cells(f"table4.{group}", T4_COLS, values[r * 5:(r + 1) * 5], read=read)
     return read
+
+
+def _t4_group_order(header: list[Token]) -> list[str]:
+    """The procedures in the order the header prints them (复议 first in the template;
+    some tables print 行政诉讼 first)."""
+    labels = [compact(t.text) for t in header if not t.is_value]
+    review = next((i for i, h in enumerate(labels) if re.search(_T4_GROUP_ORDER[0][1], h)), None)
+    litigation = next((i for i, h in enumerate(labels) if "诉讼" in h or "起诉" in h), None)
+    order = [g for g, _ in _T4_GROUP_ORDER]
+    if review is not None and litigation is not None and litigation < review:
+        order = order[1:] + order[:1]
+    return order
 
 
 def _transposed_table4(toks: list[Token]) -> dict[str, list[Token]] | None:

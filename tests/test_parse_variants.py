@@ -1793,7 +1793,6 @@ def test_each_table_flattened_to_one_line_v2021():
     check_text(_one_line_per_table(T23, META23), "pingtan-2023", year=2023)
 
 
-@xfail(strict=True, reason="table 3 columns are keyed by position only, the header is not read: 总计 printed first is keyed as 自然人 (I2 fails, blamed on the source)")
 def test_table3_with_the_total_column_printed_first():
     """A reordered table 3: 总计 printed before 自然人 (header says so). Read by the header,
     or flagged; never 总计 keyed as 自然人."""
@@ -1810,7 +1809,6 @@ def test_table3_with_the_total_column_printed_first():
     no_silent_wrong(report, expected_cells("pingtan-2023"))
 
 
-@xfail(strict=True, reason="table 4 groups are keyed by position only, the header order is not read: 诉讼 values keyed as 复议, silently")
 def test_table4_litigation_groups_printed_before_review():
     """Table 4 with 行政诉讼 (直接起诉, 复议后起诉) printed before 行政复议: by the header, or flagged."""
     want = expected_cells("pingtan-2023")
