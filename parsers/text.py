@@ -8,6 +8,7 @@ cells: the mapper decides).
 
 from __future__ import annotations
 
+import csv
 import re
 
 from parsers.decode import DecodeError, decode
@@ -48,14 +49,18 @@ def read_text(text: str, *, encoding: str | None = None) -> Document:
     # In markdown every row opens with "|"; elsewhere a leading "|" is a blank first cell.
     markdown = "--" in text and any(
         "--" in line and _RULE.match(line.strip()) for line in text.splitlines())
+    # A CSV export of the tables: no pipe or tab anywhere; rows are the lines whose
+    # comma-separated fields are short (prose with ASCII commas has long ones).
+    csv_rows = "|" not in text and "\t" not in text and text.count(",") > 40
     table = -1
     in_table = False
     for raw_line in lines:
         line = raw_line.strip()
         if not line or ("--" in line and _RULE.match(line)) or (separators and line == "|"):
             continue
-        if "|" in line or "\t" in line:
-            cells = split_cells(line, markdown=markdown)
+        cells = _csv_cells(line) if csv_rows and "," in line else None
+        if cells is not None or "|" in line or "\t" in line:
+            cells = cells if cells is not None else split_cells(line, markdown=markdown)
             if not in_table:
                 table += 1
                 in_table = True
@@ -64,6 +69,14 @@ def read_text(text: str, *, encoding: str | None = None) -> Document:
             in_table = False
             document.blocks.append(Block(text=clean(line)))
     return document
+
+
+def _csv_cells(line: str) -> list[str] | None:
+    fields = next(csv.reader([line]))
+    lengths = sorted(len(f.strip()) for f in fields)
+    if len(fields) < 3 or lengths[len(lengths) // 2] > 14:
+        return None
+    return [" ".join(f.split()) for f in fields]
 
 
 def split_cells(line: str, *, markdown: bool = False) -> list[str]:

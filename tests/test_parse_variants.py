@@ -1680,7 +1680,6 @@ def test_pandas_filled_grid_never_silently_wrong():
     no_silent_wrong(parse_text(_filled_text(T23, META23, "\t".join)), expected_cells("pingtan-2023"))
 
 
-@xfail(strict=True, reason="comma-separated lines are not split into cells: every row is one label, all tables lost")
 def test_csv_export_of_the_tables():
     """The tables saved as CSV (comma-separated, quoted where a cell has a comma)."""
     import csv
