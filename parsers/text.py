@@ -13,7 +13,7 @@ import re
 
 from parsers.decode import DecodeError, decode
 from parsers.document import Block, Document
-from parsers.values import clean
+from parsers.values import clean, is_value_text
 
 _RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
 
@@ -74,8 +74,10 @@ def read_text(text: str, *, encoding: str | None = None) -> Document:
 def _csv_cells(line: str) -> list[str] | None:
     fields = next(csv.reader([line]))
     lengths = sorted(len(f.strip()) for f in fields)
-    if len(fields) < 3 or lengths[len(lengths) // 2] > 14:
+    if len(fields) < 2 or lengths[len(lengths) // 2] > 14:
         return None
+    if len(fields) == 2 and not (is_value_text(fields[1]) and not is_value_text(fields[0])):
+        return None  # "label,value" is a row; "共受理1,234件" is prose
     return [" ".join(f.split()) for f in fields]
 
 
