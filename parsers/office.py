@@ -129,6 +129,9 @@ def _tc_text(tc) -> str:
 
 
 def _docx_table(tbl, doc: Document, counter: list[int]) -> None:
+    if _is_layout_frame(tbl):
+        _frame(tbl, doc, counter)
+        return
     table = counter[0]
     counter[0] += 1
     above: dict[int, str] = {}  # grid column -> text of the cell a vMerge continues
@@ -152,6 +155,21 @@ def _docx_table(tbl, doc: Document, counter: list[int]) -> None:
     for cells in without_label_padding(raw):
         if any(c.strip() for c in cells):
             doc.blocks.append(Block(cells=cells, table=table))
+
+
+def _is_layout_frame(tbl) -> bool:
+    """A table with a table inside one of its cells boxes content (drafts that frame the
+    whole report in a one-cell table): its cells hold paragraphs and tables, not values."""
+    return any(next(_children(tc, "tbl"), None) is not None
+               for tr in _children(tbl, "tr") for tc in _children(tr, "tc"))
+
+
+def _frame(tbl, doc: Document, counter: list[int]) -> None:
+    """A layout table read as body: each cell's paragraphs and nested tables in order,
+    cells left to right, rows top to bottom (a cell's text would merge whole tables)."""
+    for tr in _children(tbl, "tr"):
+        for tc in _children(tr, "tc"):
+            _body(tc, doc, counter)
 
 
 def _children(element, tag: str):

@@ -71,6 +71,21 @@ def test_docx_rows_inside_content_controls_are_read():
         ["规章", "1", "2"], ["行政规范性文件", "3", "4"]]
 
 
+def test_docx_tables_nested_in_a_layout_table_read_as_the_body():
+    """A draft boxed in a one-cell table: its paragraphs and the tables nested in the
+    cell come out in order, each nested table with its own rows and index."""
+    document, table = grid_doc([["规章", "1", "2"]])
+    body = document.element.body
+    content = [c for c in body.iterchildren() if c.tag in (qn("w:p"), qn("w:tbl"))]
+    frame = document.add_table(rows=1, cols=1).cell(0, 0)._tc
+    for child in content:
+        frame.append(child)
+    got = read_docx(docx_bytes(document), name="a.docx")
+    kinds = [(b.table, b.cells) if b.cells is not None else b.text for b in got.blocks]
+    assert kinds == ["三、收到和处理政府信息公开申请情况", (0, ["规章", "1", "2"]),
+                     "四、政府信息公开行政复议、行政诉讼情况"]
+
+
 def test_docx_text_box_fallback_is_not_read_twice():
     document = docx.Document()
     paragraph = document.add_paragraph("标题")
