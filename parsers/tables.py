@@ -262,10 +262,21 @@ def read_table3(blocks: Sequence[Block], version: str) -> TableRead:
     total_first = ("总计" in header and "自然人" in header
                    and header.index("总计") < header.index("自然人"))
     has_subrows = any(k in found for k in schema.T3_OTHER_SUBROWS)
+    # 自然人 | 法人或其他组织 | 总计: the organisations not broken down.
+    one_org_column = "自然人" in header and not any(
+        h in header for h in ("商业企业", "科研机构", "社会公益组织", "法律服务机构"))
+    if one_org_column:
+        read.problems.append("table 3 prints 法人或其他组织 as one column: the five "
+                             "organisation columns are not broken down")
     for key, hit in found.items():
         if hit.filled() == 0 and (key in schema.T3_GROUPS or (
                 key == "other_handling" and (has_subrows or version == schema.V2021))):
             continue  # a group heading ((三)不予公开, v2021's (六)其他处理), maybe padded
+        if one_org_column and (three := fit(hit, 3)[0]) is not None:
+            cells = make_cells(f"table3.{key}", ("natural_person", "total"),
+                               (three[0], three[2]), read=read)
+            (read.subtotals.setdefault(key, []) if key in schema.T3_GROUPS else read.cells).extend(cells)
+            continue
         values, problem = _fit7(hit, subtotal_at, read)
         if problem:
             read.problems.append(f"table 3 {problem}")

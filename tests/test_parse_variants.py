@@ -1228,7 +1228,6 @@ def test_one_cell_per_line_with_wrapped_long_labels():
     check_text("\n".join(lines) + "\n", "pingtan-2023", year=2023)
 
 
-@xfail(strict=True, reason="3-value rows (自然人|法人或其他组织|总计) are dropped whole: 自然人 and 总计 not read")
 def test_table3_with_one_org_column_reads_natural_person_and_total():
     """Simplified table 3: 自然人 | 法人或其他组织 | 总计 (the five organisations not broken
     down). 自然人 and 总计 are determinable; the five organisation cells are not."""
