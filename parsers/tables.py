@@ -171,6 +171,8 @@ def fit(row: RowRead, n: int) -> tuple[list[Token] | None, str | None]:
         values.pop()  # padding to the widest row
     while len(values) > n and not values[0].text.strip():
         values.pop(0)  # empty cells standing where the label's span would be
+    if len(values) > n and len(values) % n == 0:
+        values = _unrepeat(values, n)
     if len(values) == n:
         return values, None
     if len(values) < n:
@@ -181,6 +183,16 @@ def fit(row: RowRead, n: int) -> tuple[list[Token] | None, str | None]:
 @lru_cache(maxsize=1024)
 def _keys(prefix: str, columns: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(f"{prefix}.{c}" for c in columns)
+
+
+def _unrepeat(values: list[Token], n: int) -> list[Token]:
+    """A grid that fills spans by repetition (pandas read_html) prints a value merged
+    over k columns k times: each of the n values repeated k times reads as n values."""
+    k = len(values) // n
+    runs = [values[i * k:(i + 1) * k] for i in range(n)]
+    if k > 1 and all(len({t.text for t in run}) == 1 for run in runs):
+        return [run[0] for run in runs]
+    return values
 
 
 def make_cells(key_prefix: str, columns: Sequence[str], values: Sequence[Token], *,

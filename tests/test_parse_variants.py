@@ -1660,7 +1660,6 @@ def _filled_text(name: str, meta: dict, row) -> str:
     return "\n".join(lines) + "\n"
 
 
-@xfail(strict=True, reason="spans filled by repetition: a repeated row label ends the row before its values, and a value repeated over a colspan counts thrice (46 cells lost)")
 def test_pandas_filled_grid_as_markdown():
     """df.to_markdown(index=False) of pandas.read_html tables: spans filled by repetition."""
     def row(cells):
@@ -1670,7 +1669,6 @@ def test_pandas_filled_grid_as_markdown():
     check_text(text, "pingtan-2023", year=2023)
 
 
-@xfail(strict=True, reason="spans filled by repetition: a repeated row label ends the row before its values, and a value repeated over a colspan counts thrice (46 cells lost)")
 def test_pandas_filled_grid_as_tab_separated():
     check_text(_filled_text(T23, META23, "\t".join), "pingtan-2023", year=2023)
 
