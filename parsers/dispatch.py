@@ -69,6 +69,8 @@ def sniff(data: bytes, name: str = "") -> str:
     lowered = head.lower()
     if any(tag in lowered for tag in (b"<html", b"<!doctype html", b"<table", b"<body", b"<div")):
         return "html"
+    if b"<table" in data[:2_000_000].lower() and b"</tr>" in data[:2_000_000].lower():
+        return "html"  # markdown or text with inline HTML tables (PDF-to-markdown tools)
     if name.lower().endswith((".htm", ".html", ".shtml", ".jhtml")) and b"<" in head:
         return "html"
     return "text"

@@ -51,7 +51,9 @@ def read(data: bytes, *, name: str, content_type: str | None = None) -> Document
     container = _content_container(tree)
     if container is None:
         return document
-    _Walker(document).walk(container)
+    # Text with inline HTML tables (markdown from PDF converters): its lines are lines.
+    fragment = not re.search(r"<(?:html|body|p|div|br)\b", text[:200_000], re.I)
+    _Walker(document, lines=fragment).walk(container)
     # The 来源/日期 line usually sits just outside the article container.
     if "pubdate" not in document.meta or "source" not in document.meta:
         _info_line(tree, document.meta)
@@ -117,13 +119,17 @@ def _info_line(tree: LexborHTMLParser, meta: dict[str, str]) -> None:
             meta["source"] = match.group(1)
 
 
+_MARKDOWN = re.compile(r"^(?:#{1,6}|>|[-*+])\s+|\*\*")
+
+
 class _Walker:
     """Depth-first walk emitting prose lines and table rows in reading order."""
 
-    def __init__(self, document: Document):
+    def __init__(self, document: Document, *, lines: bool = False):
         self.document = document
         self.line: list[str] = []
         self.tables = 0
+        self.lines = lines  # line breaks in text end a line (text with inline tables)
 
     def walk(self, node: LexborNode) -> None:
         self._visit(node)
@@ -133,7 +139,13 @@ class _Walker:
         for child in node.iter(include_text=True):
             tag = child.tag
             if tag == "-text":
-                self.line.append(child.text_content or "")
+                text = child.text_content or ""
+                if self.lines and "\n" in text:
+                    *done, text = text.split("\n")
+                    for part in done:
+                        self.line.append(part)
+                        self._flush()
+                self.line.append(text)
             elif tag in _SKIP or tag == "-comment":
                 continue
             elif tag == "table" and len(child.css("table")) == 1:
@@ -151,6 +163,8 @@ class _Walker:
 
     def _flush(self) -> None:
         text = clean("".join(self.line))
+        if self.lines:
+            text = _MARKDOWN.sub("", text)
         self.line = []
         if text:
             self.document.blocks.append(Block(text=text))

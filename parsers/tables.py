@@ -51,6 +51,10 @@ class TableRead:
     unclean: set[str] = field(default_factory=set)
 
 
+# A note or a sentence under a table ("注：本年度新收申请 81 件。") is prose, not a row.
+_NOTE = re.compile(r"^\s*(?:注|说明|备注)|.*。")
+
+
 def tokens(blocks: Sequence[Block]) -> list[Token]:
     """The section's blocks as tokens. A line of plain text inside a table part holding
     numbers (a row as PDF or browser text extraction gives it: "标签 0 0 1", or one cell
@@ -62,7 +66,7 @@ def tokens(blocks: Sequence[Block]) -> list[Token]:
                 out.append(Token(cell, is_value_text(cell), index, block.row_is_real))
             continue
         words = block.text.split()
-        if any(is_value_text(w) for w in words):
+        if not _NOTE.match(block.text) and any(is_value_text(w) for w in words):
             label = []
             for word in words:
                 if is_value_text(word):

@@ -15,6 +15,7 @@ from parsers.decode import DecodeError, decode
 from parsers.document import Block, Document
 from parsers.values import clean, is_value_text
 
+_MARKDOWN = re.compile(r"^(?:#{1,6}|>)\s+|\*\*")  # markdown headings, quotes, bold
 _RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
 
 
@@ -67,7 +68,7 @@ def read_text(text: str, *, encoding: str | None = None) -> Document:
             document.blocks.append(Block(cells=cells, table=table, row_is_real=len(cells) > 1))
         else:
             in_table = False
-            document.blocks.append(Block(text=clean(line)))
+            document.blocks.append(Block(text=clean(_MARKDOWN.sub("", line))))
     return document
 
 

@@ -1544,7 +1544,6 @@ def test_v2021_other_handling_subtotal_row_above_its_three_subrows():
     assert all(c.ok for c in report.checks)
 
 
-@xfail(strict=True, reason="sniff() looks for <table only in the first 2 KB: a .md with inline HTML tables is read as prose, all tables lost")
 def test_markdown_from_a_pdf_converter_with_html_tables_inline():
     """PDF-to-markdown tools (MinerU and the like) write tables as inline HTML in the .md."""
     lines = [f"# {TITLE23}", ""]
@@ -1606,7 +1605,6 @@ def test_prose_note_with_spaced_numbers_after_table4():
     assert_cells(report, expected_cells("pingtan-2023"))
 
 
-@xfail(strict=True, reason="minor: a spaced-number note after table 3 yields spurious 'value not under any row label' problems (cells are right)")
 def test_prose_note_with_spaced_numbers_after_table3():
     blocks = doc_blocks(T23)
     at = next(i for i, b in enumerate(blocks) if b[0] == "text" and b[2].startswith("四、政府信息公开行政复议"))
