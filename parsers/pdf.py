@@ -29,7 +29,8 @@ per line. So:
 Tables printed without rulings (or ruled in one direction only) are read from word
 positions: a line ending in numbers that stand clear of its label is a row
 (`row_is_real=False`), label cells cut at wide gaps, wrapped label lines joined back to
-their column, a label above numbers centred in their row taken as theirs.
+their column (to the row the label started in when it spans rows, and over a page
+break), a label above numbers centred in their row taken as theirs.
 
 Title, agency and year are left to `parsers.metadata`, which reads them from the first
 lines as for every format.
@@ -264,6 +265,7 @@ def _read_pdf(pages_data, info: dict, recheck: _SecondOpinion | None = None) -> 
             scanned.append(page.number)
     _check_text_layer(pages, scanned, doc.problems)
     _drop_running_lines(pages, heights)
+    _labels_over_pages(pages, heights)
     doc.blocks = _stitch(pages, doc.problems)
     doc.meta.update(_metadata(doc.blocks, info))
     return doc
@@ -943,6 +945,9 @@ class Placed:
     last: list[dict]  # the characters of its last visual line
     label_x: list[float] = field(default_factory=list)  # unruled row: x of each label cell
     value_x: float | None = None  # unruled row: x of its first value
+    # unruled row: where the text of each label cell ends so far (a wrapped line joins
+    # the cell it sits just below)
+    label_bottom: list[float] = field(default_factory=list)
 
 
 def _prose(chars: list[dict]) -> list[Placed]:
@@ -960,7 +965,7 @@ def _prose(chars: list[dict]) -> list[Placed]:
             _take_label_above(items, row)
             items.append(row)
         elif _continues_row(items, line):
-            _append_label(items[-1], line)
+            _append_label(_rows_above(items), line)
         elif _continues(items, line, left, right):
             items[-1].block.text += _CJK_SPACE.sub("", _line_text(line)).strip()
             items[-1].last = line
@@ -1019,28 +1024,71 @@ def _unruled_row(line: list[dict]) -> Placed | None:
     labels = _pieces([c for word in words[:first] for c in word]) if first else []
     cells = [_text(p) for p in labels] + texts[first:]
     return Placed(line[0]["top"], Block(cells=cells, row_is_real=False), line,
-                  [p[0]["x0"] for p in labels], words[first][0]["x0"])
+                  [p[0]["x0"] for p in labels], words[first][0]["x0"],
+                  [_bottom(p) for p in labels])
+
+
+def _bottom(chars: list[dict]) -> float:
+    return max(c["bottom"] for c in chars)
 
 
 def _continues_row(items: list[Placed], line: list[dict]) -> bool:
-    """A label line wrapped under a borderless row: close below it, wholly left of its
-    numbers, not a heading and not the start of a row of its own."""
+    """A label line wrapped under a borderless row: wholly left of its numbers, not a
+    heading and not the start of a row of its own, each piece close below the label cell
+    it carries on (see `_label_home`)."""
     if not items or items[-1].value_x is None or not items[-1].label_x:
         return False
-    row, size = items[-1], line[0]["size"]
-    close = 0 <= line[0]["top"] - row.last[0]["bottom"] <= 1.0 * size
+    size = line[0]["size"]
     text = _text(line)
-    left_of_values = line[-1]["x1"] <= row.value_x + 0.5 * size
-    return close and left_of_values and not _SECTION.match(text) and not _ENUMERATED.match(text)
+    if line[-1]["x1"] > items[-1].value_x + 0.5 * size or _SECTION.match(text) \
+            or _ENUMERATED.match(text):
+        return False
+    rows = _rows_above(items)
+    return all(_label_home(rows, piece) is not None for piece in _pieces(line))
 
 
-def _append_label(row: Placed, line: list[dict]) -> None:
-    """Each wrapped piece joins the label cell whose column it sits in."""
-    for piece in _pieces(line):
-        x = piece[0]["x0"] + 0.5 * piece[0]["size"]
-        k = max((i for i, start in enumerate(row.label_x) if start <= x), default=0)
+def _rows_above(items: list[Placed]) -> list[Placed]:
+    """The borderless rows that end `items`, nearest last."""
+    rows: list[Placed] = []
+    for item in reversed(items):
+        if not isinstance(item, Placed) or item.value_x is None:
+            break
+        rows.insert(0, item)
+    return rows
+
+
+def _label_home(rows: list[Placed], piece: list[dict],
+                gap: float | None = 1.0) -> tuple[Placed, int] | None:
+    """(row, label cell) a wrapped piece of label carries on: the nearest row with a label
+    cell starting at the piece's x, else the cell of the last row it lies in. A label
+    spanning rows wraps past the rows beside it ("三、本年度办 | （一）予以公开 | 22",
+    "理结" under it after "（二）部分公开 | 19"), so its lines join the row it started in.
+    The piece must lie close below the text of that cell (`gap` ems; None: any)."""
+    size, x0 = piece[0]["size"], piece[0]["x0"]
+    home = next(((row, k) for row in reversed(rows) for k, start in enumerate(row.label_x)
+                 if abs(start - x0) <= size), None)
+    if home is None and rows:
+        k = max((i for i, start in enumerate(rows[-1].label_x) if start <= x0 + 0.5 * size),
+                default=0)
+        home = (rows[-1], k)
+    if home is None or not home[0].label_x:
+        return None
+    row, k = home
+    below = piece[0]["top"] - row.label_bottom[k]
+    if gap is not None and not -0.3 * size <= below <= gap * size:
+        return None
+    return home
+
+
+def _append_label(rows: list[Placed], line: list[dict], gap: float | None = 1.0) -> None:
+    """Each wrapped piece joins the label cell it carries on (all found first: two pieces
+    of one line may join one cell)."""
+    pieces = _pieces(line)
+    homes = [_label_home(rows, piece, gap) for piece in pieces]
+    for piece, (row, k) in zip(pieces, homes, strict=True):
         row.block.cells[k] += _text(piece)
-    row.last = line
+        row.label_bottom[k] = _bottom(piece)
+        row.last = line
 
 
 def _take_label_above(items: list[Placed], row: Placed) -> None:
@@ -1055,8 +1103,44 @@ def _take_label_above(items: list[Placed], row: Placed) -> None:
     pieces = _pieces(above.last)
     row.block.cells[:0] = [_text(p) for p in pieces]
     row.label_x = [p[0]["x0"] for p in pieces]
+    row.label_bottom = [_bottom(row.last)] * len(pieces)  # lines wrap below the numbers
     row.top = above.top
     items.pop()
+
+
+def _labels_over_pages(pages: list[list], heights: list[float]) -> None:
+    """A borderless row whose label wraps past the page foot: the label lines that open
+    the next page join it ("2.没有现成信息需要另行制" / "作"). Only single lines that
+    sit in one of the rows' label columns, left of their numbers, are taken, and only
+    when the row ends in the page's last quarter and the line opens the next page's first
+    quarter (a row ending mid-page was not cut by the break)."""
+    for k, (before, after) in enumerate(zip(pages, pages[1:], strict=False)):
+        rows = _rows_above(before)
+        if not rows or max(rows[-1].label_bottom, default=0.0) < 0.75 * heights[k]:
+            continue
+        gap = None  # the first line is across the break: no distance to measure
+        while after and _wrapped_label(rows, after[0], gap) \
+                and (gap is not None or after[0].top <= 0.25 * heights[k + 1]):
+            _append_label(rows, after.pop(0).last, gap)
+            gap = 1.0
+
+
+def _wrapped_label(rows: list[Placed], item, gap: float | None) -> bool:
+    if not isinstance(item, Placed) or item.block.cells is not None:
+        return False
+    line, size = item.last, item.last[0]["size"]
+    text = _text(line)
+    if item.block.text != text or line[-1]["x1"] > rows[-1].value_x + 0.5 * size \
+            or _SECTION.match(text) or _ENUMERATED.match(text):
+        return False
+    return all(_aligned(rows, piece) and _label_home(rows, piece, gap) is not None
+               for piece in _pieces(line))
+
+
+def _aligned(rows: list[Placed], piece: list[dict]) -> bool:
+    """The piece starts where a label cell of the rows starts (within an em)."""
+    return any(abs(start - piece[0]["x0"]) <= piece[0]["size"]
+               for row in rows for start in row.label_x)
 
 
 # ---------------------------------------------------------------- pages -> blocks

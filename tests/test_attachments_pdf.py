@@ -209,6 +209,28 @@ def test_unruled_rows_become_rows_not_prose():
     assert document.blocks[0].row_is_real is False
 
 
+def test_unruled_label_spanning_rows_wraps_past_the_row_beside_it():
+    """Word prints a label spanning two rows on lines that fall between the next row's
+    lines: each wrapped piece joins the cell in its column, not the row just above it."""
+    page = (Page().text(100, 100, "Total").text(160, 100, "granted").text(300, 100, "22")
+            .text(400, 100, "0").text(100, 112, "of")
+            .text(160, 119, "partly").text(300, 119, "19").text(400, 119, "1")
+            .text(100, 124, "results").text(160, 131, "open").text(100, 160, "After the table"))
+    document = read(pdf(page), name="t.pdf")
+    assert rows(document) == [["Totalofresults", "granted", "22", "0"], ["partlyopen", "19", "1"]]
+    assert prose(document) == ["After the table"]
+
+
+def test_unruled_label_wrapped_past_the_page_foot_joins_its_row():
+    first = (Page().text(100, 100, "Heading").text(100, 770, "not").text(300, 770, "0")
+             .text(400, 770, "1").text(100, 782, "yet"))
+    second = Page().text(100, 72, "done").text(100, 90, "next").text(300, 90, "2").text(400, 90, "3")
+    document = read(pdf(first, second), name="t.pdf")
+    assert [(b.table, b.cells) for b in document.blocks if b.cells is not None] == [
+        (0, ["notyetdone", "0", "1"]), (0, ["next", "2", "3"])]
+    assert prose(document) == ["Heading"]
+
+
 def test_page_without_text_is_needs_ocr():
     page = Page().grid([100, 250, 400], [100, 120, 140])
     with pytest.raises(NeedsOCR):
