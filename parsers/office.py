@@ -134,6 +134,9 @@ def _docx_table(tbl, doc: Document, counter: list[int]) -> None:
         return
     table = counter[0]
     counter[0] += 1
+    if any(next(tc.iter(f"{_W}tbl"), None) is not None for tc in tbl.iter(f"{_W}tc")):
+        doc.problems.append(f"Word table {table + 1}: a table nested in a data cell is read "
+                            "as that cell's text")
     above: dict[int, str] = {}  # grid column -> text of the cell a vMerge continues
     raw = []
     for tr in _children(tbl, "tr"):
@@ -159,9 +162,12 @@ def _docx_table(tbl, doc: Document, counter: list[int]) -> None:
 
 def _is_layout_frame(tbl) -> bool:
     """A table with a table inside one of its cells boxes content (drafts that frame the
-    whole report in a one-cell table): its cells hold paragraphs and tables, not values."""
-    return any(next(_children(tc, "tbl"), None) is not None
-               for tr in _children(tbl, "tr") for tc in _children(tr, "tc"))
+    whole report in a one-cell table): its cells hold paragraphs and tables, not values.
+    A cell of its own holding a number makes it a data table: read as body, its blank
+    cells would vanish and shift the numbers after them."""
+    cells = [tc for tr in _children(tbl, "tr") for tc in _children(tr, "tc")]
+    return any(next(_children(tc, "tbl"), None) is not None for tc in cells) and not any(
+        _value_like(_paragraph_text(p)) for tc in cells for p in _children(tc, "p"))
 
 
 def _frame(tbl, doc: Document, counter: list[int]) -> None:

@@ -86,6 +86,19 @@ def test_docx_tables_nested_in_a_layout_table_read_as_the_body():
                      "四、政府信息公开行政复议、行政诉讼情况"]
 
 
+def test_docx_table_nested_in_a_data_cell_is_said_not_read_as_body():
+    """A data table (numbers in its own cells) with a small table in one cell is no
+    layout frame: read as body its blank cells would vanish and shift the numbers."""
+    document, table = grid_doc([["规章", "", "2"]])
+    inner = document.add_table(rows=1, cols=1)
+    inner.cell(0, 0).text = "注"
+    table.cell(0, 0)._tc.append(inner._tbl)
+    table.cell(0, 0)._tc.append(docx.oxml.OxmlElement("w:p"))
+    got = read_docx(docx_bytes(document), name="a.docx")
+    assert rows(got) == [["规章 注", "", "2"]]
+    assert any("nested" in p for p in got.problems)
+
+
 def test_docx_text_box_fallback_is_not_read_twice():
     document = docx.Document()
     paragraph = document.add_paragraph("标题")
