@@ -63,9 +63,11 @@ def split(document: Document) -> Sections:
 
 
 def _tables_without_headings(document: Document, sections: Sections) -> None:
-    """Reports that print the tables without their headings: find each table by what
-    it holds (a table index shared by its rows)."""
-    missing = [p for p in ("table2", "table3", "table4") if p not in sections.blocks]
+    """Reports that print the tables without their headings, or away from them (all
+    the text first, then the tables): find each table by what it holds (a table index
+    shared by its rows)."""
+    missing = [p for p in ("table2", "table3", "table4")
+               if not any(b.cells is not None for b in sections.get(p))]
     if not missing:
         return
     by_table: dict[int, list[Block]] = {}
@@ -76,8 +78,9 @@ def _tables_without_headings(document: Document, sections: Sections) -> None:
         text = compact("".join("".join(b.cells or []) for b in rows))
         part = ("table3" if "本年新收" in text else "table2" if "第二十条" in text or "规章" in text
                 else "table4" if "复议" in text else None)
-        if part in missing and part not in sections.blocks:
+        if part in missing:
             sections.blocks[part] = rows
+            missing.remove(part)
 
 
 def narratives(sections: Sections, document: Document) -> dict[str, str]:

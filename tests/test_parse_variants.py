@@ -1310,7 +1310,6 @@ def test_generic_title_after_a_column_name_line():
 
 
 # ================================================================ PDF from Word, fault attribution
-@xfail(strict=True, reason="borderless PDF tables: rows broken over lines lose （二）部分公开 and （六）1 (14 cells), with problems")
 def test_pdf_from_word_with_borderless_tables():
     """A Word report whose tables have no ruling lines, printed to PDF by LibreOffice
     (prose shortened to keep the file small): tables must be read from the text layout."""
@@ -1342,7 +1341,6 @@ def test_borderless_pdf_identity_failures_not_blamed_on_the_source():
     assert all(c.fault != "source" for c in failed), [(c.id, c.scope, c.fault) for c in failed]
 
 
-@xfail(strict=True, reason="office._tc_text flattens tables nested in a cell into one text: all three tables lost")
 def test_word_report_with_tables_nested_in_a_layout_table():
     """Word drafts that box the whole report in a one-cell table: the tables nest inside."""
     import io
