@@ -14,6 +14,7 @@ import re
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from parsers.decode import DecodeError, decode
+from parsers.dispatch import ReadError
 from parsers.document import Block, Document
 from parsers.metadata import is_title, labelled_date
 from parsers.values import clean, compact, is_value_text, normalize
@@ -43,8 +44,6 @@ def read(data: bytes, *, name: str, content_type: str | None = None) -> Document
     try:
         text, encoding = decode(data, content_type=content_type)
     except DecodeError as error:
-        from parsers.dispatch import ReadError
-
         raise ReadError(str(error)) from None
     tree = LexborHTMLParser(text)
     document = Document(source_format="html", encoding=encoding, meta=_page_meta(tree))

@@ -12,6 +12,7 @@ import csv
 import re
 
 from parsers.decode import DecodeError, decode
+from parsers.dispatch import ReadError
 from parsers.document import Block, Document
 from parsers.values import clean, is_value_text
 
@@ -21,18 +22,12 @@ _RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
 
 def read(data: bytes, *, name: str, content_type: str | None = None) -> Document:
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        from parsers.dispatch import ReadError
-
         raise ReadError("binary data of no known document format")
     try:
         text, encoding = decode(data, content_type=content_type)
     except DecodeError as error:
-        from parsers.dispatch import ReadError
-
         raise ReadError(str(error)) from None
     if _binary(text):
-        from parsers.dispatch import ReadError
-
         raise ReadError("binary data, not text")
     return read_text(text, encoding=encoding)
 
