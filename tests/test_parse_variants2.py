@@ -160,12 +160,18 @@ W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 def docx_bytes(items, *, font_pt: float | None = None, header_rows: dict | None = None,
                landscape_tables: tuple = (), page_break_before: tuple = (),
                page: tuple[float, float] | None = None, wps: bool = False,
-               cant_split: bool = False, title_lines: tuple = ()) -> bytes:
+               cant_split: bool = False, title_lines: tuple = (), valign_center: bool = False,
+               distribute: bool = False, vertical: str | None = None,
+               latin_font: str | None = None) -> bytes:
     """items: ("p", text) and ("table", (columns, rows)); header_rows: {table index: n}
     rows marked to repeat on every page (w:tblHeader); landscape_tables: table indexes put
     in a landscape section of their own; page_break_before: paragraph texts that start a
     new page; wps: vMerge written as WPS writes it (val="continue"), digits in runs of
-    their own with proofErr/bookmark marks between."""
+    their own with proofErr/bookmark marks between; valign_center: every cell centred
+    vertically (the template's own setting); distribute: label cells 分散对齐 (jc
+    distribute: characters spread over the cell width); vertical: the textDirection
+    (tbRlV, btLr) of labels merged over more than two rows (三、本年度办理结果, the
+    groups); latin_font: the font of digits and Latin text (Times New Roman)."""
     import docx
     from docx.enum.section import WD_ORIENT, WD_SECTION
     from docx.oxml import OxmlElement
@@ -200,10 +206,25 @@ def docx_bytes(items, *, font_pt: float | None = None, header_rows: dict | None 
             if colspan > 1 or rowspan > 1:
                 cell = cell.merge(cells[r + rowspan - 1][c + colspan - 1])
             cell.text = text
-            if font_pt:
-                for paragraph in cell.paragraphs:
-                    for run in paragraph.runs:
+            for paragraph in cell.paragraphs:
+                if distribute and text and not re.fullmatch(r"[\d.+/元-]*", text):
+                    jc = OxmlElement("w:jc")
+                    jc.set(qn("w:val"), "distribute")
+                    paragraph._p.get_or_add_pPr().append(jc)
+                for run in paragraph.runs:
+                    if font_pt:
                         run.font.size = Pt(font_pt)
+                    if latin_font:
+                        run.font.name = latin_font
+            props = cell._tc.get_or_add_tcPr()
+            if vertical and rowspan > 2 and r >= 3:  # not the header corner
+                direction = OxmlElement("w:textDirection")
+                direction.set(qn("w:val"), vertical)
+                props.append(direction)
+            if valign_center:
+                align = OxmlElement("w:vAlign")
+                align.set(qn("w:val"), "center")
+                props.append(align)
         for n, tr in enumerate(table._tbl.tr_lst):
             props = tr.get_or_add_trPr()
             if header_rows and n < header_rows.get(table_index, 0):
@@ -546,4 +567,82 @@ def test_xlsx_with_an_instructions_sheet_first():
     """A 填报说明 sheet before the tables, whose notes quote template labels."""
     parts = Parts("pingtan-2023")
     report = parse_bytes(xlsx_bytes(parts, notes_sheet=True), name=XLSX_NAME)
+    assert_cells(report, parts.want)
+
+
+# ================================================================ LibreOffice PDFs and .doc of those Word files
+T4_HEADING = "四、政府信息公开行政复议、行政诉讼情况"
+
+
+def soffice_cases() -> list[tuple[str, bytes]]:
+    """(file stem, .docx) that fixtures/variants2/make_variants2.py converts to PDF; the
+    .doc tests convert their .docx here, at test time."""
+    cases = []
+    for stem in ("pingtan-2023", "pingtan-2020"):
+        parts = Parts(stem)
+        cases.append((f"{stem}.header-repeat", header_repeat_docx(parts)))
+        cases.append((f"{stem}.template-style", template_style_docx(parts)))
+        if stem == "pingtan-2023":
+            cases.append((f"{stem}.landscape", docx_bytes(parts.items, landscape_tables=(1, 2), font_pt=9)))
+            cases.append((f"{stem}.t4-own-page", docx_bytes(parts.items, page_break_before=(T4_HEADING,))))
+            cases.append((f"{stem}.btlr", docx_bytes(parts.items, valign_center=True, vertical="btLr")))
+            cases.append((f"{stem}.split-t3", split_t3_docx(parts)))
+    return cases
+
+
+def header_repeat_docx(parts: Parts) -> bytes:
+    """A5 pages, 8 pt: table 3 runs over six pages, its three header rows repeated on
+    each (w:tblHeader), rows broken mid-label at page feet."""
+    return docx_bytes(parts.items, header_rows={1: 3, 2: 3}, page=(14.8, 21.0), font_pt=8)
+
+
+def template_style_docx(parts: Parts) -> bytes:
+    """The template's own cell settings: centred vertically, labels 分散对齐, group labels
+    in vertical text, digits in Times New Roman; default 11 pt, so the narrow label
+    columns wrap and rows break across pages."""
+    return docx_bytes(parts.items, valign_center=True, distribute=True, vertical="tbRlV",
+                      latin_font="Times New Roman")
+
+
+def split_t3_docx(parts: Parts) -> bytes:
+    return docx_bytes(_split_table3(parts, "（四）无法提供"))
+
+
+def soffice_convert(docx: bytes, target: str, tmp: Path) -> bytes:
+    import subprocess
+
+    source = tmp / "report.docx"
+    source.write_bytes(docx)
+    subprocess.run([shutil.which("soffice"), f"-env:UserInstallation=file://{tmp}/profile",
+                    "--headless", "--convert-to", target, "--outdir", str(tmp), str(source)],
+                   check=True, capture_output=True, timeout=300)
+    return (tmp / f"report.{target}").read_bytes()
+
+
+PDF_CASES = ["pingtan-2023.header-repeat", "pingtan-2020.header-repeat", "pingtan-2023.template-style",
+             "pingtan-2020.template-style", "pingtan-2023.landscape", "pingtan-2023.t4-own-page",
+             "pingtan-2023.btlr", "pingtan-2023.split-t3"]
+
+
+@pytest.mark.parametrize("case", PDF_CASES)
+def test_libreoffice_pdf_of_word_report(case):
+    """Word reports exported by LibreOffice: headers repeated on every page, rows broken
+    mid-label by page feet, landscape sections, table 4 alone on a page, vertical and
+    distributed labels, table 3 as two tables."""
+    stem = case.split(".")[0]
+    parts = Parts(stem)
+    report = parse_bytes((VARIANTS2 / f"{case}.pdf").read_bytes(), name=f"{case}.pdf")
+    assert_cells(report, parts.want)
+    assert (report.template_version, report.year, report.agency) == (parts.version, parts.year, parts.agency)
+    assert report.published_date == parts.published
+
+
+@soffice
+@needs_soffice
+@pytest.mark.parametrize("make", [header_repeat_docx, split_t3_docx], ids=["header-repeat", "split-t3"])
+def test_word97_doc_converted_from_those_word_files(make, tmp_path):
+    """The same Word files saved as .doc (Word 97) by LibreOffice, read back through it."""
+    parts = Parts("pingtan-2023")
+    data = soffice_convert(make(parts), "doc", tmp_path)
+    report = parse_bytes(data, name="报告.doc")
     assert_cells(report, parts.want)
