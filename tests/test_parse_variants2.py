@@ -1231,3 +1231,29 @@ def test_pdf_printed_from_a_workbook_with_narrow_wrapped_columns(tmp_path):
                    check=True, capture_output=True, timeout=300)
     report = parse_bytes((tmp_path / "tables.pdf").read_bytes(), name="统计表.pdf")
     no_silent_wrong(report, parts.want)
+
+
+def _label_xfail(what: str):
+    return xfail(strict=True, reason=f"row label variant {what} is not matched: its cells are missing (flagged, not silent)")
+
+
+@pytest.mark.parametrize("stem,old,new", [
+    pytest.param("pingtan-2023", "行政规范性文件", "行政规范性文件（件）", marks=_label_xfail("行政规范性文件（件）")),
+    pytest.param("pingtan-2023", "行政许可", "行政许可（件）", marks=_label_xfail("行政许可（件）")),
+    pytest.param("pingtan-2023", "行政强制", "行政强制措施", marks=_label_xfail("行政强制措施")),
+    pytest.param("pingtan-2023", "行政许可", "行政许可事项", marks=_label_xfail("行政许可事项")),
+    pytest.param("pingtan-2023", "规章", "政府规章", marks=_label_xfail("政府规章")),
+    pytest.param("pingtan-2023", "（七）总计", "（七）合计", marks=_label_xfail("（七）合计")),
+    pytest.param("pingtan-2023", "二、上年结转政府信息公开申请数量", "二、上年度结转政府信息公开申请数量",
+                 marks=_label_xfail("上年度结转")),
+    ("pingtan-2020", "其他对外管理服务事项", "其他对外管理服务"),
+    ("pingtan-2020", "行政事业性收费", "行政事业性收费项目"),
+    ("pingtan-2023", "四、结转下年度继续办理", "四、结转下年度办理"),
+    ("pingtan-2023", "（一）予以公开", "（一）予以公开（件）"),
+    ("pingtan-2023", "3.其他", "3.其它"),
+])
+def test_row_label_variants(stem, old, new):
+    """Row labels as agencies retype them: a unit in brackets, a word more or less."""
+    parts = relabel(Parts(stem), {old: new})
+    report = parse_page(parts)
+    assert_cells(report, parts.want)
