@@ -916,6 +916,13 @@ def parse_page(parts: Parts, *, family: str = "trs", source: str | None = None, 
     f"2023年度{DEPT}政府信息公开工作年度报告",
     f"{DEPT}关于2023年政府信息公开工作年度报告",
     f"{DEPT}关于2023年度政府信息公开工作年度报告的公告",
+    f"{DEPT} 2023 年政府信息公开工作年度报告",
+    f"2023年度{DEPT}政府信息公开年报",
+    f"{DEPT}2023年政府信息公开工作年度报告（更正版）",
+    pytest.param(f"关于{DEPT}2023年政府信息公开工作年度报告", marks=xfail(
+        strict=True, reason="title opening with 关于: agency falls back to the signature (财政金融局办公室)")),
+    pytest.param(f"{DEPT}政府信息公开工作2023年度报告", marks=xfail(
+        strict=True, reason="title with the year after 政府信息公开工作: agency falls back to the signature (…办公室)")),
 ])
 def test_department_title_forms_signed_by_its_office(title):
     """A department's report signed by its 办公室: the agency is the department, from the
@@ -1298,3 +1305,39 @@ def test_blank_table3_row_does_not_take_the_next_rows_numbers(fmt):
     want = _blank_then_unmatched(parts, 1, "5.属于三类内部事务信息", "6.属于四类过程性信息", "6.属于四类过程信息")
     report = parse_page(parts) if fmt == "html" else parse_docx(docx_bytes(parts.items))
     no_silent_wrong(report, want)
+
+
+@soffice
+@needs_soffice
+def test_blank_cells_in_all_three_tables_word_and_its_pdf(tmp_path):
+    """A county report: 规章 blank, the organisation columns of 上年结转 blank, the
+    复议后起诉 group of table 4 blank; in Word, in its LibreOffice PDF and as HTML."""
+    parts = Parts("pingtan-2023")
+    want = dict(parts.want)
+
+    def blank(n, label, which):
+        item = parts.table(n)
+        columns, rows = item[1]
+        out = []
+        for row in rows:
+            texts = [c[0] for c in row]
+            if label in texts:
+                i = texts.index(label)
+                row = row[:i + 1] + [("" if k in which else v, cs, rs) for k, (v, cs, rs) in enumerate(row[i + 1:])]
+            out.append(row)
+        item[1] = (columns, out)
+
+    blank(0, "规章", {0, 1, 2})
+    blank(1, "二、上年结转政府信息公开申请数量", {1, 2, 3, 4, 5})
+    t4 = parts.table(2)
+    columns, rows = t4[1]
+    rows[-1] = [("" if k >= 10 else v, cs, rs) for k, (v, cs, rs) in enumerate(rows[-1])]
+    for key in [f"table2.regulations.{c}" for c in ("issued_this_year", "repealed_this_year", "in_force")] + [
+            f"table3.carried_over_in.{c}" for c in ("org_commercial", "org_research", "org_public_interest",
+                                                    "org_legal_service", "org_other")] + [
+            f"table4.litigation_after_review.{c}" for c in ("upheld", "corrected", "other", "pending", "total")]:
+        want.pop(key)
+    docx = docx_bytes(parts.items)
+    for report in (parse_docx(docx), parse_bytes(soffice_convert(docx, "pdf", tmp_path), name="r.pdf"),
+                   parse_page(parts)):
+        no_silent_wrong(report, want)
