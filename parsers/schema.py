@@ -57,12 +57,12 @@ T2_COLUMNS = {
 }
 
 T2_ROWS = (
-    Row("regulations", "规章", (r"^规章$",), block="（一）"),
+    Row("regulations", "规章", (r"^(?:政府)?规章$",), block="（一）"),
     Row("normative_documents", "规范性文件", (r"规范性文件$",), block="（一）"),
-    Row("admin_licensing", "行政许可", (r"^行政许可$",), block="（五）"),
+    Row("admin_licensing", "行政许可", (r"^行政许可(?:事项)?$",), block="（五）"),
     Row("other_admin_services", "其他对外管理服务事项", (r"其他对外管理服务",), (V2019,), "（五）"),
-    Row("admin_penalty", "行政处罚", (r"^行政处罚$",), block="（六）"),
-    Row("admin_coercion", "行政强制", (r"^行政强制$",), block="（六）"),
+    Row("admin_penalty", "行政处罚", (r"^行政处罚(?:事项)?$",), block="（六）"),
+    Row("admin_coercion", "行政强制", (r"^行政强制(?:措施|事项)?$",), block="（六）"),
     Row("admin_fees", "行政事业性收费", (r"行政事业性收费",), block="（八）"),
     Row("central_procurement", "政府集中采购", (r"政府集中采购",), (V2019,), "（九）"),
 )
@@ -104,7 +104,7 @@ T3_APPLICANTS = tuple(c.key for c in T3_COLUMNS[:6])
 _V21 = (V2021,)
 T3_ROWS = (
     Row("new_received", "一、本年新收政府信息公开申请数量", (r"本年新收",)),
-    Row("carried_over_in", "二、上年结转政府信息公开申请数量", (r"上年结转",)),
+    Row("carried_over_in", "二、上年结转政府信息公开申请数量", (r"上年度?结转",)),
     Row("granted", "（一）予以公开", (r"予以公开",)),
     Row("partially_granted", "（二）部分公开", (r"部分公开",)),
     Row("withheld_state_secret", "（三）1.属于国家秘密", (r"国家秘密",)),
@@ -112,7 +112,7 @@ T3_ROWS = (
     Row("withheld_security_stability", "（三）3.危及“三安全一稳定”", (r"三安全", r"一稳定")),
     Row("withheld_third_party", "（三）4.保护第三方合法权益", (r"第三方",)),
     Row("withheld_internal_affairs", "（三）5.属于三类内部事务信息", (r"内部事务",)),
-    Row("withheld_process_info", "（三）6.属于四类过程性信息", (r"过程性",)),
+    Row("withheld_process_info", "（三）6.属于四类过程性信息", (r"过程性", r"过程信息")),
     Row("withheld_enforcement_file", "（三）7.属于行政执法案卷", (r"执法案卷",)),
     Row("withheld_admin_inquiry", "（三）8.属于行政查询事项", (r"行政查询",)),
     Row("unable_not_held", "（四）1.本机关不掌握相关政府信息", (r"不掌握",)),
@@ -130,7 +130,7 @@ T3_ROWS = (
     Row("other_fee_unpaid", "（六）2.申请人逾期未按收费通知要求缴纳费用",
         (r"缴纳费用", r"收费通知", r"逾期未按"), _V21),
     Row("other_misc", "（六）3.其他", (r"^(\(六\))?(3\.?|3、|\(3\))?其他$",), _V21),
-    Row("outcome_total", "（七）总计", (r"^(\(七\)|七、?)?总计$",)),
+    Row("outcome_total", "（七）总计", (r"^(\(七\)|七、?)?(?:总计|合计)$",)),
     Row("carried_forward", "四、结转下年度继续办理", (r"结转下年",)),
 )
 T3_OTHER_SUBROWS = ("other_no_correction", "other_fee_unpaid", "other_misc")

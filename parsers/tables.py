@@ -55,6 +55,10 @@ class TableRead:
 _NOTE = re.compile(r"^\s*(?:注|说明|备注)|.*。")
 
 
+# A unit retyped into a row label: "行政许可（件）", "（一）予以公开（件）".
+_UNIT = re.compile(r"\((?:件|项|个|条|次|宗|万元|元)\)$")
+
+
 def tokens(blocks: Sequence[Block]) -> list[Token]:
     """The section's blocks as tokens. A line of plain text inside a table part holding
     numbers (a row as PDF or browser text extraction gives it: "标签 0 0 1", or one cell
@@ -121,7 +125,7 @@ def read_rows(
             elif tok.text.strip() and last >= 0:
                 problems.append(f"value {tok.text!r} is not under any row label")
             continue
-        label = compact(tok.text)
+        label = _UNIT.sub("", compact(tok.text))
         hit = _hit(rows, found, last, label)
         if hit is None and " " in tok.text.strip():
             # Words run together from a flattened table ("…处理决定数量 行政许可"): the
@@ -138,9 +142,10 @@ def read_rows(
         if group is not None and last >= 0:
             current = RowRead(group, tok.text)
             found[group] = current
-        elif current is not None and current.filled() >= width.get(current.key, 0):
-            # A header or heading ends a full row; before its values, another label is
-            # the row's own label wrapped onto a second line (PDF and copied text).
+        elif current is not None and len(current.values) >= width.get(current.key, 0):
+            # A header, a heading or an unknown row label ends a row that has its cells
+            # (blank ones too: a blank row must not take the next row's numbers); before
+            # them, another label is the row's own label wrapped onto a second line.
             current = None
     return found, problems
 

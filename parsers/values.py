@@ -34,16 +34,20 @@ _CHANGE = re.compile(r"^(?:增|\+)(?P<add>\d+)[/、,，;；](?:减|-)(?P<rem>\d+
 _RUN_TOGETHER = re.compile(r"^\d+(?:[ \u00a0\u3000]+\d+)+$")
 
 
+# Characters that print as nothing (zero-width space, soft hyphen, word joiner, BOM).
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
+
+
 def clean(text: str) -> str:
     """Collapsed white space, characters as printed: the form raw text is kept in."""
-    if "\u200b" in text or "\ufeff" in text:
-        text = text.replace("\u200b", "").replace("\ufeff", "")
+    if _INVISIBLE.search(text):
+        text = _INVISIBLE.sub("", text)
     return " ".join(text.split())  # str.split() knows \u3000 and \xa0 as spaces
 
 
 def normalize(text: str) -> str:
     """NFKC (full-width digits and brackets to ASCII) and collapsed white space."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip()
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))).strip()
 
 
 def compact(text: str) -> str:
@@ -60,7 +64,7 @@ def squeeze(text: str) -> str:
 
 def _compact(text: str) -> str:
     # 其它 and 部份 are everyday variant spellings of the template words on real pages.
-    text = _SPACES.sub("", unicodedata.normalize("NFKC", text))
+    text = _SPACES.sub("", unicodedata.normalize("NFKC", _INVISIBLE.sub("", text)))
     if "其它" in text or "部份" in text:
         text = text.replace("其它", "其他").replace("部份", "部分")
     return text
