@@ -25,6 +25,9 @@ CONTAINERS = (
     "#ivs_content", "div.view", "div.pages_content", "#Zoom", "div.zwxl-content",
     "div.content_text", "div.wz_content", "#content", "div.content", "article", "div.main",
 )
+# One substring selector (each costs a scan of the tree); the style is checked after.
+_NOT_PRINTED = 'style, script, template, [hidden], [style*="isplay"]'
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none", re.I)
 _SKIP = {"script", "style", "noscript", "template", "head", "iframe", "select", "button", "svg"}
 _BLOCK = {
     "p", "div", "br", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "section",
@@ -50,6 +53,11 @@ def read(data: bytes, *, name: str, content_type: str | None = None) -> Document
     container = _content_container(tree)
     if container is None:
         return document
+    # What a browser does not print: hidden text ("1470" for 470), style sheets in cells.
+    for node in container.css(_NOT_PRINTED):
+        style = node.attributes.get("style") or ""
+        if node.tag != "-text" and (not style or _HIDDEN_STYLE.search(style)):
+            node.decompose()
     # Text with inline HTML tables (markdown from PDF converters): its lines are lines.
     fragment = not re.search(r"<(?:html|body|p|div|br)\b", text[:200_000], re.I)
     _Walker(document, lines=fragment).walk(container)

@@ -31,6 +31,9 @@ SOFFICE_TIMEOUT = 180  # seconds; a first start of LibreOffice builds its profil
 _HEADING = re.compile(r"^[一二三四五六七八九十]+、.{0,30}(情况|问题|事项)")
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+# Text a reader does not see printed: the second copy of a drawing, text a tracked
+# deletion or move took away.
+_NOT_PRINTED = {_FALLBACK, f"{_W}del", f"{_W}moveFrom"}
 
 
 def _guarded(func, *args):
@@ -110,12 +113,19 @@ def _body(element, doc: Document, counter: list[int]) -> None:
                 _body(content, doc, counter)
 
 
+def _hidden_run(node) -> bool:
+    """Text formatted hidden (w:vanish) is not printed: "1470" must not be read for 470."""
+    run = node.getparent()
+    props = run.find(f"{_W}rPr") if run is not None else None
+    return props is not None and props.find(f"{_W}vanish") is not None
+
+
 def _paragraph_text(p) -> str:
     """Text of a paragraph, text boxes included once: Word stores a drawing twice (the
     mc:Choice and its mc:Fallback), the fallback copy is skipped."""
     parts = []
     for node in p.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}cr"):
-        if any(a.tag == _FALLBACK for a in node.iterancestors()):
+        if any(a.tag in _NOT_PRINTED for a in node.iterancestors()) or _hidden_run(node):
             continue
         parts.append(node.text or "" if node.tag == f"{_W}t" else " ")
     return " ".join("".join(parts).split())
@@ -287,7 +297,11 @@ def _sheet_rows(sheet) -> list[tuple[list[tuple[int, str, int]], bool]]:
     ends = {(m.min_row, m.min_col): m.max_col for m in sheet.merged_cells.ranges}
     for r, row in enumerate(sheet.iter_rows(), start=1):
         cells, keep, blanks = [], 0, False  # trailing empties are padding; merged blanks are not
+        if sheet.row_dimensions[r].hidden:
+            continue  # a hidden row is not printed (a draft row, a scratch total)
         for c, cell in enumerate(row, start=1):
+            if sheet.column_dimensions[_column_letter(c)].hidden:
+                continue
             if (r, c) in below:
                 top = below[(r, c)]
                 if top is not None and _value_like(texts.get(top, "")):
@@ -416,3 +430,9 @@ def _image_kind(data: bytes) -> str:
         if data.startswith(magic):
             return kind
     return "WEBP" if data[8:12] == b"WEBP" else "image"
+
+
+def _column_letter(column: int) -> str:
+    from openpyxl.utils import get_column_letter
+
+    return get_column_letter(column)
