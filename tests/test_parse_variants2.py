@@ -1407,3 +1407,37 @@ def test_word_superscript_footnote_mark_after_a_value():
     parts = Parts("pingtan-2023")
     report = parse_docx(_edit_value_run(docx_bytes(parts.items), "81", mark))
     assert report.cell("table3.new_received.total").value == 81
+
+
+@xfail(strict=True, reason="html: a display:none <tr> (a draft row) is read; its 5s replace the printed 部分公开 row, silent")
+def test_hidden_draft_row_inside_table3():
+    parts = Parts("pingtan-2023")
+    body = article_html(parts)
+    draft = ('<tr style="display:none"><td colspan="2">（二）部分公开（区分处理的，只计这一情形，不计其他情形）</td>'
+             + "<td>5</td>" * 7 + "</tr>")
+    at = body.index('<tr><td colspan="2">（二）部分公开')
+    report = parse_bytes(cms_page(parts, body[:at] + draft + body[at:], family="trs").encode(), name="t.html")
+    assert_cells(report, parts.want)
+
+
+@soffice
+@needs_soffice
+def test_value_with_a_note_holding_a_number_in_word_html_and_pdf(tmp_path):
+    """"80(含网上申请12件)": 80 with its note, also when the PDF wraps the note in the cell."""
+    parts = Parts("pingtan-2023")
+    t3 = parts.table(1)
+    columns, rows = t3[1]
+    out = []
+    for row in rows:
+        texts = [c[0] for c in row]
+        if any("本年新收" in x for x in texts):
+            i = next(k for k, x in enumerate(texts) if "本年新收" in x)
+            row = list(row)
+            row[i + 1] = ("80(含网上申请12件)", 1, 1)
+        out.append(row)
+    t3[1] = (columns, out)
+    data = docx_bytes(parts.items)
+    for report in (parse_page(parts), parse_docx(data),
+                   parse_bytes(soffice_convert(data, "pdf", tmp_path), name="r.pdf")):
+        assert_cells(report, parts.want)
+        assert report.cell("table3.new_received.natural_person").note == "含网上申请12件"
