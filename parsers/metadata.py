@@ -115,16 +115,24 @@ def iso_date(text: str | None) -> str | None:
 
 
 def agency(title_text: str | None, document: Document) -> str | None:
+    signed, _ = sections.signature(document)
+    source = document.meta.get("source") or _labelled_source(document)
+    source = compact(source) if source and not _NOT_AN_AGENCY.search(source) else None
     name = _agency_from_title(title_text) if title_text else None
-    if not name:
-        name, _ = sections.signature(document)
-    if not name:
-        name = document.meta.get("source") or _labelled_source(document) or \
-            document.meta.get("site_name")
-        name = compact(name) if name else None
+    if name and signed and signed.endswith(name) and len(signed) > len(name):
+        name = signed  # "财政金融局2023年…" signed "平潭综合实验区财政金融局"
+    if not name and signed and source and signed in (source + "办公室", source + "办"):
+        name = source  # a department's report signed by its office
+    name = name or signed or source
+    if not name and document.meta.get("site_name"):
+        name = compact(document.meta["site_name"])
     if not name:
         return None
     return complete_with_city(name, document)
+
+
+# 来源 lines that name the website, not an agency.
+_NOT_AN_AGENCY = re.compile(r"^\s*(本网|本站|网站|原创|转载)")
 
 
 def _labelled_source(document: Document) -> str | None:
@@ -135,13 +143,16 @@ def _labelled_source(document: Document) -> str | None:
 
 
 def _agency_from_title(title_text: str) -> str | None:
-    text = arabic_dates(compact(title_text))
+    text = arabic_dates(compact(title_text)).removeprefix("关于")
     match = re.match(r"^(.{2,40}?)(?:关于)?(?:20\d\d|19\d\d)年", text)
     if match and not re.search(r"关于|印发|转发|政府信息公开|年度报告|工作", match.group(1)):
         return match.group(1)
     match = re.match(r"^(?:20\d\d|19\d\d)年度?(.{2,40}?)(?:政府信息公开|政务公开)", text)
     if match:
         return match.group(1)
+    match = re.match(r"^(.{2,40}?)(?:政府信息公开|政务公开)", text)
+    if match and not _YEAR_FIRST.match(text):
+        return match.group(1)  # "…政府信息公开工作2023年度报告", "…年度报告（2023年度）"
     return None
 
 

@@ -21,6 +21,7 @@ HEADINGS = {
 }
 _MAX_HEADING = 40
 _CHROME = re.compile(r"主办单位|版权所有|ICP备|网站标识码|公网安备|联系我们|扫一扫|附件下载|关闭窗口|打印本页")
+_SIGNATURE_LINE = re.compile(r"^\s*([^\s\d，,。：:]{3,30})\s{2,}(\S{8,14})\s*$")
 _SIGNATURE_DATE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$")
 
 
@@ -116,6 +117,10 @@ def _signature(document: Document) -> tuple[str | None, str | None]:
     lines = [b.text for b in document.blocks if b.cells is None]
     found = (None, None)
     for i in range(1, len(lines)):
+        one_line = _SIGNATURE_LINE.match(lines[i]) if 8 < len(lines[i]) <= 60 else None
+        if one_line and _SIGNATURE_DATE.match(arabic_dates(compact(one_line[2]))):
+            found = (compact(one_line[1]), arabic_dates(compact(one_line[2])))  # "局   2024年1月20日"
+            continue
         if len(lines[i]) > 20:
             continue
         date = arabic_dates(compact(lines[i]))

@@ -603,10 +603,8 @@ def test_chinese_numeral_year_of_a_late_republished_report():
 
 @pytest.mark.parametrize("title", [
     "2023年度平潭综合实验区政府信息公开工作年度报告",
-    pytest.param("平潭综合实验区政府信息公开工作年度报告（2023年度）", marks=xfail(
-        strict=True, reason="agency from title takes everything before the year: '…工作年度报告('")),
-    pytest.param("平潭综合实验区政府信息公开工作2023年度报告", marks=xfail(
-        strict=True, reason="agency from title takes everything before the year: '平潭综合实验区政府信息公开工作'")),
+    "平潭综合实验区政府信息公开工作年度报告（2023年度）",
+    "平潭综合实验区政府信息公开工作2023年度报告",
     "平潭综合实验区关于2023年度政府信息公开工作年度报告",
 ])
 def test_title_forms_give_year_and_agency(title):
