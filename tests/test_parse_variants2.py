@@ -1435,3 +1435,15 @@ def test_value_with_a_note_holding_a_number(fmt, tmp_path):
         report = parse_bytes(soffice_convert(docx_bytes(parts.items), "pdf", tmp_path), name="r.pdf")
     assert_cells(report, parts.want)
     assert report.cell("table3.new_received.natural_person").note == "含网上申请12件"
+
+
+@pytest.mark.parametrize("minus", [
+    pytest.param("\u2011", marks=xfail(strict=True, reason="U+2011 non-breaking hyphen before a number is not a minus: 本年增/减 -15/-18 unread (flagged)")),
+    pytest.param("\u2010", marks=xfail(strict=True, reason="U+2010 hyphen before a number is not a minus: 本年增/减 -15/-18 unread (flagged)")),
+    "\u2012", "\ufe63"], ids=["nb-hyphen", "hyphen", "figure-dash", "small-minus"])
+def test_negative_change_with_other_hyphen_characters_in_html(minus):
+    """What Word's non-breaking hyphen and other dashes become when a report is pasted."""
+    parts = Parts("pingtan-2020")
+    body = article_html(parts).replace(">-15<", f">{minus}15<").replace(">-18<", f">{minus}18<")
+    report = parse_bytes(cms_page(parts, body, family="trs").encode(), name="t.html")
+    assert_cells(report, parts.want)
