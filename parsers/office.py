@@ -124,11 +124,25 @@ def _paragraph_text(p) -> str:
     """Text of a paragraph, text boxes included once: Word stores a drawing twice (the
     mc:Choice and its mc:Fallback), the fallback copy is skipped."""
     parts = []
-    for node in p.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}cr"):
+    for node in p.iter(f"{_W}t", f"{_W}tab", f"{_W}br", f"{_W}cr", f"{_W}noBreakHyphen"):
         if any(a.tag in _NOT_PRINTED for a in node.iterancestors()) or _hidden_run(node):
             continue
-        parts.append(node.text or "" if node.tag == f"{_W}t" else " ")
-    return " ".join("".join(parts).split())
+        if node.tag == f"{_W}t":
+            text = node.text or ""
+            # A raised footnote mark after a number: 81 with note 1, not 811.
+            parts.append(f"({text})" if text.strip() and _superscript(node) else text)
+        elif node.tag == f"{_W}noBreakHyphen":
+            parts.append("-")  # Word's non-breaking hyphen, typed as a minus sign
+        else:
+            parts.append("  ")  # a tab keeps "局名<tab>日期" two words apart
+    return "  ".join(" ".join(chunk.split()) for chunk in "".join(parts).split("  ")).strip()
+
+
+def _superscript(node) -> bool:
+    run = node.getparent()
+    props = run.find(f"{_W}rPr") if run is not None else None
+    align = props.find(f"{_W}vertAlign") if props is not None else None
+    return align is not None and align.get(f"{_W}val") == "superscript"
 
 
 def _tc_text(tc) -> str:

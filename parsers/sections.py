@@ -21,7 +21,7 @@ HEADINGS = {
 }
 _MAX_HEADING = 40
 _CHROME = re.compile(r"主办单位|版权所有|ICP备|网站标识码|公网安备|联系我们|扫一扫|附件下载|关闭窗口|打印本页")
-_SIGNATURE_LINE = re.compile(r"^\s*([^\s\d，,。：:]{3,30})\s{2,}(\S{8,14})\s*$")
+_SIGNATURE_LINE = re.compile(r"^\s*((?!.*(?:日期|时间))[^\s\d，,。：:]{3,30})\s+(\S{8,14})\s*$")
 _SIGNATURE_DATE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$")
 
 

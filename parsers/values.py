@@ -29,7 +29,7 @@ _GROUPED = re.compile(r"[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?")
 # Footnote marks printed after a number (81①, 81¹): NFKC would make them digits (811).
 _FOOTNOTE = re.compile("[\u2460-\u249b\u24ea-\u24ff\u2776-\u2793\u00b9\u00b2\u00b3\u2070-\u2079]+")
 # Minus signs of word processors (U+2212, en dash, small hyphen) before a digit.
-_MINUS = re.compile("^[\u2212\u2013\u2012\ufe63]" r"(?=\s*\d)")
+_MINUS = re.compile("^[\u2212\u2013\u2012\u2010\u2011\ufe63]" r"(?=\s*\d)")
 _CHANGE = re.compile(r"^(?:增|\+)(?P<add>\d+)[/、,，;；](?:减|-)(?P<rem>\d+)$")
 _RUN_TOGETHER = re.compile(r"^\d+(?:[ \u00a0\u3000]+\d+)+$")
 
