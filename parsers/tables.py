@@ -55,6 +55,8 @@ class TableRead:
 _NOTE = re.compile(r"^\s*(?:注|说明|备注)|.*。")
 
 
+_WRAPS = 6  # labels this long and longer may wrap onto a second line
+
 # A unit retyped into a row label: "行政许可（件）", "（一）予以公开（件）".
 _UNIT = re.compile(r"\((?:件|项|个|条|次|宗|万元|元)\)$")
 
@@ -142,10 +144,13 @@ def read_rows(
         if group is not None and last >= 0:
             current = RowRead(group, tok.text)
             found[group] = current
-        elif current is not None and len(current.values) >= width.get(current.key, 0):
-            # A header, a heading or an unknown row label ends a row that has its cells
-            # (blank ones too: a blank row must not take the next row's numbers); before
-            # them, another label is the row's own label wrapped onto a second line.
+        elif current is not None and label != compact(current.label) and (
+                current.values or len(compact(current.label)) < _WRAPS):
+            # A header, a heading or an unknown row label ends a row that has cells
+            # (blank ones too: a blank row must not take the next row's numbers). Before
+            # any, a label after a long one is that label wrapped onto a second line;
+            # short labels (规章, 行政许可) do not wrap. A grid that fills spans by
+            # repetition prints the same label again: it is still the row's.
             current = None
     return found, problems
 

@@ -1214,7 +1214,6 @@ def _default_print(book):
 
 @soffice
 @needs_soffice
-@xfail(strict=True, reason="pdf of a workbook with wrapped labels: 规章's cells read '数0', the 77/132/470 of the unmatched '行政规范性' line are given to 规章")
 def test_pdf_printed_from_a_workbook_with_narrow_wrapped_columns(tmp_path):
     """A workbook printed as it is: what cannot be read is missing and said so; no row
     takes the numbers of the row below it."""
