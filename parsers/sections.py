@@ -117,7 +117,8 @@ def _signature(document: Document) -> tuple[str | None, str | None]:
     lines = [b.text for b in document.blocks if b.cells is None]
     found = (None, None)
     for i in range(1, len(lines)):
-        one_line = _SIGNATURE_LINE.match(lines[i]) if 8 < len(lines[i]) <= 60 else None
+        one_line = (_SIGNATURE_LINE.match(lines[i])
+                    if 8 < len(lines[i]) <= 60 and "日" in lines[i] else None)
         if one_line and _SIGNATURE_DATE.match(arabic_dates(compact(one_line[2]))):
             found = (compact(one_line[1]), arabic_dates(compact(one_line[2])))  # "局   2024年1月20日"
             continue

@@ -61,6 +61,11 @@ _WRAPS = 6  # labels this long and longer may wrap onto a second line
 _UNIT = re.compile(r"\((?:件|项|个|条|次|宗|万元|元)\)$")
 
 
+@lru_cache(maxsize=65536)
+def _row_label(text: str) -> str:
+    return _UNIT.sub("", compact(text))
+
+
 def tokens(blocks: Sequence[Block]) -> list[Token]:
     """The section's blocks as tokens. A line of plain text inside a table part holding
     numbers (a row as PDF or browser text extraction gives it: "标签 0 0 1", or one cell
@@ -72,7 +77,7 @@ def tokens(blocks: Sequence[Block]) -> list[Token]:
                 out.append(Token(cell, is_value_text(cell), index, block.row_is_real))
             continue
         words = block.text.split()
-        if not _NOTE.match(block.text) and any(is_value_text(w) for w in words):
+        if any(is_value_text(w) for w in words) and not _NOTE.match(block.text):
             label = []
             for word in words:
                 if is_value_text(word):
@@ -127,7 +132,7 @@ def read_rows(
             elif tok.text.strip() and last >= 0:
                 problems.append(f"value {tok.text!r} is not under any row label")
             continue
-        label = _UNIT.sub("", compact(tok.text))
+        label = _row_label(tok.text)
         hit = _hit(rows, found, last, label)
         if hit is None and " " in tok.text.strip():
             # Words run together from a flattened table ("…处理决定数量 行政许可"): the
@@ -424,6 +429,9 @@ def _t4_group_order(header: list[Token]) -> list[str]:
 
 def _transposed_table4(toks: list[Token]) -> dict[str, list[Token]] | None:
     """{procedure: its five result values} when every result row holds three values."""
+    if not any(not a.is_value and b.is_value and compact(a.text) == "结果维持"
+               for a, b in zip(toks, toks[1:], strict=False)):
+        return None  # the template's layout: 结果维持 heads a column, no values beside it
     found, _ = read_rows(toks, _T4_RESULTS, {r.key: 3 for r in _T4_RESULTS})
     rows = [found.get(r.key) for r in _T4_RESULTS]
     if any(r is None for r in rows):

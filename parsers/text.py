@@ -16,6 +16,7 @@ from parsers.dispatch import ReadError
 from parsers.document import Block, Document
 from parsers.values import clean, is_value_text
 
+_LONE_PIPE = re.compile(r"^[ \t]*\|[ \t]*$", re.M)
 _MARKDOWN = re.compile(r"^(?:#{1,6}|>)\s+|\*\*")  # markdown headings, quotes, bold
 _RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
 
@@ -39,7 +40,7 @@ def read_text(text: str, *, encoding: str | None = None) -> Document:
     lines = text.splitlines()
     # Every cell on a line of its own, each followed by a line holding only "|": the
     # lone pipes separate cells (no line carries a cell and a pipe together).
-    lone = sum(1 for line in lines if line.strip() == "|")
+    lone = len(_LONE_PIPE.findall(text)) if "|" in text else 0
     separators = lone > 20 and not any(
         "|" in line and line.strip() != "|" for line in lines)
     # In markdown every row opens with "|"; elsewhere a leading "|" is a blank first cell.
@@ -63,7 +64,9 @@ def read_text(text: str, *, encoding: str | None = None) -> Document:
             document.blocks.append(Block(cells=cells, table=table, row_is_real=len(cells) > 1))
         else:
             in_table = False
-            document.blocks.append(Block(text=clean(_MARKDOWN.sub("", line))))
+            if line[0] in "#>" or "**" in line:
+                line = _MARKDOWN.sub("", line)
+            document.blocks.append(Block(text=clean(line)))
     return document
 
 

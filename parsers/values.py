@@ -40,7 +40,7 @@ _INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
 
 def clean(text: str) -> str:
     """Collapsed white space, characters as printed: the form raw text is kept in."""
-    if _INVISIBLE.search(text):
+    if not text.isascii() and _INVISIBLE.search(text):
         text = _INVISIBLE.sub("", text)
     return " ".join(text.split())  # str.split() knows \u3000 and \xa0 as spaces
 
