@@ -36,9 +36,10 @@ class Document:
     encoding: str | None = None
     problems: list[str] = field(default_factory=list)
 
-    def text_lines(self) -> list[str]:
-        """Every block as one line of text, rows joined with ' | '."""
-        return [b.text if b.cells is None else " | ".join(b.cells) for b in self.blocks]
+    def text_lines(self, limit: int | None = None) -> list[str]:
+        """Every block (or the first `limit`) as one line of text, rows joined with ' | '."""
+        blocks = self.blocks if limit is None else self.blocks[:limit]
+        return [b.text if b.cells is None else " | ".join(b.cells) for b in blocks]
 
     def plain_text(self) -> str:
         # Several readers of the metadata ask for it; blocks do not change after reading.

@@ -95,7 +95,7 @@ def published_date(document: Document) -> str | None:
     date = iso_date(document.meta.get("pubdate"))
     if date:
         return date
-    date = labelled_date("\n".join(document.text_lines()[:40]))
+    date = labelled_date("\n".join(document.text_lines(40)))
     if date:
         return date
     _, signed = sections.signature(document)
@@ -138,7 +138,7 @@ _NOT_AN_AGENCY = re.compile(r"^\s*(本网|本站|网站|原创|转载)")
 def _labelled_source(document: Document) -> str | None:
     """来源/发布机构 in the page's info line, as text extraction keeps it."""
     match = re.search(r"(?:来源|发布机构|信息来源)\s*[:：|]\s*([^\s|]{2,30})",
-                      "\n".join(document.text_lines()[:40]))
+                      "\n".join(document.text_lines(40)))
     return match.group(1) if match else None
 
 

@@ -18,7 +18,6 @@ from functools import lru_cache
 NULL_MARKS = frozenset({"", "/", "\\", "—", "——", "-", "--", "－", "无", "空", "—/—", "–", "…", "x", "X"})
 
 _SPACES = re.compile(r"[\s\u00a0\u3000\u200b\ufeff]+")
-_NUMBER = re.compile(r"[+-]?\d+(?:,\d{3})*(?:\.\d+)?")
 # A whole cell that is a number, optionally signed, with a unit and/or a note in brackets.
 _VALUE = re.compile(
     r"^(?P<num>[+-]?\d[\d,]*(?:\.\d+)?)"
@@ -184,8 +183,3 @@ def _plain(number: Decimal) -> int | Decimal:
     if number == number.to_integral_value():
         return int(number)
     return number.normalize()
-
-
-def first_number(text: str) -> int | None:
-    match = _NUMBER.search(normalize(text))
-    return int(float(match.group().replace(",", ""))) if match else None

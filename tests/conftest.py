@@ -20,17 +20,16 @@ def expected_for(path: Path) -> dict:
     return json.loads((CORPUS / f"{path.stem}.expected.json").read_text(encoding="utf-8"))
 
 
+def plain(value):
+    """A value as JSON gives it: Decimal amounts as int or float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
 def printed_cells(report) -> dict:
     """The cells a report printed (derived ones left out), values as JSON gives them."""
-    out = {}
-    for cell in report.cells:
-        if cell.derived:
-            continue
-        value = cell.value
-        if isinstance(value, Decimal):
-            value = int(value) if value == value.to_integral_value() else float(value)
-        out[cell.key] = value
-    return out
+    return {c.key: plain(c.value) for c in report.cells if not c.derived}
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 import html as html_lib
 import json
 import re
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
@@ -21,6 +20,8 @@ import pytest
 from parsers import parse_bytes
 from parsers.dispatch import read_document
 from parsers.render import render
+
+from conftest import plain, printed_cells
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "fixtures" / "corpus"
@@ -72,14 +73,7 @@ def corpus_text(name: str, style: str) -> str:
     return render(read_document(_raw(name), name=name), style)
 
 
-def plain(value):
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
-def got_cells(report) -> dict:
-    return {c.key: plain(c.value) for c in report.cells if not c.derived}
+got_cells = printed_cells
 
 
 def cell_diff(report, want: dict) -> dict:

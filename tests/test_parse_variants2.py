@@ -19,13 +19,14 @@ import io
 import json
 import re
 import shutil
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
 import pytest
 
 from parsers import parse_bytes
+
+from conftest import plain, printed_cells
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "fixtures" / "corpus"
@@ -56,14 +57,7 @@ def expected_cells(stem: str) -> dict:
     return dict(_expected(stem)["cells"])
 
 
-def plain(value):
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
-def got_cells(report) -> dict:
-    return {c.key: plain(c.value) for c in report.cells if not c.derived}
+got_cells = printed_cells
 
 
 def assert_cells(report, want: dict) -> None:
