@@ -60,8 +60,8 @@ def timed(func, runs: int) -> float:
 
 
 def speed(label: str, data: bytes, pages: int, runs: int, engine: str) -> dict:
-    from parsers.dispatch import parse_bytes
-    from parsers.pdf import read
+    from xxgk.parsers.dispatch import parse_bytes
+    from xxgk.parsers.pdf import read
 
     os.environ["XXGK_PDF_ENGINE"] = engine  # parse_bytes reads it through the reader
     reader = timed(lambda: read(data, name=label), runs)
@@ -94,7 +94,7 @@ def peak_memory(data: bytes) -> float:
     code = _PEAK + (
         "import os,sys; sys.path.insert(0, sys.argv[2]);"
         "os.sched_setaffinity(0,{min(os.sched_getaffinity(0))}) if hasattr(os,'sched_setaffinity') else None;"
-        "from parsers.dispatch import parse_path; r = parse_path(sys.argv[1]);"
+        "from xxgk.parsers.dispatch import parse_path; r = parse_path(sys.argv[1]);"
         "print(len(r.cells), _peak())"
     )
     try:
@@ -107,7 +107,7 @@ def peak_memory(data: bytes) -> float:
 
 
 def baseline_memory() -> float:
-    code = _PEAK + ("import sys; sys.path.insert(0, sys.argv[1]); import pdfplumber, parsers.dispatch;"
+    code = _PEAK + ("import sys; sys.path.insert(0, sys.argv[1]); import pdfplumber, xxgk.parsers.dispatch;"
                     "print(_peak())")
     out = subprocess.run([sys.executable, "-c", code, str(ROOT)], capture_output=True, text=True,
                          check=True)

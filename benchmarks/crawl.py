@@ -30,7 +30,7 @@ PER_LIST_PAGE = 20
 
 
 def build_sites(hosts: int, pages: int):
-    from scraper.fixture_server import Site
+    from xxgk.scraper.fixture_server import Site
 
     sites = []
     per_host = pages // hosts
@@ -57,7 +57,7 @@ def build_sites(hosts: int, pages: int):
 
 
 def serve(hosts: int, pages: int, queue, stop) -> None:
-    from scraper.fixture_server import FixtureServer
+    from xxgk.scraper.fixture_server import FixtureServer
 
     with FixtureServer(build_sites(hosts, pages)) as server:
         queue.put((dict(server.hosts), sum(len(s.pages) for s in server.sites.values())))
@@ -74,8 +74,8 @@ def registry_text(hosts: dict[str, str]) -> str:
 
 
 def crawl_once(db_path: str, text: str, queue) -> None:
-    from scraper.crawler import crawl
-    from scraper.registry import parse_registry
+    from xxgk.scraper.crawler import crawl
+    from xxgk.scraper.registry import parse_registry
 
     result = crawl(db_path, parse_registry(text), delay=0.0, fetcher_options={"retries": 1})
     totals = result.totals()

@@ -27,8 +27,8 @@ CORPUS = ROOT / "fixtures" / "corpus"
 
 
 def inputs() -> dict[str, list[tuple[str, bytes]]]:
-    from parsers.dispatch import read_document
-    from parsers.render import render
+    from xxgk.parsers.dispatch import read_document
+    from xxgk.parsers.render import render
 
     pages = [(p.name, p.read_bytes()) for p in sorted(CORPUS.glob("*.html"))]
     texts = [(p.name, p.read_bytes()) for p in sorted(CORPUS.glob("*.txt"))]
@@ -47,7 +47,7 @@ def baseline(data: bytes) -> int:
 
 def run(kind: str, n: int) -> float:
     """Seconds to parse n documents of `kind` ("html", "pipe" or "baseline")."""
-    from parsers import parse_bytes
+    from xxgk.parsers import parse_bytes
 
     docs = inputs()["pipe" if kind == "pipe" else "html"]
     start = time.perf_counter()

@@ -50,7 +50,7 @@ def copies(n: int):
 
 def load_run(n: int, directory: Path) -> dict:
     """Load n documents; seconds in total, in the parser, and in the store."""
-    from db import store
+    from xxgk.db import store
 
     db = store.open_db(directory / "bench.db")
     parse_seconds = store_seconds = 0.0
@@ -121,7 +121,7 @@ def _queries(db) -> dict:
 
 
 def pdf_parse_seconds() -> float:
-    from parsers import parse_bytes
+    from xxgk.parsers import parse_bytes
 
     pdf = CORPUS / "hongze-2023.pdf"
     start = time.perf_counter()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from parsers import schema as keys
+from xxgk.parsers import schema as keys
 
 CROSS_CHECKS = ("X1", "X2", "D1")
 X2_ROWS = ("regulations", "normative_documents")

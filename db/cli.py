@@ -14,9 +14,9 @@ from pathlib import Path
 
 import click
 
-from db import checks as cross_checks
-from db import export as exporter
-from db import store
+from xxgk.db import checks as cross_checks
+from xxgk.db import export as exporter
+from xxgk.db import store
 
 # What `load` picks up when given a directory: the formats the parsers read.
 LOADABLE = {".html", ".htm", ".shtml", ".jhtml", ".txt", ".pdf", ".doc", ".docx", ".wps",

@@ -1,7 +1,7 @@
 """The dashboard (datasette-dashboards), and the Datasette plugin that keeps it working when
 arbitrary SQL is off.
 
-    from db.dashboards import dashboard_config
+    from xxgk.db.dashboards import dashboard_config
     metadata["plugins"] = {"datasette-dashboards": dashboard_config("reports")}
 
 datasette-dashboards fetches each chart's data as `/<db>.json?sql=<the chart's query>`, which

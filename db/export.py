@@ -17,7 +17,7 @@ from typing import IO
 
 from sqlite_utils import Database
 
-from db.schema import TABLES
+from xxgk.db.schema import TABLES
 
 FORMATS = ("csv", "xlsx", "jsonl")
 

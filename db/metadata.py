@@ -1,6 +1,6 @@
 """Datasette's metadata.yml, generated from db/schema.TABLES (the one source of descriptions).
 
-    from db.metadata import build_metadata, write_yaml
+    from xxgk.db.metadata import build_metadata, write_yaml
     write_yaml(build_metadata(Path("site/reports.db"), "reports"), Path("site/metadata.yml"))
 
 Every table and view of the published file gets a title (Chinese label and name), a
@@ -146,7 +146,7 @@ def _warn_undescribed(missing: list[str], tables: dict) -> None:
 
 def _tables(tables: dict | None) -> dict:
     if tables is None:
-        from db.schema import TABLES as tables
+        from xxgk.db.schema import TABLES as tables
     return tables
 
 
@@ -175,7 +175,7 @@ def _source(database: Path) -> dict:
 def build_metadata(database: Path, db_name: str, *, public: bool = False,
                    tables: dict | None = None) -> dict:
     """The whole metadata.yml as a dict for the published file `database` named `db_name`."""
-    from db import dashboards, queries
+    from xxgk.db import dashboards, queries
 
     tables = _tables(tables)
     schema = _schema(database)

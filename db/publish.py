@@ -32,7 +32,7 @@ from pathlib import Path
 
 import click
 
-from db.dashboards import DASHBOARD_SLUG as DASHBOARD
+from xxgk.db.dashboards import DASHBOARD_SLUG as DASHBOARD
 
 DB_NAME = "reports"  # the published file is always reports.db, so URLs are stable: /reports/...
 
@@ -115,7 +115,7 @@ def write_inspect_file(database: Path, target: Path) -> Path:
 
 def publish_site(db_path: Path, out: Path, *, public: bool = False) -> Path:
     """Write the self-contained published directory `out` (see the module docstring)."""
-    from db import dashboards, metadata
+    from xxgk.db import dashboards, metadata
 
     out.mkdir(parents=True, exist_ok=True)
     database = snapshot(db_path, out / f"{DB_NAME}.db")

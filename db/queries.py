@@ -1,6 +1,6 @@
 """The canned queries of the published database: the common comparisons in one click.
 
-    from db.queries import canned_queries
+    from xxgk.db.queries import canned_queries
     metadata["databases"]["reports"]["queries"] = canned_queries()
 
 Every query is a read-only SELECT over the views of db/schema.py. Datasette passes a
@@ -256,7 +256,7 @@ def _description_html(query: dict, tables: dict) -> str:
 def canned_queries(tables: dict | None = None) -> dict:
     """The `queries:` block of metadata.yml: title, SQL, parameters, description (HTML)."""
     if tables is None:
-        from db.schema import TABLES as tables
+        from xxgk.db.schema import TABLES as tables
     overview = tables.get("report_overview", {}).get("columns", {})
     labels = "CASE :metric " + " ".join(
         f"WHEN '{m}' THEN '{overview[m]['zh']}'" for m in OVERVIEW_METRICS if m in overview

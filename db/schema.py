@@ -13,8 +13,8 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from parsers import model
-from parsers import schema as keys
+from xxgk.parsers import model
+from xxgk.parsers import schema as keys
 
 MIGRATION_SET = "xxgk"
 migrations = Migrations(MIGRATION_SET)

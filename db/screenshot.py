@@ -1,7 +1,7 @@
 """The README's dashboard screenshot, and the headless-chromium driver the browser tests share.
 
-    python -m db.screenshot             # fixture corpus -> fixtures/screenshots/dashboard.png
-    python -m db.screenshot --db reports.db --out /tmp/dashboard.png
+    python -m xxgk.db.screenshot             # fixture corpus -> fixtures/screenshots/dashboard.png
+    python -m xxgk.db.screenshot --db reports.db --out /tmp/dashboard.png
 
 It publishes the database (db.publish), serves it with a real `datasette` on a free
 127.0.0.1 port, opens the dashboard in Debian's headless `chromium`, waits until every chart
@@ -318,7 +318,7 @@ def derived_xihe_2021() -> bytes:
 def build_fixture_db(path: Path) -> Path:
     """The fixture database: the corpus (fixtures/corpus) plus the derived 2021 report,
     loaded through db.store with the agencies registered first."""
-    from db.store import load_bytes, open_db, upsert_agency
+    from xxgk.db.store import load_bytes, open_db, upsert_agency
 
     db = open_db(path)
     for agency in FIXTURE_AGENCIES:
@@ -335,7 +335,7 @@ def build_fixture_db(path: Path) -> Path:
 
 
 def dashboard_url(base_url: str) -> str:
-    from db.publish import DASHBOARD
+    from xxgk.db.publish import DASHBOARD
 
     return f"{base_url}-/dashboards/{DASHBOARD}"
 
@@ -348,7 +348,7 @@ def capture_dashboard(site: Path, out: Path, *, filters: str = "", width: int = 
 
     Raises RuntimeError if a chart never drew, the page raised, or it asked for a URL
     outside 127.0.0.1."""
-    from db.publish import start_datasette, stop
+    from xxgk.db.publish import start_datasette, stop
 
     log = open(Path(tempfile.gettempdir()) / "xxgk-screenshot-datasette.log", "wb")  # noqa: SIM115
     process, base_url = start_datasette(site, stdout=log, stderr=subprocess.STDOUT)
@@ -383,10 +383,10 @@ def main(db_path: Path | None, out: Path, width: int):
 
     Example:
 
-        python -m db.screenshot
-        python -m db.screenshot --db reports.db --out /tmp/dashboard.png
+        python -m xxgk.db.screenshot
+        python -m xxgk.db.screenshot --db reports.db --out /tmp/dashboard.png
     """
-    from db.publish import publish_site
+    from xxgk.db.publish import publish_site
 
     with tempfile.TemporaryDirectory(prefix="xxgk-screenshot-") as tmp:
         if db_path is None:

@@ -22,10 +22,10 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from db import checks as cross_checks
-from db import schema
-from parsers import PARSER_VERSION, model
-from parsers import schema as keys
+from xxgk.db import checks as cross_checks
+from xxgk.db import schema
+from xxgk.parsers import PARSER_VERSION, model
+from xxgk.parsers import schema as keys
 
 DOCUMENT_FIELDS = (
     "url", "path", "content_type", "encoding", "fetched_at", "http_status", "etag",
@@ -565,7 +565,7 @@ def update_current(db: Database, agency_id: int | None, year: int | None,
 def parse(data: bytes, *, name: str) -> model.Report:
     """Run the parser; a crash becomes a failed report with the reason, never lost input."""
     try:
-        from parsers import parse_bytes
+        from xxgk.parsers import parse_bytes
 
         return parse_bytes(data, name=name)
     except Exception as error:  # noqa: BLE001 - any parser bug must not lose the document

@@ -10,8 +10,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import NamedTuple
 
-from parsers import schema
-from parsers.model import Cell, Check
+from xxgk.parsers import schema
+from xxgk.parsers.model import Cell, Check
 
 T3_COLS = [c.key for c in schema.T3_COLUMNS]
 T4_PARTS = ("upheld", "corrected", "other", "pending")

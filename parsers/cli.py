@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from parsers import schema
-from parsers.dispatch import ReadError, parse_bytes, parse_path, read_document
-from parsers.model import FAILED, Report
-from parsers.render import STYLES
-from parsers.render import render as render_document
+from xxgk.parsers import schema
+from xxgk.parsers.dispatch import ReadError, parse_bytes, parse_path, read_document
+from xxgk.parsers.model import FAILED, Report
+from xxgk.parsers.render import STYLES
+from xxgk.parsers.render import render as render_document
 
 
 @click.command()

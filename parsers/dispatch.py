@@ -8,8 +8,8 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from parsers import model
-from parsers.document import Document
+from xxgk.parsers import model
+from xxgk.parsers.document import Document
 
 PARSER_VERSION = "0.1.0"
 
@@ -34,14 +34,14 @@ class NeedsOCR(ReadError):
 
 # format -> "module:function"; each reader is `read(data: bytes, *, name: str) -> Document`.
 READERS = {
-    "html": "parsers.html:read",
-    "text": "parsers.text:read",
-    "pdf": "parsers.pdf:read",
-    "docx": "parsers.office:read_docx",
-    "xlsx": "parsers.office:read_xlsx",
-    "ole": "parsers.office:read_legacy",  # .doc / .xls / .wps: converted with LibreOffice
-    "image": "parsers.office:read_image",
-    "rtf": "parsers.office:read_rtf",
+    "html": "xxgk.parsers.html:read",
+    "text": "xxgk.parsers.text:read",
+    "pdf": "xxgk.parsers.pdf:read",
+    "docx": "xxgk.parsers.office:read_docx",
+    "xlsx": "xxgk.parsers.office:read_xlsx",
+    "ole": "xxgk.parsers.office:read_legacy",  # .doc / .xls / .wps: converted with LibreOffice
+    "image": "xxgk.parsers.office:read_image",
+    "rtf": "xxgk.parsers.office:read_rtf",
 }
 
 _IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
@@ -95,7 +95,7 @@ def read_document(data: bytes, *, name: str) -> Document:
 
 def parse_bytes(data: bytes, *, name: str = "-") -> model.Report:
     """Parse one input; every failure becomes a report with status and reason."""
-    from parsers.report import build_report
+    from xxgk.parsers.report import build_report
 
     try:
         document = read_document(data, name=name)

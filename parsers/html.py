@@ -13,11 +13,11 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from parsers.decode import DecodeError, decode
-from parsers.dispatch import ReadError
-from parsers.document import Block, Document
-from parsers.metadata import is_title, labelled_date
-from parsers.values import clean, compact, is_value_text, normalize
+from xxgk.parsers.decode import DecodeError, decode
+from xxgk.parsers.dispatch import ReadError
+from xxgk.parsers.document import Block, Document
+from xxgk.parsers.metadata import is_title, labelled_date
+from xxgk.parsers.values import clean, compact, is_value_text, normalize
 
 # Content containers of the common government CMSs, most specific first.
 CONTAINERS = (

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
-from parsers import sections
-from parsers.document import Document
-from parsers.values import arabic_dates, compact, squeeze
+from xxgk.parsers import sections
+from xxgk.parsers.document import Document
+from xxgk.parsers.values import arabic_dates, compact, squeeze
 
 _TITLE_WORDS = re.compile(r"(政府信息公开|政务公开|信息公开).{0,12}(年度报告|年报|工作报告)")
 _YEAR_IN_TITLE = re.compile(r"(20\d\d|19\d\d)年")

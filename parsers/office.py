@@ -21,10 +21,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from parsers.dispatch import NeedsOCR, ReadError, UnsupportedFormat
-from parsers.document import Block, Document
-from parsers.pdf import without_label_padding
-from parsers.values import is_value_text
+from xxgk.parsers.dispatch import NeedsOCR, ReadError, UnsupportedFormat
+from xxgk.parsers.document import Block, Document
+from xxgk.parsers.pdf import without_label_padding
+from xxgk.parsers.values import is_value_text
 
 SOFFICE_TIMEOUT = 180  # seconds; a first start of LibreOffice builds its profile
 # A report section heading (not a row label such as 三、本年度办理结果 or 四、结转下年度…)

@@ -47,9 +47,9 @@ import zlib
 from bisect import bisect_right
 from dataclasses import dataclass, field
 
-from parsers.dispatch import NeedsOCR, ReadError
-from parsers.document import Block, Document
-from parsers.values import is_value_text
+from xxgk.parsers.dispatch import NeedsOCR, ReadError
+from xxgk.parsers.document import Block, Document
+from xxgk.parsers.values import is_value_text
 
 SNAP = 2.0  # points: rulings closer than this are one line
 THIN = 3.0  # points: a filled rect thinner than this is a drawn line

@@ -7,7 +7,7 @@ row of their table), `cells` (one cell per line ending in ` |`) and `markdown`.
 
 from __future__ import annotations
 
-from parsers.document import Block, Document
+from xxgk.parsers.document import Block, Document
 
 STYLES = ("pipe", "cells", "markdown")
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 
-from parsers import checks, metadata, schema, sections, tables
-from parsers.document import Document
-from parsers.model import NOT_A_REPORT, OK, PARTIAL, Cell, Report
-from parsers.values import arabic_dates, compact
+from xxgk.parsers import checks, metadata, schema, sections, tables
+from xxgk.parsers.document import Document
+from xxgk.parsers.model import NOT_A_REPORT, OK, PARTIAL, Cell, Report
+from xxgk.parsers.values import arabic_dates, compact
 
 _ANNUAL_REPORT = re.compile(r"(政府信息公开|政务公开|信息公开).{0,12}(年度报告|年报|工作报告)")
 

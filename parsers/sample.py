@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import html as html_lib
 
-from parsers import schema
-from parsers.document import Block, Document
+from xxgk.parsers import schema
+from xxgk.parsers.document import Block, Document
 
 T3_HEADER = [
     ["（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", "申请人情况"],

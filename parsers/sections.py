@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from parsers.document import Block, Document
-from parsers.values import arabic_dates, compact
+from xxgk.parsers.document import Block, Document
+from xxgk.parsers.values import arabic_dates, compact
 
 # Part -> heading pattern, on compact text. Headings are short lines; the report's
 # introduction names every part in one long sentence, which the length cap excludes.

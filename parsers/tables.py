@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from parsers import schema
-from parsers.document import Block
-from parsers.model import Cell
-from parsers.values import compact, is_value_text, read_value
+from xxgk.parsers import schema
+from xxgk.parsers.document import Block
+from xxgk.parsers.model import Cell
+from xxgk.parsers.values import compact, is_value_text, read_value
 
 # How far ahead of the last matched row a label may match: missing rows are tolerated,
 # but a header word ("其他", "总计") cannot jump to a row far down the table.

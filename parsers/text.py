@@ -11,10 +11,10 @@ from __future__ import annotations
 import csv
 import re
 
-from parsers.decode import DecodeError, decode
-from parsers.dispatch import ReadError
-from parsers.document import Block, Document
-from parsers.values import clean, is_value_text
+from xxgk.parsers.decode import DecodeError, decode
+from xxgk.parsers.dispatch import ReadError
+from xxgk.parsers.document import Block, Document
+from xxgk.parsers.values import clean, is_value_text
 
 _LONE_PIPE = re.compile(r"^[ \t]*\|[ \t]*$", re.M)
 _MARKDOWN = re.compile(r"^(?:#{1,6}|>)\s+|\*\*")  # markdown headings, quotes, bold

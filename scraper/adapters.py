@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from scraper.registry import Portal
+from xxgk.scraper.registry import Portal
 
 LIST, ARTICLE, PAGE = "list", "article", "page"  # PAGE: list or article, known once fetched
 ATTACHMENT = "attachment"  # a file a report page links to

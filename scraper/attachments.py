@@ -104,7 +104,7 @@ def _candidates(tree, images: bool):
 
 def _article(tree):
     """The report's content container, as the HTML reader finds it."""
-    from parsers.html import CONTAINERS
+    from xxgk.parsers.html import CONTAINERS
 
     for selector in CONTAINERS:
         node = tree.css_first(selector)

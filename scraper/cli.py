@@ -15,10 +15,10 @@ import click
 # module -> names of the click commands it defines; a package whose module is absent
 # (work in progress) simply contributes nothing.
 COMMAND_MODULES = {
-    "parsers.cli": ("parse",),
-    "db.cli": ("load", "reparse", "check", "export"),
-    "db.publish": ("publish", "serve"),
-    "scraper.commands": ("crawl", "demo", "portals"),
+    "xxgk.parsers.cli": ("parse",),
+    "xxgk.db.cli": ("load", "reparse", "check", "export"),
+    "xxgk.db.publish": ("publish", "serve"),
+    "xxgk.scraper.commands": ("crawl", "demo", "portals"),
 }
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from scraper.registry import Registry, RegistryError, load_registry, parse_registry
+from xxgk.scraper.registry import Registry, RegistryError, load_registry, parse_registry
 
 EXIT_PORTAL_FAILED, EXIT_LOCKED = 1, 4
 
@@ -127,8 +127,8 @@ def summary_lines(result) -> list[str]:
 
 
 def _run_crawl(db_path, registry: Registry, *, only, delay, max_duration, verbose, fetcher_options=None):
-    from scraper.crawler import crawl
-    from scraper.state import CrawlLocked
+    from xxgk.scraper.crawler import crawl
+    from xxgk.scraper.state import CrawlLocked
 
     reporter = _reporter(verbose)
     try:
@@ -197,7 +197,7 @@ def crawl(db_path, registry_path, only, delay, max_duration, timeout, max_bytes,
 def demo(db_path, verbose):
     """Serve the bundled fixture portals on 127.0.0.1, crawl them (no delays), load the
     database and print a summary. Needs no network. Then: xxgk serve --db reports.db"""
-    from scraper.fixture_server import FixtureServer
+    from xxgk.scraper.fixture_server import FixtureServer
 
     ports = {name: 47801 + i for i, name in enumerate(DEMO_SITES)}  # stable URLs across runs
     try:

@@ -15,15 +15,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from db import store
-from parsers import model
-from scraper import state
-from scraper.adapters import ARTICLE, ATTACHMENT, LIST, PAGE, Adapter, Request, adapter_for
-from scraper.http import Fetcher, Response
-from scraper.registry import Portal, Registry
+from xxgk.db import store
+from xxgk.parsers import model
+from xxgk.scraper import state
+from xxgk.scraper.adapters import ARTICLE, ATTACHMENT, LIST, PAGE, Adapter, Request, adapter_for
+from xxgk.scraper.http import Fetcher, Response
+from xxgk.scraper.registry import Portal, Registry
 
 try:  # link finding for report attachments (issue 5); the crawl works without it
-    from scraper import attachments as _attachments
+    from xxgk.scraper import attachments as _attachments
 except ImportError:  # pragma: no cover
     _attachments = None
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from string import Template
 from urllib.parse import parse_qs, urlsplit
 
-from parsers.sample import sample_body_html, sample_values
+from xxgk.parsers.sample import sample_body_html, sample_values
 
 REPO = Path(__file__).resolve().parent.parent
 PORTALS_DIR = REPO / "fixtures" / "portals"
@@ -382,7 +382,7 @@ def _bind(site: Site, owner: FixtureServer, port: int) -> _SiteServer:
 def fixture_registry(server: FixtureServer, *, replace: dict[str, str] | None = None):
     """The fixture registry for a started server; `replace` edits its text first
     (e.g. {'method = "post"': 'method = "get"'})."""
-    from scraper.registry import parse_registry
+    from xxgk.scraper.registry import parse_registry
 
     text = server.registry_text()
     for old, new in (replace or {}).items():

@@ -20,7 +20,7 @@ import httpx
 from protego import Protego
 from tenacity import AsyncRetrying, RetryError, retry_if_exception_type, stop_after_attempt
 
-from parsers import decode as parsers_decode
+from xxgk.parsers import decode as parsers_decode
 
 RETRY_STATUSES = {408, 429, 500, 502, 503, 504, 507, 509, 520, 522, 523, 524}
 NEVER_RETRY = {403, 404, 410, 412, 521}

@@ -7,10 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from scraper.adapters import Request, hanweb_records, links, trs_page_count
-from scraper.crawler import crawl
-from scraper.fixture_server import CORPUS_DIR, FixtureServer, fixture_registry
-from scraper.registry import parse_registry
+from xxgk.scraper.adapters import Request, hanweb_records, links, trs_page_count
+from xxgk.scraper.crawler import crawl
+from xxgk.scraper.fixture_server import CORPUS_DIR, FixtureServer, fixture_registry
+from xxgk.scraper.registry import parse_registry
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from scraper.attachments import (
+from xxgk.scraper.attachments import (
     attachment_kind,
     encode_url,
     filename_from_disposition,
@@ -180,8 +180,8 @@ def test_plain_text_and_zip_archives():
 
 # ---------------------------------------------------------------- page vs attachment
 def test_stub_page_yields_the_attachment_report():
-    from parsers.dispatch import parse_bytes, parse_path
-    from scraper.attachments import pick_report
+    from xxgk.parsers.dispatch import parse_bytes, parse_path
+    from xxgk.scraper.attachments import pick_report
 
     stub = parse_bytes("<html><body><p>附件：年报.pdf</p></body></html>".encode(), name="stub.html")
     attachment = parse_path(ROOT / "fixtures" / "corpus" / "hongze-2023.pdf")
@@ -191,8 +191,8 @@ def test_stub_page_yields_the_attachment_report():
 
 
 def test_page_and_attachment_cross_checked():
-    from parsers.dispatch import parse_path
-    from scraper.attachments import disagreements, pick_report
+    from xxgk.parsers.dispatch import parse_path
+    from xxgk.scraper.attachments import disagreements, pick_report
 
     page = parse_path(ROOT / "fixtures" / "corpus" / "pingtan-2023.html")
     attachment = parse_path(ATTACHMENTS / "pingtan-2023.docx")

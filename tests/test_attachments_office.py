@@ -10,8 +10,8 @@ import openpyxl
 import pytest
 from docx.oxml.ns import qn
 
-from parsers.dispatch import NeedsOCR, ReadError
-from parsers.office import read_docx, read_xlsx
+from xxgk.parsers.dispatch import NeedsOCR, ReadError
+from xxgk.parsers.office import read_docx, read_xlsx
 
 
 def docx_bytes(document) -> bytes:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from parsers.dispatch import NeedsOCR, ReadError, parse_bytes
-from parsers.pdf import read
+from xxgk.parsers.dispatch import NeedsOCR, ReadError, parse_bytes
+from xxgk.parsers.pdf import read
 
 PAGE_H = 842
 
@@ -268,7 +268,7 @@ def test_overprinted_fake_bold_is_read_once():
 
 
 def test_kangxi_radicals_read_as_ideographs():
-    from parsers.pdf import _clean_chars
+    from xxgk.parsers.pdf import _clean_chars
 
     chars = [{"text": t, "x0": 10.0 * k, "x1": 10.0 * k + 9, "top": 5.0, "bottom": 14.0,
               "size": 9.0} for k, t in enumerate("⼀⼆三")]

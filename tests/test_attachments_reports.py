@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from parsers import office
-from parsers.dispatch import parse_bytes, parse_path, sniff
+from xxgk.parsers import office
+from xxgk.parsers.dispatch import parse_bytes, parse_path, sniff
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "fixtures" / "corpus"
@@ -74,7 +74,7 @@ def test_hongze_pdf_checks_fail_where_the_source_does():
                                   *(ATTACHMENTS / f"{stem}.unruled.pdf" for stem in RENDERED),
                                   ATTACHMENTS / "hongze-2023.unruled.pdf"])
 def test_pdf_engines_agree(path):
-    from parsers.pdf import read
+    from xxgk.parsers.pdf import read
 
     data = path.read_bytes()
     fast, reference = read(data, name="a", engine="pdfium"), read(data, name="a", engine="pdfplumber")
@@ -164,7 +164,7 @@ def test_truncated_attachment_is_one_line_failure(suffix):
 
 
 def test_docx_merged_cells_appear_once_per_row():
-    from parsers.office import read_docx
+    from xxgk.parsers.office import read_docx
 
     document = read_docx((ATTACHMENTS / "pingtan-2023.docx").read_bytes(), name="x.docx")
     rows = [b.cells for b in document.blocks if b.cells is not None]
@@ -177,7 +177,7 @@ def test_docx_merged_cells_appear_once_per_row():
 
 
 def test_xlsx_single_cell_rows_are_headings():
-    from parsers.office import read_xlsx
+    from xxgk.parsers.office import read_xlsx
 
     document = read_xlsx((ATTACHMENTS / "pingtan-2023.xlsx").read_bytes(), name="x.xlsx")
     prose = [b.text for b in document.blocks if b.cells is None]
@@ -237,7 +237,7 @@ def test_rtf_converted_by_libreoffice():
     assert rtf.startswith(b"{\\rtf")
     document = office.read_rtf(rtf, name="report.rtf")
     assert document.source_format == "rtf"
-    from parsers.report import build_report
+    from xxgk.parsers.report import build_report
 
     report = build_report(document, path="report.rtf")
     assert_cells(report, expected(ATTACHMENTS / "pingtan-2020.expected.json"))

@@ -10,9 +10,9 @@ import urllib.parse
 import pytest
 import yaml
 
-from db.dashboards import DASHBOARD_SLUG
-from db.publish import publish_site
-from db.screenshot import build_fixture_db, capture_dashboard, find_chromium
+from xxgk.db.dashboards import DASHBOARD_SLUG
+from xxgk.db.publish import publish_site
+from xxgk.db.screenshot import build_fixture_db, capture_dashboard, find_chromium
 
 pytestmark = [
     pytest.mark.browser,

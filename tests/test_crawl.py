@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 import pytest
 from click.testing import CliRunner
 
-from scraper import commands
-from scraper.crawler import crawl
-from scraper.fixture_server import FixtureServer, Reply, fixture_registry
-from scraper.state import CrawlLock, CrawlLocked
+from xxgk.scraper import commands
+from xxgk.scraper.crawler import crawl
+from xxgk.scraper.fixture_server import FixtureServer, Reply, fixture_registry
+from xxgk.scraper.state import CrawlLock, CrawlLocked
 
 FAST = {"retries": 1, "backoff": 0.01}
 DEMO_PORTALS = ["pingtan", "trs-county", "xihe-minzheng", "huaian-hongze"]
@@ -123,7 +123,7 @@ def test_sigkilled_crawl_resumes_without_refetching_or_duplicates(server, tmp_pa
     registry.write_text(server.registry_text(), encoding="utf-8")
     server.sites["pingtan"].latency = 0.05
     child = subprocess.Popen(
-        [sys.executable, "-c", "from scraper.cli import main; main()", "crawl", "--portals",
+        [sys.executable, "-c", "from xxgk.scraper.cli import main; main()", "crawl", "--portals",
          str(registry), "--db", str(db), "--only", "pingtan", "--delay", "0"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scraper.registry import RegistryError, load_registry, parse_registry
+from xxgk.scraper.registry import RegistryError, load_registry, parse_registry
 
 MINIMAL = '[[portal]]\nid = "p"\nagency = "某机关"\nadapter = "static_generic"\nentry_urls = ["http://h.gov.cn/"]\n'
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from db import checks, store
-from parsers import model
+from xxgk.db import checks, store
+from xxgk.parsers import model
 
 from conftest import CORPUS
 
@@ -57,7 +57,7 @@ def x1(db) -> dict[str, int | None]:
 
 
 def test_edited_fixture_parses_as_intended():
-    from parsers import parse_bytes
+    from xxgk.parsers import parse_bytes
 
     report = parse_bytes(xihe(2021, "2022-01-10", carried_in=2, granted=2), name="x.txt")
     assert (report.year, report.agency) == (2021, AGENCY)

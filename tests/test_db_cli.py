@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from db import cli as db_cli
-from scraper.cli import main
+from xxgk.db import cli as db_cli
+from xxgk.scraper.cli import main
 
 from conftest import CORPUS, corpus_cases
 

@@ -25,7 +25,7 @@ def make_inputs(directory) -> int:
 
 
 def start_load(db_path, inputs) -> subprocess.Popen:
-    command = [sys.executable, "-c", "from scraper.cli import main; main()",
+    command = [sys.executable, "-c", "from xxgk.scraper.cli import main; main()",
                "load", "--db", str(db_path), str(inputs)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,

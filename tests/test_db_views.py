@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from db import schema, store
+from xxgk.db import schema, store
 
 from conftest import CORPUS, corpus_cases
 
@@ -119,8 +119,8 @@ def test_every_table_view_and_column_is_described(conn):
 
 
 def test_crawl_tables_are_described_as_the_crawler_creates_them(tmp_path):
-    from db import store
-    from scraper import state
+    from xxgk.db import store
+    from xxgk.scraper import state
 
     db = store.open_db(tmp_path / "crawl.db")
     state.ensure_tables(db)

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from db import schema, store
-from parsers import model
-from scraper.cli import main
+from xxgk.db import schema, store
+from xxgk.parsers import model
+from xxgk.scraper.cli import main
 
 from conftest import corpus_cases
 

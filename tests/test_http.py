@@ -7,8 +7,8 @@ import codecs
 
 import pytest
 
-from scraper.fixture_server import FixtureServer, Reply, Site
-from scraper.http import Fetcher, decode, detect_antibot, parse_retry_after
+from xxgk.scraper.fixture_server import FixtureServer, Reply, Site
+from xxgk.scraper.http import Fetcher, decode, detect_antibot, parse_retry_after
 
 UA = "xxgk-test/0.1 (+https://example.org/contact)"
 

@@ -8,7 +8,7 @@ import sys
 
 from conftest import CORPUS
 
-XXGK = [sys.executable, "-m", "scraper.cli"]
+XXGK = [sys.executable, "-m", "xxgk.scraper.cli"]
 
 
 def run(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
@@ -96,7 +96,7 @@ def test_render_then_parse_round_trip_through_a_pipe():
 
 
 def test_formats_known_but_unread_are_said_so(tmp_path):
-    from parsers import parse_bytes
+    from xxgk.parsers import parse_bytes
 
     ofd = parse_bytes(b"PK\x03\x04" + b"\x00" * 40 + b"OFD.xml" + b"\x00" * 40, name="r.ofd")
     assert (ofd.status, ofd.source_format) == ("unsupported_format", "ofd")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from parsers import parse_bytes, parse_path
-from parsers.dispatch import read_document
-from parsers.render import STYLES, render
+from xxgk.parsers import parse_bytes, parse_path
+from xxgk.parsers.dispatch import read_document
+from xxgk.parsers.render import STYLES, render
 
 from conftest import CORPUS, corpus_cases, expected_for, printed_cells
 

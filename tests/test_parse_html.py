@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from selectolax.lexbor import LexborHTMLParser
 
-from parsers import parse_bytes
-from parsers.html import read, table_rows
+from xxgk.parsers import parse_bytes
+from xxgk.parsers.html import read, table_rows
 
 
 def page(body: str, *, head: str = "", container: str = 'div id="zoom"') -> str:

@@ -7,10 +7,10 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parsers import parse_bytes, schema
-from parsers.render import STYLES, render
-from parsers.sample import sample_document, sample_values
-from parsers.values import read_value
+from xxgk.parsers import parse_bytes, schema
+from xxgk.parsers.render import STYLES, render
+from xxgk.parsers.sample import sample_document, sample_values
+from xxgk.parsers.values import read_value
 
 PRINTABLE = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
 

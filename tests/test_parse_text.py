@@ -3,9 +3,9 @@ subtotal rows, full-width digits and thousands separators."""
 
 from __future__ import annotations
 
-from parsers import parse_bytes
-from parsers.render import render
-from parsers.sample import sample_document, sample_values
+from xxgk.parsers import parse_bytes
+from xxgk.parsers.render import render
+from xxgk.parsers.sample import sample_document, sample_values
 
 
 def seed_like(version: str = "v2019", **changes: str) -> str:
@@ -81,8 +81,8 @@ def test_labels_of_one_version_and_year_of_another_are_flagged():
 
 
 def test_agency_and_year_from_the_common_title_forms():
-    from parsers.document import Document
-    from parsers.metadata import agency, report_year
+    from xxgk.parsers.document import Document
+    from xxgk.parsers.metadata import agency, report_year
 
     cases = {
         "平潭综合实验区2023年度政府信息公开工作年度报告": ("平潭综合实验区", 2023),
@@ -106,8 +106,8 @@ def test_browser_copy_one_cell_per_line_without_pipes():
 
 
 def test_chinese_numeral_year_in_title():
-    from parsers.document import Document
-    from parsers.metadata import agency, report_year
+    from xxgk.parsers.document import Document
+    from xxgk.parsers.metadata import agency, report_year
 
     title = "某某区人民政府二〇二三年政府信息公开工作年度报告"
     assert report_year(title, Document(), None) == 2023

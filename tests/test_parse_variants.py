@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from parsers import parse_bytes
-from parsers.dispatch import read_document
-from parsers.render import render
+from xxgk.parsers import parse_bytes
+from xxgk.parsers.dispatch import read_document
+from xxgk.parsers.render import render
 
 from conftest import plain, printed_cells
 
@@ -312,7 +312,7 @@ def test_shanghai_style_header_spans_differ_from_data_spans():
 def test_real_rowspan_layout_of_table3_group_labels():
     """The group labels (三、本年度办理结果 / （三）不予公开 / （四）…) as real rowspans."""
     want = expected_cells("pingtan-2023")
-    from parsers import schema
+    from xxgk.parsers import schema
 
     rows = ['<tr><td colspan="3" rowspan="3">（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）</td>'
             '<td colspan="7">申请人情况</td></tr>',
@@ -460,7 +460,7 @@ def test_group_subtotal_rows_are_read_not_keyed():
     """（三）不予公开 / （四）无法提供 / （五）不予处理 printed as rows with their own sums."""
     blocks = doc_blocks(T23)
     want = expected_cells("pingtan-2023")
-    from parsers import schema
+    from xxgk.parsers import schema
     for group, first in (("（三）不予公开", "1.属于国家秘密"), ("（四）无法提供", "1.本机关不掌握"),
                          ("（五）不予处理", "1.信访举报")):
         at = t3_row_index(blocks, first)
@@ -550,7 +550,7 @@ def test_second_statistics_table_after_table4():
 ])
 def test_common_label_variants_and_typos(typo, row):
     """部份/部分, 其它/其他 and clipped labels are everyday variants on real pages."""
-    from parsers import schema
+    from xxgk.parsers import schema
     label = next(r.label for r in schema.T3_ROWS if r.key == row)
     blocks = doc_blocks(T23)
     key_word = {"partially_granted": "部分公开", "other_misc": "3.其他", "unable_not_held": "不掌握",
@@ -826,7 +826,7 @@ def test_pdf_simple_text_never_silently_wrong():
 def _t3_grid(want: dict) -> tuple[list[list[str]], list[tuple[int, int, int, int]]]:
     """Table 3 as the national template lays it out: 3 label columns + 7 value columns,
     with its merged cells (r0, c0, r1, c1)."""
-    from parsers import schema
+    from xxgk.parsers import schema
 
     grid = [["（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）", "", "", "申请人情况"] + [""] * 6,
             ["", "", "", "自然人", "法人或其他组织", "", "", "", "", "总计"],
@@ -1611,7 +1611,7 @@ def _filled_grids(name: str) -> tuple:
     the spanning cell's text (labels and values repeated across their spans)."""
     from selectolax.lexbor import LexborHTMLParser
 
-    from parsers.html import cell_text
+    from xxgk.parsers.html import cell_text
 
     article = LexborHTMLParser(_raw(name).decode("utf-8")).css_first("div.TRS_Editor")
     grids = []
@@ -1826,7 +1826,7 @@ def _blank_grids(name: str) -> tuple:
     grid-keeping HTML-to-text converters write)."""
     from selectolax.lexbor import LexborHTMLParser
 
-    from parsers.html import cell_text
+    from xxgk.parsers.html import cell_text
 
     article = LexborHTMLParser(_raw(name).decode("utf-8")).css_first("div.TRS_Editor")
     grids = []

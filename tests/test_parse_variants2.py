@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from parsers import parse_bytes
+from xxgk.parsers import parse_bytes
 
 from conftest import plain, printed_cells
 

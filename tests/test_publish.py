@@ -24,11 +24,11 @@ from click.testing import CliRunner
 from datasette.app import Datasette
 from datasette_dashboards import replace_opts_in_query
 
-from db import dashboards, metadata, queries
-from db.publish import DB_NAME, publish_site, snapshot, start_datasette, stop
-from db.schema import CRAWL_TABLES, TABLES
-from db.screenshot import build_fixture_db
-from scraper.cli import main as xxgk
+from xxgk.db import dashboards, metadata, queries
+from xxgk.db.publish import DB_NAME, publish_site, snapshot, start_datasette, stop
+from xxgk.db.schema import CRAWL_TABLES, TABLES
+from xxgk.db.screenshot import build_fixture_db
+from xxgk.scraper.cli import main as xxgk
 
 # ------------------------------------------------------------------ helpers
 
@@ -221,7 +221,7 @@ def test_publish_command(fixture_db, tmp_path):
 
 def _start_serve(db: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
-        [sys.executable, "-c", "from scraper.cli import main; main()", "serve", "--db",
+        [sys.executable, "-c", "from xxgk.scraper.cli import main; main()", "serve", "--db",
          str(db), "--port", "0", *extra],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     for line in process.stdout:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from datasette.app import Datasette
 
-from db import queries
-from db.publish import DB_NAME, publish_site
-from db.screenshot import build_fixture_db
+from xxgk.db import queries
+from xxgk.db.publish import DB_NAME, publish_site
+from xxgk.db.screenshot import build_fixture_db
 
 CORPUS = Path(__file__).resolve().parent.parent / "fixtures" / "corpus"
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from db import store
-from parsers import model, parse_path
+from xxgk.db import store
+from xxgk.parsers import model, parse_path
 
 from conftest import CORPUS, corpus_cases
 
@@ -229,7 +229,7 @@ def test_unreadable_input_still_gets_document_and_failed_report(db, data):
 
 
 def test_parser_crash_is_a_failed_report_with_the_reason(db, monkeypatch):
-    import parsers
+    from xxgk import parsers
 
     def explode(data, *, name):
         raise RuntimeError("table walker fell over")
