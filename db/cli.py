@@ -92,9 +92,13 @@ def load(inputs: tuple[str, ...], db_path: str, agency: str | None, quiet: bool)
             click.echo(f"xxgk load: {path}: cannot read: {error.strerror or error}", err=True)
             unreadable += 1
             continue
-        before = _report_state(db, path)
-        document_id, report_id = store.load_bytes(
-            db, data, name=str(path), agency_id=agency_id, path=str(path))
+        try:
+            before = _report_state(db, path)
+            document_id, report_id = store.load_bytes(
+                db, data, name=str(path), agency_id=agency_id, path=str(path))
+        except Exception as error:  # noqa: BLE001 - one input's failure is that input's line
+            unreadable += _failure_line("load", path, error)
+            continue
         changed = before != _report_state(db, path)
         tally["changed" if changed else "unchanged"] += 1
         row = db.execute("SELECT status, template_version, year, cell_count FROM reports"
@@ -131,7 +135,9 @@ def reparse(db_path: str, outdated_only: bool, all_documents: bool, quiet: bool)
     """Run the current parser again over every stored report document, from its raw bytes.
 
     Each report's cells, checks and narratives are replaced in one transaction; the
-    documents are never touched, so a reparse can be interrupted and run again.
+    documents are never touched, so a reparse can be interrupted and run again. A
+    document that cannot be reparsed is one line on stderr, the others go on; exit
+    status 1 then.
 
     Example:
 
@@ -144,7 +150,13 @@ def reparse(db_path: str, outdated_only: bool, all_documents: bool, quiet: bool)
                                      all_documents=all_documents)
     tally: Counter = Counter()
     for document_id in ids:
-        report_id = store.reparse_document(db, document_id)
+        try:
+            report_id = store.reparse_document(db, document_id)
+        except Exception as error:  # noqa: BLE001 - one document's failure is its line
+            tally["not reparsed"] += _failure_line(
+                "reparse", f"document {document_id} ({store.document_name(db, document_id)})",
+                error)
+            continue
         status = db.execute("SELECT status FROM reports WHERE id = ?", (report_id,)).fetchone()[0]
         tally[status] += 1
         if not quiet:
@@ -153,6 +165,14 @@ def reparse(db_path: str, outdated_only: bool, all_documents: bool, quiet: bool)
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(tally.items()))
     click.echo(f"reparsed {len(ids)} documents with parser {store.PARSER_VERSION}"
                f" ({statuses or 'nothing to do'})")
+    sys.exit(1 if tally["not reparsed"] else 0)
+
+
+def _failure_line(command: str, name, error: Exception) -> int:
+    """One input that failed outside the parser (which turns its own failures into
+    failed reports): one line naming it, and the other inputs go on."""
+    click.echo(f"xxgk {command}: {name}: {type(error).__name__}: {error}", err=True)
+    return 1
 
 
 @click.command()

@@ -13,7 +13,7 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from xxgk.parsers.decode import DecodeError, decode
+from xxgk.parsers.decode import DecodeError, decode_text
 from xxgk.parsers.dispatch import ReadError
 from xxgk.parsers.document import Block, Document
 from xxgk.parsers.metadata import is_title, labelled_date
@@ -41,15 +41,21 @@ _META_NAMES = {
 _REPORT_WORDS = ("本年新收", "行政复议", "总体情况", "主动公开", "依申请", "上年结转", "予以公开",
                  "不予公开")
 _SURE = 6
+# Elements nested deeper than this are not read (and said so): Chromium's parser stops
+# nesting at 512 too, and no report page comes near it.
+MAX_DEPTH = 512
 
 
 def read(data: bytes, *, name: str, content_type: str | None = None) -> Document:
     try:
-        text, encoding = decode(data, content_type=content_type)
+        decoded = decode_text(data, content_type=content_type)
     except DecodeError as error:
         raise ReadError(str(error)) from None
+    text, encoding = decoded.text, decoded.encoding
     tree = LexborHTMLParser(text)
     document = Document(source_format="html", encoding=encoding, meta=_page_meta(tree))
+    if decoded.damage:
+        document.problems.append(decoded.problem())
     container = _content_container(tree)
     if container is None:
         return document
@@ -137,22 +143,21 @@ class _Walker:
         self.line: list[str] = []
         self.tables = 0
         self.lines = lines  # line breaks in text end a line (text with inline tables)
+        self.too_deep = False
 
     def walk(self, node: LexborNode) -> None:
-        self._visit(node)
-        self._flush()
-
-    def _visit(self, node: LexborNode) -> None:
-        for child in node.iter(include_text=True):
+        # An explicit stack, not recursion: a page nested thousands of levels deep is
+        # read like any other (a browser shows it).
+        stack = [(node.iter(include_text=True), False)]
+        while stack:
+            child = next(stack[-1][0], None)
+            if child is None:
+                if stack.pop()[1]:
+                    self._flush()
+                continue
             tag = child.tag
             if tag == "-text":
-                text = child.text_content or ""
-                if self.lines and "\n" in text:
-                    *done, text = text.split("\n")
-                    for part in done:
-                        self.line.append(part)
-                        self._flush()
-                self.line.append(text)
+                self._text(child.text_content or "")
             elif tag in _SKIP or tag == "-comment":
                 continue
             elif tag == "table" and len(child.css("table")) == 1:
@@ -160,13 +165,26 @@ class _Walker:
                 # is page layout, walked into below)
                 self._flush()
                 self._table(child)
+            elif len(stack) >= MAX_DEPTH:
+                if not self.too_deep:
+                    self.too_deep = True
+                    self.document.problems.append(
+                        f"the page nests elements more than {MAX_DEPTH} levels deep; "
+                        "what lies deeper is not read")
             else:
                 block = tag in _BLOCK
                 if block:
                     self._flush()
-                self._visit(child)
-                if block:
-                    self._flush()
+                stack.append((child.iter(include_text=True), block))
+        self._flush()
+
+    def _text(self, text: str) -> None:
+        if self.lines and "\n" in text:
+            *done, text = text.split("\n")
+            for part in done:
+                self.line.append(part)
+                self._flush()
+        self.line.append(text)
 
     def _flush(self) -> None:
         text = clean("".join(self.line))

@@ -97,8 +97,19 @@ def _plain_word_type(data: bytes) -> bytes:
         return data  # python-docx will say what is wrong
 
 
-def _body(element, doc: Document, counter: list[int]) -> None:
+# Layout tables boxed in layout tables (and content controls in content controls) are
+# read this many levels deep; deeper ones are skipped with a problem, never a crash.
+MAX_NESTING = 32
+
+
+def _body(element, doc: Document, counter: list[int], depth: int = 0) -> None:
     """Paragraphs and tables in body order (content controls looked into)."""
+    if depth > MAX_NESTING:
+        problem = (f"Word tables or content controls nested more than {MAX_NESTING} levels "
+                   "deep: what lies deeper is not read")
+        if problem not in doc.problems:
+            doc.problems.append(problem)
+        return
     for child in element.iterchildren():
         tag = child.tag
         if tag == f"{_W}p":
@@ -106,11 +117,11 @@ def _body(element, doc: Document, counter: list[int]) -> None:
             if text:
                 doc.blocks.append(Block(text=text))
         elif tag == f"{_W}tbl":
-            _docx_table(child, doc, counter)
+            _docx_table(child, doc, counter, depth)
         elif tag == f"{_W}sdt":
             content = child.find(f"{_W}sdtContent")
             if content is not None:
-                _body(content, doc, counter)
+                _body(content, doc, counter, depth + 1)
 
 
 def _hidden_run(node) -> bool:
@@ -152,9 +163,9 @@ def _tc_text(tc) -> str:
     return " ".join(t for t in texts if t)
 
 
-def _docx_table(tbl, doc: Document, counter: list[int]) -> None:
+def _docx_table(tbl, doc: Document, counter: list[int], depth: int = 0) -> None:
     if _is_layout_frame(tbl):
-        _frame(tbl, doc, counter)
+        _frame(tbl, doc, counter, depth)
         return
     table = counter[0]
     counter[0] += 1
@@ -194,12 +205,12 @@ def _is_layout_frame(tbl) -> bool:
         _value_like(_paragraph_text(p)) for tc in cells for p in _children(tc, "p"))
 
 
-def _frame(tbl, doc: Document, counter: list[int]) -> None:
+def _frame(tbl, doc: Document, counter: list[int], depth: int) -> None:
     """A layout table read as body: each cell's paragraphs and nested tables in order,
     cells left to right, rows top to bottom (a cell's text would merge whole tables)."""
     for tr in _children(tbl, "tr"):
         for tc in _children(tr, "tc"):
-            _body(tc, doc, counter)
+            _body(tc, doc, counter, depth + 1)
 
 
 def _children(element, tag: str):
