@@ -1,6 +1,8 @@
-"""Bytes to text for pages and text files: BOM, then the declared charset (HTTP header
-or <meta>), then charset-normalizer. GB2312 and GBK are decoded as GB18030, their
-superset, because real pages declare gb2312 and use characters outside it.
+"""Bytes to text for pages and text files, as browsers decode them: BOM, then the
+declared charset (HTTP header or <meta>), then charset-normalizer; once the encoding is
+known, bytes it cannot read become U+FFFD and are counted and located (`Decoded.damage`).
+GB2312 and GBK are decoded as GB18030, their superset, because real pages declare gb2312
+and use characters outside it.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class Decoded:
             return None
         runs = ", ".join(f"{s}" if e - s == 1 else f"{s}-{e - 1}" for s, e in self.damage[:5])
         more = f" and {len(self.damage) - 5} more runs" if len(self.damage) > 5 else ""
-        return (f"{self.replaced} undecodable bytes replaced by U+FFFD ({self.encoding}) at "
+        return (f"{self.replaced} undecodable or NUL bytes replaced by U+FFFD ({self.encoding}) at "
                 f"byte {runs}{more}; numbers they touch are not read")
 
 
@@ -83,6 +85,18 @@ def decode(data: bytes, *, content_type: str | None = None, forced: str | None =
 
 def decode_text(data: bytes, *, content_type: str | None = None, forced: str | None = None,
                 fallback: str | None = None) -> Decoded:
+    """Decode as browsers do, see `_decode`; NUL bytes count as damage too: an HTML
+    parser drops them, and "1<NUL>2" must not be read as 12."""
+    decoded = _decode(data, content_type=content_type, forced=forced, fallback=fallback)
+    if "\x00" not in decoded.text or decoded.encoding.startswith("utf-16"):
+        return decoded
+    nuls = [(m.start(), m.start() + 1) for m in re.finditer(b"\x00", data)]
+    return Decoded(decoded.text.replace("\x00", "\ufffd"), decoded.encoding,
+                   tuple(sorted(decoded.damage + tuple(nuls))))
+
+
+def _decode(data: bytes, *, content_type: str | None, forced: str | None,
+            fallback: str | None) -> Decoded:
     """Decode as browsers do (WHATWG): `forced`, then BOM, then the declared charsets
     (a wrong declaration is common: one that reads every byte beats one that does not),
     then UTF-8, then charset-normalizer. Once the encoding is known, bytes it cannot
@@ -104,9 +118,11 @@ def decode_text(data: bytes, *, content_type: str | None = None, forced: str | N
         except UnicodeDecodeError:
             continue
     # No candidate reads every byte: the one that reads nearly all of them is the page's
-    # encoding with some damage (UTF-8's structure makes a chance fit unlikely).
-    readings = [_lenient(data, encoding) for encoding in candidates]
-    best = min(readings, key=lambda d: d.replaced)
+    # encoding with some damage. GB18030 is weighed too: a GBK page declared UTF-8 reads
+    # as UTF-8 with only a few percent of its bytes bad, and as GB18030 with none.
+    readings = [_lenient(data, encoding)
+                for encoding in dict.fromkeys([*candidates, "gb18030"])]
+    best = min(readings, key=lambda d: d.replaced)  # the first of equals: declared first
     if best.replaced <= _TOLERATED * max(1, _non_ascii(data)):
         return best
     detected = _detect(data)

@@ -22,7 +22,8 @@ _RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
 
 
 def read(data: bytes, *, name: str, content_type: str | None = None) -> Document:
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    # Binary formats are full of NULs; a text with a stray NUL is damaged text.
+    if data[:4096].count(b"\x00") > 8 and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ReadError("binary data of no known document format")
     try:
         decoded = decode_text(data, content_type=content_type)
