@@ -425,7 +425,8 @@ def read_table4(blocks: Sequence[Block]) -> TableRead:
 def _t4_group_order(header: list[Token]) -> list[str]:
     """The procedures in the order the header prints them (复议 first in the template;
     some tables print 行政诉讼 first)."""
-    labels = [compact(t.text) for t in header if not t.is_value]
+    # (a label damaged by undecodable bytes may be markup turned text: it decides nothing)
+    labels = [compact(t.text) for t in header if not t.is_value and "\ufffd" not in t.text]
     review = next((i for i, h in enumerate(labels) if re.search(_T4_GROUP_ORDER[0][1], h)), None)
     litigation = next((i for i, h in enumerate(labels) if "诉讼" in h or "起诉" in h), None)
     order = [g for g, _ in _T4_GROUP_ORDER]

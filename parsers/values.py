@@ -31,7 +31,9 @@ _FOOTNOTE = re.compile("[\u2460-\u249b\u24ea-\u24ff\u2776-\u2793\u00b9\u00b2\u00
 _MINUS = re.compile("^[\u2212\u2013\u2012\u2010\u2011\ufe63]" r"(?=\s*\d)")
 _CHANGE = re.compile(r"^(?:增|\+)(?P<add>\d+)[/、,，;；](?:减|-)(?P<rem>\d+)$")
 _TOO_LONG = Decimal(10) ** 18
-_RUN_TOGETHER = re.compile(r"^\d+(?:[ \u00a0\u3000]+\d+)+$")
+# Numbers run together in one cell, a note in brackets after them or not: "230 000023",
+# "1 174(社会组织法人登记证)" (never read as 1174).
+_RUN_TOGETHER = re.compile(r"^\d+(?:[ \u00a0\u3000]+\d+)+(?:\s*[(\[].*)?$")
 
 
 # What a decoder puts for bytes it could not read: a number it touches is unknown.
