@@ -88,7 +88,7 @@ def decode_text(data: bytes, *, content_type: str | None = None, forced: str | N
     """Decode as browsers do, see `_decode`; NUL bytes count as damage too: an HTML
     parser drops them, and "1<NUL>2" must not be read as 12."""
     decoded = _decode(data, content_type=content_type, forced=forced, fallback=fallback)
-    if "\x00" not in decoded.text or decoded.encoding.startswith("utf-16"):
+    if b"\x00" not in data or decoded.encoding.startswith("utf-16"):  # (bytes: memchr)
         return decoded
     nuls = [(m.start(), m.start() + 1) for m in re.finditer(b"\x00", data)]
     return Decoded(decoded.text.replace("\x00", "\ufffd"), decoded.encoding,

@@ -69,7 +69,7 @@ def read(data: bytes, *, name: str, content_type: str | None = None) -> Document
     _Walker(document, lines=fragment).walk(container)
     # The 来源/日期 line usually sits just outside the article container.
     if "pubdate" not in document.meta or "source" not in document.meta:
-        _info_line(tree, document.meta)
+        _info_line(tree, document.meta, container)
     return document
 
 
@@ -117,11 +117,32 @@ def _report_weight(node: LexborNode) -> int:
     return sum(text.count(word) for word in _REPORT_WORDS)
 
 
-def _info_line(tree: LexborHTMLParser, meta: dict[str, str]) -> None:
+def _info_line(tree: LexborHTMLParser, meta: dict[str, str], container: LexborNode) -> None:
+    """The 来源/日期 line: looked for in the container's nearest ancestors first (it sits
+    just outside the article), the whole body last: a portal page is mostly chrome, and
+    reading all of its text for one line costs more than the rest of the parse."""
     body = tree.body
     if body is None:
         return
-    text = clean(body.text(deep=True, separator=" "))
+    node, searched = container.parent, 0
+    for _ in range(_NEAR):
+        if node is None or node.tag in ("body", "html"):
+            break
+        text = node.text(deep=True, separator=" ")
+        if len(text) > 1.2 * searched:  # (a wrapper adding nothing is not searched again)
+            searched = len(text)
+            _info_in(clean(text), meta)
+            if "pubdate" in meta and "source" in meta:
+                return
+        node = node.parent
+    _info_in(clean(body.text(deep=True, separator=" ")), meta)
+
+
+# Ancestors of the content container looked into before the whole body.
+_NEAR = 12
+
+
+def _info_in(text: str, meta: dict[str, str]) -> None:
     if "pubdate" not in meta:
         date = labelled_date(text)
         if date:
