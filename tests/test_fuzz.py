@@ -381,3 +381,19 @@ def test_a_cell_at_the_far_corner_of_a_sheet():
     assert_sound(report, "pingtan-2023.xlsx")
     assert any("only the first 5000 rows and 200 columns are read" in p
                for p in report.problems)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "PDF reader (issue 11 item 4, engineer pdf): a flipped byte inside a FlateDecode content "
+    "stream decodes to other digits (deflate checks nothing per block; pdfium ignores the "
+    "adler32 trailer), so the damaged file prints 39 where the original printed 19. Fix: "
+    "verify each content stream's adler32 and treat a mismatch as damage."))
+def test_flipped_bytes_in_a_pdf_content_stream():
+    import random
+
+    name = "pingtan-2023.pdf"
+    data = bytearray(source(name))
+    rng = random.Random(3)
+    for _ in range(20):
+        data[rng.randrange(len(data))] ^= 0x80
+    assert_sound(parsed(bytes(data), name), name)
