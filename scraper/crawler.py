@@ -29,7 +29,8 @@ except ImportError:  # pragma: no cover
 
 OK, PARTIAL, FAILING, FAILED, BLOCKED, INCOMPLETE = (
     "ok", "partial", "failing", "failed", "blocked", "incomplete")
-_HTML_TYPES = ("text/html", "application/xhtml", "text/xml", "application/xml", "text/plain")
+_HTML_TYPES = ("text/html", "application/xhtml", "text/xml", "application/xml", "text/plain",
+               "application/json")  # JSON: the list APIs of gkmlpt, ucap_search, hanweb_jpaas
 
 
 @dataclass
@@ -460,7 +461,7 @@ def _looks_like_page(response: Response) -> bool:
     head = response.content[:1024].lstrip().lower()
     if head.startswith((b"%pdf", b"pk\x03\x04", b"\xd0\xcf\x11\xe0")):
         return False
-    return content_type.startswith(_HTML_TYPES) or head.startswith((b"<", b"\xef\xbb\xbf<"))
+    return content_type.startswith(_HTML_TYPES) or head.startswith((b"<", b"\xef\xbb\xbf<", b"{"))
 
 
 def _pid() -> int:
