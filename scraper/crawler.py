@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from xxgk.db import store
 from xxgk.parsers import model
-from xxgk.scraper import state
+from xxgk.scraper import health, state
 from xxgk.scraper.adapters import ARTICLE, ATTACHMENT, LIST, PAGE, Adapter, Request, adapter_for
 from xxgk.scraper.http import Fetcher, Response
 from xxgk.scraper.registry import Portal, Registry
@@ -144,7 +144,8 @@ class Crawler:
         self._register_agencies()
         async with Fetcher(**self.fetcher_options) as fetcher:
             self.fetcher = fetcher
-            stats = await asyncio.gather(*(self._crawl_portal(p) for p in self.portals))
+            # each portal's entry resolved or discovered, its health recorded (scraper/health.py)
+            stats = await asyncio.gather(*(health.crawl_portal(self, p) for p in self.portals))
         result = CrawlResult(run_id=self.run_id, status=state.STOPPED if self.stopped else state.FINISHED,
                              resumed=self.resumed, elapsed=time.monotonic() - started,
                              requests=fetcher.requests, portals=list(stats))

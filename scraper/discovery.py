@@ -167,6 +167,27 @@ def _is_column(text: str, url: str, via: str, adapter: str, params: dict, report
 
 # ---- discovery -------------------------------------------------------------------------
 
+class _Budget:
+    """Requests one discovery sent, counted per fetch (the fetcher is shared with the
+    portals a crawl runs at the same time, so its global counter cannot be used)."""
+
+    def __init__(self, fetcher, limit: int):
+        self.fetcher, self.limit, self.used = fetcher, limit, 0
+
+    @property
+    def left(self) -> int:
+        return self.limit - self.used
+
+    async def fetch(self, url: str, **options):
+        host = self.fetcher._hosts.get(urlsplit(url).netloc.lower())
+        robots_first = options.get("robots", "obey") == "obey" and (host is None or not host.robots_loaded)
+        response = await self.fetcher.fetch(url, **options)
+        host = self.fetcher._hosts.get(urlsplit(url).netloc.lower())
+        if robots_first and host is not None and host.robots_loaded:
+            self.used += 1  # this discovery loaded the host's robots.txt
+        self.used += response.attempts
+        return response
+
 async def discover(fetcher, home: str, *, portal: Portal | None = None, max_requests: int = MAX_REQUESTS,
                    delay: float | None = None, robots: str = "obey") -> Discovery:
     """Find the report column of the site at `home` (see the module docstring). `portal`
@@ -176,14 +197,14 @@ async def discover(fetcher, home: str, *, portal: Portal | None = None, max_requ
     base = portal or Portal(id="discovery", agency="", adapter=None, entry_urls=(), allowed_hosts=(home_host,))
     hosts = {home_host, *base.allowed_hosts}
     result = Discovery(home=home)
-    start = fetcher.requests
+    budget = _Budget(fetcher, max_requests)
     queue: list = [(0, 0, home, "")]
     seen, order = {home}, 0
     answered, transport, refused, shells, empty, last_error = 0, 0, [], [], None, ""
-    while queue and fetcher.requests - start < max_requests:
+    while queue and budget.left > 0:
         _, depth, url, via = heapq.heappop(queue)
         allowed = sorted(hosts | ({urlsplit(url).netloc.lower()} if same_site(urlsplit(url).netloc.lower(), home_host) else set()))
-        response = await fetcher.fetch(url, allowed_hosts=allowed, delay=delay, robots=robots)
+        response = await budget.fetch(url, allowed_hosts=allowed, delay=delay, robots=robots)
         if response.blocked:
             result.status, result.reason = BLOCKED, response.error or response.blocked
             break
@@ -200,12 +221,12 @@ async def discover(fetcher, home: str, *, portal: Portal | None = None, max_requ
         final = normalise_url(response.url)
         hosts.add(urlsplit(final).netloc.lower())
         adapter, params = fingerprint(text, final)
-        verified = await _verify(fetcher, base, adapter, params, final, text, via, allowed=sorted(hosts),
-                                 budget=max_requests - (fetcher.requests - start), delay=delay, robots=robots)
+        verified = await _verify(budget, base, adapter, params, final, text, via, allowed=sorted(hosts),
+                                 delay=delay, robots=robots)
         shell = adapter == "static_generic" and is_script_shell(text)
         if verified is not None:
             if verified.reports > 0:
-                verified.requests = fetcher.requests - start
+                verified.requests = budget.used
                 return verified
             if not shell:
                 empty = empty or verified
@@ -222,7 +243,7 @@ async def discover(fetcher, home: str, *, portal: Portal | None = None, max_requ
                 seen.add(href)
                 order += 1
                 heapq.heappush(queue, (-score + depth, depth + 1, href, title))
-    result.requests = fetcher.requests - start
+    result.requests = budget.used
     if result.status == BLOCKED:
         return result
     if empty is not None:
@@ -241,8 +262,8 @@ async def discover(fetcher, home: str, *, portal: Portal | None = None, max_requ
     return result
 
 
-async def _verify(fetcher, base: Portal, adapter: str, params: dict, url: str, text: str, via: str, *,
-                  allowed, budget: int, delay, robots) -> Discovery | None:
+async def _verify(budget: _Budget, base: Portal, adapter: str, params: dict, url: str, text: str, via: str, *,
+                  allowed, delay, robots) -> Discovery | None:
     """A Discovery for the column at `url` if the page looks like one: its adapter reads its
     first list page (and the family's list endpoint once, when the page is only a shell)."""
     portal = base.with_entry(adapter, [url], params)
@@ -251,11 +272,11 @@ async def _verify(fetcher, base: Portal, adapter: str, params: dict, url: str, t
     reports = len(found.articles) + sum(1 for r in found.lists if r.kind == PAGE)
     if not _is_column(text, url, via, adapter, params, reports):
         return None
-    if not found.articles and budget > 1:
+    if not found.articles and budget.left > 0:
         # a shell whose list is the family's endpoint, or an aggregate of year sub-columns
         first = next((r for r in found.lists if r.kind == LIST and (r.page_no == 1 or r.depth > 0)), None)
         if first is not None and adapter not in ("trs_static", "hanweb_jpage"):
-            response = await fetcher.fetch(first.url, allowed_hosts=allowed, method=first.method,
+            response = await budget.fetch(first.url, allowed_hosts=allowed, method=first.method,
                                            data=dict(first.data) or None, delay=delay, robots=robots)
             if response.ok:
                 api_text, _ = response.text(forced=base.encoding)
