@@ -225,6 +225,7 @@ async def discover(fetcher, home: str, *, portal: Portal | None = None, max_requ
                                  delay=delay, robots=robots)
         shell = adapter == "static_generic" and is_script_shell(text)
         if verified is not None:
+            verified.home = home  # where discovery started, not where it ended
             if verified.reports > 0:
                 verified.requests = budget.used
                 return verified
