@@ -70,7 +70,7 @@ class Discovery:
 
 # ---- fingerprints ----------------------------------------------------------------------
 
-_TRS = re.compile(r"createPageHTML\s*\(|\bcountPage\s*=|WCM置标|//wcm分页")
+_TRS = re.compile(r"createPageHTML\s*\(|\bcountPage\s*=|WCM置标|//wcm分页|\bmaxStaticIndex\s*:")
 _HANWEB = re.compile(r"<datastore>|dataproxy\.jsp", re.I)
 
 

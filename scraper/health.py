@@ -112,8 +112,10 @@ def assess(db, run_id: int, portal: Portal, stats, previous_seen: int | None) ->
         " AND kind IN (?, ?) AND depth = 0 ORDER BY id", (run_id, portal.id, LIST, PAGE)).fetchall()
     entries = {normalise_url(u) for u in portal.entry_urls}
     entry_rows = [r for r in rows if r[0] in entries]
-    seen = db.execute("SELECT count(*) FROM crawl_frontier WHERE run_id = ? AND portal_id = ? AND kind = ?",
-                      (run_id, portal.id, ARTICLE)).fetchone()[0]
+    # report links: articles, and report-titled links of unknown shape (static_generic's PAGE)
+    seen = db.execute("SELECT count(*) FROM crawl_frontier WHERE run_id = ? AND portal_id = ?"
+                      " AND (kind = ? OR (kind = ? AND title IS NOT NULL))",
+                      (run_id, portal.id, ARTICLE, PAGE)).fetchone()[0]
     if stats.blocked:
         return BLOCKED, stats.blocked, seen
     for url, status, _error, document_id in entry_rows:
