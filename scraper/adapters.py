@@ -10,6 +10,7 @@ and the families in scraper/families/ (gkmlpt, ucap_search, anhui_public, hanweb
 
 from __future__ import annotations
 
+import importlib
 import math
 import posixpath
 import re
@@ -367,14 +368,10 @@ ADAPTERS = {cls.name: cls for cls in (TrsStatic, HanwebJpage, StaticGeneric)}
 
 
 def _register_families() -> None:
-    # imported here: the family modules subclass Adapter from this module
-    from xxgk.scraper.families.anhui_public import AnhuiPublic
-    from xxgk.scraper.families.gkmlpt import Gkmlpt
-    from xxgk.scraper.families.hanweb_jpaas import HanwebJpaas
-    from xxgk.scraper.families.ucap_search import UcapSearch
-
-    for cls in (Gkmlpt, UcapSearch, AnhuiPublic, HanwebJpaas):
-        ADAPTERS[cls.name] = cls
+    """Import the family modules (scraper/families/); each adds its class to ADAPTERS when it
+    finishes loading, so importing a family module first (which imports this one) works too."""
+    for module in ("gkmlpt", "ucap_search", "anhui_public", "hanweb_jpaas"):
+        importlib.import_module(f"xxgk.scraper.families.{module}")
 
 
 _register_families()

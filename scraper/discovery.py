@@ -179,11 +179,10 @@ class _Budget:
         return self.limit - self.used
 
     async def fetch(self, url: str, **options):
-        host = self.fetcher._hosts.get(urlsplit(url).netloc.lower())
-        robots_first = options.get("robots", "obey") == "obey" and (host is None or not host.robots_loaded)
+        host = urlsplit(url).netloc.lower()
+        robots_first = options.get("robots", "obey") == "obey" and not self.fetcher.robots_loaded(host)
         response = await self.fetcher.fetch(url, **options)
-        host = self.fetcher._hosts.get(urlsplit(url).netloc.lower())
-        if robots_first and host is not None and host.robots_loaded:
+        if robots_first and self.fetcher.robots_loaded(host):
             self.used += 1  # this discovery loaded the host's robots.txt
         self.used += response.attempts
         return response

@@ -8,6 +8,7 @@ scraper/fixture_server.py, `dynamic = "<family>"` in a site.toml). Each renders 
     anhui    /site/label/8888?labelName=publicInfoList&catId=C&pageIndex=N  HTML fragment
     jpaas    the column page's first page inline (<!--items--> marker), then
              /api-gateway/jpaas-publish-server/front/page/build/unit?pageId=P&rows=R&pageNo=N
+             (or &paramJson={"pageNo":N,"pageSize":R})
 
 Items are dicts with title, path and date; `$site` placeholders are filled with hosts.
 """
@@ -164,8 +165,9 @@ def _jpaas(site, path: str, args: dict):
         return None
     if args.get("pageId") != str(config["pageId"]) or args.get("webId") != str(config["webId"]):
         return 200, json.dumps({"success": False, "data": None, "message": "unit not found"}), _JSON
-    page = 1 if config.get("ignore_page_no") else max(1, int(args.get("pageNo") or 1))
-    size = int(args.get("rows") or rows)
+    paging = json.loads(args["paramJson"]) if args.get("paramJson") else {}  # the paramJson variant
+    page = 1 if config.get("ignore_page_no") else max(1, int(paging.get("pageNo") or args.get("pageNo") or 1))
+    size = int(paging.get("pageSize") or args.get("rows") or rows)
     fragment = f'<ul class="list">{_jpaas_rows(_page(items, page, size))}</ul>'
     return 200, json.dumps({"success": True, "data": {"html": fragment}}, ensure_ascii=False), _JSON
 

@@ -142,3 +142,30 @@ def test_family_adapters_read_nothing_from_a_page_of_another_family(server):
     portal = fixture_registry(server).get("huoshan-public")
     found = ADAPTERS["anhui_public"](portal).parse(Request("http://h/x", kind=LIST), "<html><body>x</body></html>", "http://h/x")
     assert not found.articles and not found.lists and "no publicInfoList label" in found.warnings[0]
+
+
+def test_jpaas_param_json_paging(server, tmp_path):
+    text = server.registry_text().replace('adapter = "hanweb_jpaas"', 'adapter = "hanweb_jpaas"\n[portal.params]\npaging = "paramJson"')
+    server.clear_log()
+    crawl(tmp_path / "r.db", parse_registry(text), only=["zj-fzggw-jpaas"], delay=0.0, fetcher_options=FAST)
+    assert fetched_articles(tmp_path / "r.db") == expected_reports("jpaas")
+    unit = [e.path for e in server.requests("jpaas") if "/unit" in e.path]
+    assert unit and all("paramJson=" in p and "pageNo=" not in p.split("paramJson")[0] for p in unit)
+
+
+def test_anhui_label_named_cat_ids():
+    from xxgk.scraper.families.anhui_public import label_params
+
+    page = "<script>$.ajax({url: '/site/label/8888', data: {labelName: 'publicInfoList', siteId: '10914581', catIds: '11908678', organId: '4140867', pageSize: '15'}})</script>"
+    fields = label_params(page, "https://mpa.ah.gov.cn/public/column/4140867?type=4&action=list")
+    assert fields["catId"] == "11908678" and fields["organId"] == "4140867" and fields["siteId"] == "10914581"
+
+
+@pytest.mark.parametrize("module", ["gkmlpt", "ucap_search", "anhui_public", "hanweb_jpaas"])
+def test_a_family_module_imported_first_registers_every_adapter(module):
+    import subprocess
+    import sys
+
+    code = f"import xxgk.scraper.families.{module}; from xxgk.scraper.adapters import ADAPTERS; print(len(ADAPTERS))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "7", done.stderr

@@ -12,7 +12,15 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from xxgk.scraper.adapters import DOCUMENT_EXTENSIONS, LIST, Adapter, Found, Request, links
+from xxgk.scraper.adapters import (
+    ADAPTERS,
+    DOCUMENT_EXTENSIONS,
+    LIST,
+    Adapter,
+    Found,
+    Request,
+    links,
+)
 from xxgk.scraper.families.common import page_count, query_value, with_query
 
 _COLUMN = re.compile(r"/public/column/(\d+)")
@@ -22,7 +30,8 @@ _PAGES = re.compile(r"共\s*(\d+)\s*页|\bpageCount\s*[:=]\s*['\"]?(\d+)|\btotal
 _RECORDS = re.compile(r"共\s*(\d+)\s*条|\brecordCount\s*[:=]\s*['\"]?(\d+)|\btotal\s*[:=]\s*['\"]?(\d+)")
 ARTICLE = re.compile(r"/public/\d+/\d+\.html$|" + "|".join(re.escape(e) + "$" for e in DOCUMENT_EXTENSIONS), re.I)
 LABEL_FIELDS = ("IsAjax", "dataType", "labelName", "siteId", "pageSize", "pageIndex", "action", "isDate",
-                "dateFormat", "length", "organId", "type", "catId", "cId", "result", "file")
+                "dateFormat", "length", "organId", "type", "catId", "catIds", "cId", "result", "file", "sortType",
+                "fuzzySearch", "fromCode", "keyWords")
 
 
 def label_params(text: str, url: str) -> dict[str, str] | None:
@@ -45,6 +54,8 @@ def label_params(text: str, url: str) -> dict[str, str] | None:
     for name in ("catId", "type"):
         if not fields.get(name) and query_value(url, name):
             fields[name] = query_value(url, name)
+    if not fields.get("catId") and fields.get("catIds"):  # some sites name the column catIds
+        fields["catId"] = fields["catIds"].split(",")[0]
     fields.setdefault("IsAjax", "1")
     fields.setdefault("dataType", "html")
     fields["labelName"] = "publicInfoList"
@@ -95,3 +106,6 @@ class AnhuiPublic(Adapter):
 def _first(pattern: re.Pattern, text: str) -> int | None:
     match = pattern.search(text)
     return int(next(g for g in match.groups() if g)) if match else None
+
+
+ADAPTERS[AnhuiPublic.name] = AnhuiPublic

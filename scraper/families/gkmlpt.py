@@ -13,7 +13,7 @@ import json
 import re
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from xxgk.scraper.adapters import LIST, Adapter, Found, Request, normalise_url
+from xxgk.scraper.adapters import ADAPTERS, LIST, Adapter, Found, Request, normalise_url
 from xxgk.scraper.families.common import balanced, load_json, page_count, query_value
 
 _CONFIG = re.compile(r"window\._CONFIG\s*=\s*\{")
@@ -111,3 +111,6 @@ class Gkmlpt(Adapter):
             found.lists = [Request(f"{base}?page={n}&sid={sid}", kind=LIST, page_no=n)
                            for n in range(2, pages + 1)]
         return found
+
+
+ADAPTERS[Gkmlpt.name] = Gkmlpt

@@ -11,10 +11,19 @@ and answer page 1 again: a page that repeats the first is reported, not counted 
 from __future__ import annotations
 
 import html as htmllib
+import json
 import re
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-from xxgk.scraper.adapters import DOCUMENT_EXTENSIONS, LIST, Adapter, Found, Request, links
+from xxgk.scraper.adapters import (
+    ADAPTERS,
+    DOCUMENT_EXTENSIONS,
+    LIST,
+    Adapter,
+    Found,
+    Request,
+    links,
+)
 from xxgk.scraper.families.common import load_json, page_count, query_value
 
 UNIT_PATH = "/api-gateway/jpaas-publish-server/front/page/build/unit"
@@ -69,10 +78,15 @@ class HanwebJpaas(Adapter):
         column = info.get("pageId") or (m.group(1) if (m := re.search(r"/col/col(\d+)/", url)) else "")
         self._first_pages[column] = frozenset(h for h, _ in pairs if ARTICLE.search(urlsplit(h).path))
         parts = urlsplit(url)
+        param_json = self.params.get("paging", "paramJson" if "paramJson" in text else "pageNo") == "paramJson"
         for n in range(2, page_count(info["count"], rows) + 1):
-            query = urlencode({"parseType": "bulidstatic", "webId": info["webId"], "tplSetId": info.get("tplSetId", ""),
-                               "pageType": "column", "tagId": info.get("tagId", ""), "pageId": column,
-                               "rows": rows, "pageNo": n})
+            fields = {"parseType": "bulidstatic", "webId": info["webId"], "tplSetId": info.get("tplSetId", ""),
+                      "pageType": "column", "tagId": info.get("tagId", ""), "pageId": column}
+            if param_json:
+                fields["paramJson"] = json.dumps({"pageNo": n, "pageSize": rows}, separators=(",", ":"))
+            else:
+                fields.update(rows=rows, pageNo=n)
+            query = urlencode(fields)
             found.lists.append(Request(urlunsplit((parts.scheme, parts.netloc, UNIT_PATH, query, "")),
                                        kind=LIST, page_no=n))
         return found
@@ -86,7 +100,19 @@ class HanwebJpaas(Adapter):
         pairs = links(fragment, url)
         here = frozenset(h for h, _ in pairs if ARTICLE.search(urlsplit(h).path))
         first = self._first_pages.get(query_value(url, "pageId") or "")
-        if first and here and here == first and query_value(url, "pageNo") != "1":
+        if first and here and here == first and _page_no(url) != 1:
             return Found(warnings=[f"{url}: the server ignored pageNo and sent page 1 again; "
                                    f"later pages of this column are out of reach"])
         return Found(articles=self._report_links(pairs, require=ARTICLE))
+
+
+def _page_no(url: str) -> int:
+    if query_value(url, "paramJson"):
+        try:
+            return int(json.loads(query_value(url, "paramJson")).get("pageNo", 1))
+        except (ValueError, AttributeError):
+            return 1
+    return int(query_value(url, "pageNo") or 1)
+
+
+ADAPTERS[HanwebJpaas.name] = HanwebJpaas

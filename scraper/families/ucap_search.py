@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from xxgk.scraper.adapters import LIST, Adapter, Found, Request, links, normalise_url
+from xxgk.scraper.adapters import ADAPTERS, LIST, Adapter, Found, Request, links, normalise_url
 from xxgk.scraper.families.common import first_int, load_json, page_count, query_value
 
 _CHANNEL_META = re.compile(r"<meta[^>]+name=['\"]channelId['\"][^>]+content=['\"]([\w-]+)['\"]"
@@ -122,3 +122,6 @@ class UcapSearch(Adapter):
         total = first_int(re.compile(r"共\s*(\d+)\s*条"), text) or int(_group(_FRAGMENT_TOTAL, text) or 0)
         found.lists = self._more_pages(url, total)
         return found
+
+
+ADAPTERS[UcapSearch.name] = UcapSearch
