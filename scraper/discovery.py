@@ -82,10 +82,21 @@ def fingerprint(text: str, url: str) -> tuple[str, dict]:
         if params is not None:
             return name, params
     if _HANWEB.search(text):
-        return "hanweb_jpage", {}
+        return "hanweb_jpage", _hanweb_ids(text)
     if _TRS.search(text):
         return "trs_static", {"index_base": 1} if _one_based(text, url) else {}
     return "static_generic", {}
+
+
+def _hanweb_ids(text: str) -> dict:
+    """webid, columnid and unitid of a Hanweb column (its nextgroup link or ajaxParam), for the
+    record: the adapter reads them from the page itself on every crawl."""
+    ids = {}
+    for name in ("webid", "columnid", "unitid"):
+        match = re.search(rf"[?&;]{name}=(\d+)|\b{name}\s*:\s*['\"]?(\d+)", text, re.I)
+        if match:
+            ids[name] = match.group(1) or match.group(2)
+    return ids
 
 
 def _one_based(text: str, url: str) -> bool:
@@ -187,79 +198,116 @@ class _Budget:
         self.used += response.attempts
         return response
 
+@dataclass
+class _Walk:
+    """One discovery's state: the links still to visit (best first) and what was seen."""
+
+    home: str
+    hosts: set[str]
+    queue: list = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    answered: int = 0
+    transport: int = 0  # fetches with no HTTP answer at all
+    refused: list[str] = field(default_factory=list)  # robots.txt refusals
+    shells: list[str] = field(default_factory=list)  # script shells met where the column should be
+    empty: Discovery | None = None  # a column found that lists no report
+    blocked: str | None = None
+    last_error: str = ""
+
+    @property
+    def home_host(self) -> str:
+        return urlsplit(self.home).netloc.lower()
+
+    def allowed(self, url: str) -> list[str]:
+        host = urlsplit(url).netloc.lower()
+        return sorted(self.hosts | ({host} if same_site(host, self.home_host) else set()))
+
+    def failed(self, url: str, response) -> None:
+        error = response.error or f"{url}: HTTP {response.status}"
+        if response.status is None and re.search(r"transport error|timed out", error):
+            self.transport += 1
+        elif response.status is None and "robots.txt" in error:
+            self.refused.append(error)
+        self.last_error = error
+
+    def push_links(self, text: str, url: str, depth: int) -> None:
+        for href, title in links(text, url):
+            host = urlsplit(href).netloc.lower()
+            if href in self.seen or not (host in self.hosts or same_site(host, self.home_host)):
+                continue
+            score = link_score(href, title)
+            if score:
+                self.seen.add(href)
+                heapq.heappush(self.queue, (-score + depth, depth + 1, href, title))
+
+    def outcome(self, requests: int) -> Discovery:
+        """Why no column was verified: blocked, empty, js_only, dead or not_found."""
+        result = Discovery(home=self.home, requests=requests)
+        if self.blocked:
+            result.status, result.reason = BLOCKED, self.blocked
+        elif self.empty is not None:
+            result = self.empty
+            result.home, result.requests, result.status = self.home, requests, EMPTY
+            result.reason = f"{result.entry_url}: the column lists no report"
+        elif self.shells:
+            result.status = JS_ONLY
+            result.reason = f"{self.shells[0]}: a script shell with no list endpoint any adapter knows"
+        elif self.answered == 0 and self.transport and not self.refused:
+            result.status = DEAD
+            result.reason = f"{self.home}: no answer (connection refused, DNS failure or timeout on every try)"
+        elif self.answered == 0 and self.refused:
+            result.status, result.reason = BLOCKED, self.refused[0]
+        else:
+            result.reason = (f"no report column within {requests} requests" if self.answered
+                             else f"no page answered, last: {self.last_error}")
+        return result
+
+
 async def discover(fetcher, home: str, *, portal: Portal | None = None, max_requests: int = MAX_REQUESTS,
                    delay: float | None = None, robots: str = "obey") -> Discovery:
     """Find the report column of the site at `home` (see the module docstring). `portal`
     gives the title filters, extra allowed hosts and encoding of a registry entry."""
     home = normalise_url(home)
-    home_host = urlsplit(home).netloc.lower()
-    base = portal or Portal(id="discovery", agency="", adapter=None, entry_urls=(), allowed_hosts=(home_host,))
-    hosts = {home_host, *base.allowed_hosts}
-    result = Discovery(home=home)
+    host = urlsplit(home).netloc.lower()
+    base = portal or Portal(id="discovery", agency="", adapter=None, entry_urls=(), allowed_hosts=(host,))
+    walk = _Walk(home=home, hosts={host, *base.allowed_hosts}, queue=[(0, 0, home, "")], seen={home})
     budget = _Budget(fetcher, max_requests)
-    queue: list = [(0, 0, home, "")]
-    seen, order = {home}, 0
-    answered, transport, refused, shells, empty, last_error = 0, 0, [], [], None, ""
-    while queue and budget.left > 0:
-        _, depth, url, via = heapq.heappop(queue)
-        allowed = sorted(hosts | ({urlsplit(url).netloc.lower()} if same_site(urlsplit(url).netloc.lower(), home_host) else set()))
-        response = await budget.fetch(url, allowed_hosts=allowed, delay=delay, robots=robots)
+    while walk.queue and budget.left > 0:
+        _, depth, url, via = heapq.heappop(walk.queue)
+        response = await budget.fetch(url, allowed_hosts=walk.allowed(url), delay=delay, robots=robots)
         if response.blocked:
-            result.status, result.reason = BLOCKED, response.error or response.blocked
+            walk.blocked = response.error or response.blocked
             break
         if not response.ok:
-            error = response.error or f"{url}: HTTP {response.status}"
-            if response.status is None and re.search(r"transport error|timed out", error):
-                transport += 1
-            elif response.status is None and "robots.txt" in error:
-                refused.append(error)
-            last_error = error
+            walk.failed(url, response)
             continue
-        answered += 1
+        walk.answered += 1
         text, _ = response.text(forced=base.encoding)
         final = normalise_url(response.url)
-        hosts.add(urlsplit(final).netloc.lower())
-        adapter, params = fingerprint(text, final)
-        verified = await _verify(budget, base, adapter, params, final, text, via, allowed=sorted(hosts),
-                                 delay=delay, robots=robots)
-        shell = adapter == "static_generic" and is_script_shell(text)
-        if verified is not None:
-            verified.home = home  # where discovery started, not where it ended
-            if verified.reports > 0:
-                verified.requests = budget.used
-                return verified
-            if not shell:
-                empty = empty or verified
-        if shell:
-            shells.append(final)
-        if depth >= 4:
-            continue
-        for href, title in links(text, final):
-            host = urlsplit(href).netloc.lower()
-            if href in seen or not (host in hosts or same_site(host, home_host)):
-                continue
-            score = link_score(href, title)
-            if score:
-                seen.add(href)
-                order += 1
-                heapq.heappush(queue, (-score + depth, depth + 1, href, title))
-    result.requests = budget.used
-    if result.status == BLOCKED:
-        return result
-    if empty is not None:
-        empty.requests, empty.status = result.requests, EMPTY
-        empty.reason = f"{empty.entry_url}: the column lists no report"
-        return empty
-    if shells:
-        result.status, result.reason = JS_ONLY, f"{shells[0]}: a script shell with no list endpoint any adapter knows"
-    elif answered == 0 and transport and not refused:
-        result.status, result.reason = DEAD, f"{home}: no answer (connection refused, DNS failure or timeout on every try)"
-    elif answered == 0 and refused:
-        result.status, result.reason = BLOCKED, refused[0]
-    else:
-        result.reason = (f"no report column within {result.requests} requests" if answered
-                         else f"no page answered, last: {last_error}")
-    return result
+        walk.hosts.add(urlsplit(final).netloc.lower())
+        found = await _read_page(walk, budget, base, text, final, via, delay=delay, robots=robots)
+        if found is not None:
+            found.home, found.requests = home, budget.used  # where discovery started, not ended
+            return found
+        if depth < 4:
+            walk.push_links(text, final, depth)
+    return walk.outcome(budget.used)
+
+
+async def _read_page(walk: _Walk, budget: _Budget, base: Portal, text: str, url: str, via: str, *,
+                     delay, robots) -> Discovery | None:
+    """A verified column with reports if this page is one; notes empty columns and shells."""
+    adapter, params = fingerprint(text, url)
+    verified = await _verify(budget, base, adapter, params, url, text, via, allowed=sorted(walk.hosts),
+                             delay=delay, robots=robots)
+    shell = adapter == "static_generic" and is_script_shell(text)
+    if verified is not None and verified.reports > 0:
+        return verified
+    if shell:
+        walk.shells.append(url)
+    elif verified is not None and walk.empty is None:
+        walk.empty = verified
+    return None
 
 
 async def _verify(budget: _Budget, base: Portal, adapter: str, params: dict, url: str, text: str, via: str, *,
@@ -307,8 +355,21 @@ def entry_toml(portal_id: str, agency: str, found: Discovery, *, extra: dict | N
         lines.append("")
         lines.append("[portal.params]")
         for key, value in found.params.items():
-            lines.append(f"{key} = {value if isinstance(value, int) else _str(str(value))}")
+            lines.append(f"{key} = {_value(value)}")
     return "\n".join(lines) + "\n"
+
+
+def _value(value) -> str:
+    """A TOML value: booleans, numbers, strings, lists and (inline) tables."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_str(str(k))} = {_value(v)}" for k, v in value.items()) + "}"
+    return _str(str(value))
 
 
 def _str(value: str) -> str:

@@ -166,3 +166,15 @@ def test_minimal_registry_entry_and_discovery_host_rules():
     from xxgk.scraper.discovery import same_site
     assert same_site("zfxxgk.x.gov.cn", "www.x.gov.cn") and not same_site("www.y.gov.cn", "www.x.gov.cn")
     assert not same_site("127.0.0.1:2", "127.0.0.1:1")
+
+
+def test_entry_toml_round_trips_every_parameter_type():
+    from xxgk.scraper.discovery import Discovery, entry_toml
+
+    found = Discovery(home="http://h.gov.cn/", status="ok", adapter="hanweb_jpage",
+                      entry_url="http://h.gov.cn/col/col1/index.html", reports=3, requests=5,
+                      params={"columnid": "1", "perpage": 15, "group_pages": 3, "form": {"webid": "2"},
+                              "flag": True, "name": 'a "quoted" \\ 名'})
+    portal = parse_registry(entry_toml("h", "某局", found, extra={"division_code": "210911"})).portals[0]
+    assert portal.params == found.params and portal.division_code == "210911"
+    assert portal.entry_urls == ("http://h.gov.cn/col/col1/index.html",) and portal.home == "http://h.gov.cn/"
