@@ -198,9 +198,7 @@ async def crawl_portal(crawler, portal: Portal):
             stats.failures.append(f"{portal.home}: discovery found no report column: {found.status}: {found.reason}")
             if found.status == discovery.BLOCKED:
                 stats.blocked = found.reason
-            health = found.status if found.status in HEALTH else FAILING
-            if found.status == discovery.NOT_FOUND:
-                health = EMPTY if found.requests and "no report column" in found.reason else FAILING
+            health = found.status if found.status in HEALTH else FAILING  # not_found: failing
             record_health(db, portal, health, found.reason, source=None, entry=None, seen=0)
             return stats
         entry, source = _entry_from(portal, found.adapter, found.entry_url, found.params), "discovered"

@@ -33,6 +33,7 @@ def registry(server):
         "spa": f'entry_urls = ["http://{h}/spa/xxgk/index.html"]\nadapter = "static_generic"',
         "blocked": f'entry_urls = ["http://{h}/blocked/index.html"]\nadapter = "static_generic"',
         "failing": f'entry_urls = ["http://{h}/failing/index.html"]\nadapter = "static_generic"',
+        "failing-home": f'home = "http://{h}/failing/index.html"',
         "dead": 'entry_urls = ["http://127.0.0.1:1/xxgk/ndbg/"]\nadapter = "static_generic"',
     }
     text = "[defaults.politeness]\nmin_delay = 0.0\n" + "".join(
@@ -56,6 +57,7 @@ def health_rows(db) -> dict:
     ("spa", "js_only", "a script shell"),
     ("blocked", "blocked", "HTTP 412 challenge"),
     ("failing", "failing", "HTTP 500"),
+    ("failing-home", "failing", "HTTP 500"),  # discovery found no column: not_found
     ("dead", "dead", "transport error"),
 ])
 def test_each_health_state_is_produced_and_recorded(server, tmp_path, portal_id, health, reason):
