@@ -69,7 +69,8 @@ def dashboard_config(db: str) -> dict:
                     "display": {
                         "mark": {"type": "bar", "tooltip": True},
                         "encoding": {
-                            "x": {"field": "portals", "type": "quantitative", "title": "门户数"},
+                            "x": {"field": "portals", "type": "quantitative", "title": "门户数",
+                                  "axis": {"tickMinStep": 1, "format": "d"}},
                             "y": {"field": "health", "type": "nominal", "title": None, "sort": "-x"},
                         },
                         **embed,

@@ -150,3 +150,19 @@ def test_a_database_without_crawl_tables_publishes_no_portal_health(tmp_path):
     meta = metadata.build_metadata(db, "reports")
     assert "portal_health" not in meta["databases"]["reports"]["queries"]
     assert portal_health.DASHBOARD_SLUG not in meta["plugins"]["datasette-dashboards"]
+
+
+@pytest.mark.browser
+def test_portal_health_panel_renders_in_chromium(server, tmp_path):
+    from xxgk.db.publish import publish_site
+    from xxgk.db.screenshot import capture_dashboard, find_chromium
+
+    if find_chromium() is None:
+        pytest.skip("chromium is not installed")
+    db = tmp_path / "reports.db"
+    crawl(db, registry(server), only=["pingshan", "empty", "spa", "blocked"], delay=0.0, fetcher_options=FAST)
+    site = publish_site(db, tmp_path / "site")
+    charts = capture_dashboard(site, tmp_path / "health.png", dashboard=portal_health.DASHBOARD_SLUG)
+    panel = next(c for c in charts if c["id"] == "chart-portal_health")
+    assert panel["svg"] and panel["marks"] == 4  # ok, empty, js_only, blocked: one bar each
+    assert "js_only" in panel["text"], panel["text"][-300:]
