@@ -166,3 +166,15 @@ def test_portal_health_panel_renders_in_chromium(server, tmp_path):
     panel = next(c for c in charts if c["id"] == "chart-portal_health")
     assert panel["svg"] and panel["marks"] == 4  # ok, empty, js_only, blocked: one bar each
     assert "js_only" in panel["text"], panel["text"][-300:]
+
+
+def test_an_entry_that_redirects_away_is_moved_and_rediscovered(server, tmp_path):
+    from xxgk.scraper.fixture_server import Reply
+
+    old = "/xxgk/ndbg/index.html"
+    server.sites["moved"].script(old, Reply(301, b"", {"Location": "/index.html"}))  # to the home page
+    db = tmp_path / "r.db"
+    result = crawl(db, registry(server), only=["moved"], delay=0.0, fetcher_options=FAST)
+    row = health_rows(db)["moved"]
+    assert row["health"] == "moved" and "redirects to" in row["health_reason"]
+    assert result.portals[0].articles == 3 and row["entry_url"].endswith("/zwgk/zfxxgk/zfxxgknb/index.html")
