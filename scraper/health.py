@@ -220,7 +220,9 @@ async def _follow_move(crawler, portal: Portal, entry: Portal, source, stats, re
     if found.status != discovery.OK or new_url in {normalise_url(u) for u in entry.entry_urls}:
         stats.warnings.append(f"entry moved ({reason}); rediscovery from {found.home}: {found.status} {found.reason}")
         return stats, entry, source, f"{reason}; rediscovery: {found.status} {found.reason}".strip(), seen
-    record_discovery(crawler.db, portal.id, found, run_id=crawler.run_id, moved_from=entry.entry_urls[0])
+    # the registry's own entry, when it has one, is what the stored entry replaces from now on
+    moved_from = portal.entry_urls[0] if portal.entry_urls else entry.entry_urls[0]
+    record_discovery(crawler.db, portal.id, found, run_id=crawler.run_id, moved_from=moved_from)
     moved = _entry_from(portal, found.adapter, found.entry_url, found.params)
     scratch = PortalStats(portal_id=portal.id, agency=portal.agency)
     for request in adapter_for(moved).start():  # queued as pending: the portal's crawl picks them up
