@@ -178,3 +178,11 @@ def test_entry_toml_round_trips_every_parameter_type():
     portal = parse_registry(entry_toml("h", "某局", found, extra={"division_code": "210911"})).portals[0]
     assert portal.params == found.params and portal.division_code == "210911"
     assert portal.entry_urls == ("http://h.gov.cn/col/col1/index.html",) and portal.home == "http://h.gov.cn/"
+
+
+def test_discovery_stays_on_the_sites_hosts(server):
+    # 洪泽区's column links 民政局's column on another host by a report title: not followed
+    server.clear_log()
+    found = run_discover(server, "hongze", "/index.html")
+    assert found.status == "ok" and found.entry_url.endswith("/zfxxgk/ndbg/index.html")
+    assert server.requests("hongze") and not server.requests("hongze_mzj")
