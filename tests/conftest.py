@@ -35,6 +35,14 @@ def expected_for(path: Path) -> dict:
     return json.loads((CORPUS / f"{path.stem}.expected.json").read_text(encoding="utf-8"))
 
 
+def corpus_reports() -> list[dict]:
+    """The expected files of the corpus documents that are reports (not a letter or a list
+    page): what tests counting the corpus's reports or agencies compare against, so adding
+    a report to fixtures/corpus does not break them."""
+    return [e for e in map(expected_for, corpus_cases(".html", ".txt", ".pdf"))
+            if e.get("template_version") != "not_a_report"]
+
+
 def plain(value):
     """A value as JSON gives it: Decimal amounts as int or float."""
     if isinstance(value, Decimal):
