@@ -275,7 +275,7 @@ def _portal(entry: dict, defaults: dict, *, where: str) -> Portal:
 def load_registry(path: str | Path | None = None) -> Registry:
     """The registry at `path`, or the one shipped in the package."""
     if path is None:
-        text = resources.files("scraper").joinpath("portals.toml").read_text(encoding="utf-8")
+        text = resources.files("xxgk.scraper").joinpath("portals.toml").read_text(encoding="utf-8")
         return parse_registry(text, source="scraper/portals.toml")
     path = Path(path)
     try:

@@ -245,8 +245,6 @@ def test_demo_runs_end_to_end_into_a_publishable_database(tmp_path):
 
 def test_portals_list_and_show(server, tmp_path):
     listing = CliRunner().invoke(commands.portals, ["list", "--db", str(tmp_path / "none.db")])
-    if "unknown key(s) home" in listing.output:  # the shipped registry's minimal entries (issue 9)
-        pytest.skip(f"this parse_registry predates minimal entries: {listing.output.strip()}")
     assert listing.exit_code == 0
     assert "xihe-minzheng" in listing.output and "pingtan" in listing.output
     assert "unverified" in listing.output and "never crawled" in listing.output

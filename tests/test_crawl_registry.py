@@ -10,12 +10,7 @@ MINIMAL = '[[portal]]\nid = "p"\nagency = "某机关"\nadapter = "static_generic
 
 
 def test_bundled_registry_names_the_seed_agency_and_pingtan_unverified():
-    try:
-        registry = load_registry()
-    except RegistryError as error:  # the shipped file now uses minimal entries (issue 9)
-        if "unknown key(s) home" not in str(error) and "entry_urls is required" not in str(error):
-            raise
-        pytest.skip(f"this parse_registry predates minimal entries: {error}")
+    registry = load_registry()
     xihe = registry.get("xihe-minzheng")
     assert xihe.agency == "阜新市细河区民政局" and xihe.division_code == "210911"
     assert xihe.parent_id == "fuxin-xihe"
