@@ -50,34 +50,64 @@ def _display(page):
 
 
 def _pdfium_chars(page, display) -> list[dict]:
+    textpage = page.get_textpage()
+    try:
+        return _textpage_chars(textpage.raw, display)
+    finally:
+        textpage.close()
+
+
+def _textpage_chars(textpage, display) -> list[dict]:
+    """Every visible character with its box and size. Five pdfium calls a character is
+    most of the reader's time, so the text comes in one call and the calls are bound
+    once (see README, "Where the time goes")."""
     import ctypes
 
     import pypdfium2.raw as raw
 
-    textpage = page.get_textpage()
-    try:
-        box, matrix, chars = raw.FS_RECTF(), raw.FS_MATRIX(), []
-        for i in range(raw.FPDFText_CountChars(textpage)):
-            text = chr(raw.FPDFText_GetUnicode(textpage, i) or 0xFFFD)
-            if not text.strip() or raw.FPDFText_IsGenerated(textpage, i) == 1:
-                continue
-            if raw.FPDFText_HasUnicodeMapError(textpage, i) == 1:
-                text = "(cid:0)"  # an unmapped glyph, counted like pdfminer's
-            raw.FPDFText_GetMatrix(textpage, i, ctypes.byref(matrix))
-            scale = abs(matrix.a * matrix.d - matrix.b * matrix.c) ** 0.5 or 1.0
-            size = raw.FPDFText_GetFontSize(textpage, i) * scale
-            raw.FPDFText_GetLooseCharBox(textpage, i, box)
-            x0, x1, y0, y1 = box.left, box.right, box.bottom, box.top
-            if size and max(x1 - x0, y1 - y0) > 2 * size:
-                x0, x1, y0, y1 = _tight_box(textpage, i, size)
-            (ax, at), (bx, bt) = display(x0, y0), display(x1, y1)
-            if _skewed(matrix.a, matrix.b, matrix.c, matrix.d):
-                continue
-            chars.append({"text": text, "x0": min(ax, bx), "x1": max(ax, bx), "top": min(at, bt),
-                          "bottom": max(at, bt), "size": size or (y1 - y0)})
-        return chars
-    finally:
-        textpage.close()
+    generated, map_error = raw.FPDFText_IsGenerated, raw.FPDFText_HasUnicodeMapError
+    get_matrix, font_size = raw.FPDFText_GetMatrix, raw.FPDFText_GetFontSize
+    loose_box = raw.FPDFText_GetLooseCharBox
+    matrix, box = raw.FS_MATRIX(), raw.FS_RECTF()
+    matrix_ref, box_ref = ctypes.byref(matrix), ctypes.byref(box)
+    chars = []
+    for i, code in enumerate(_codes(textpage)):
+        text = chr(code or 0xFFFD)
+        if text.isspace() or generated(textpage, i) == 1:
+            continue
+        if map_error(textpage, i) == 1:
+            text = "(cid:0)"  # an unmapped glyph, counted like pdfminer's
+        get_matrix(textpage, i, matrix_ref)
+        a, b, c, d = matrix.a, matrix.b, matrix.c, matrix.d
+        if _skewed(a, b, c, d):
+            continue
+        size = font_size(textpage, i) * (abs(a * d - b * c) ** 0.5 or 1.0)
+        loose_box(textpage, i, box_ref)
+        x0, x1, y0, y1 = box.left, box.right, box.bottom, box.top
+        if size and max(x1 - x0, y1 - y0) > 2 * size:
+            x0, x1, y0, y1 = _tight_box(textpage, i, size)
+        (ax, at), (bx, bt) = display(x0, y0), display(x1, y1)
+        chars.append({"text": text, "x0": min(ax, bx), "x1": max(ax, bx), "top": min(at, bt),
+                      "bottom": max(at, bt), "size": size or (y1 - y0)})
+    return chars
+
+
+def _codes(textpage) -> list[int]:
+    """The code point of each character index: the page's text in one call (UTF-16, one
+    unit an index), or one call an index where a character lies outside the BMP."""
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    count = raw.FPDFText_CountChars(textpage)
+    if count <= 0:
+        return []
+    buffer = (ctypes.c_ushort * (count + 1))()
+    written = raw.FPDFText_GetText(textpage, 0, count, buffer)
+    units = buffer[:count]
+    if written - 1 != count or any(0xD800 <= unit <= 0xDFFF for unit in units):
+        return [raw.FPDFText_GetUnicode(textpage, i) for i in range(count)]
+    return units
 
 
 def _tight_box(textpage, i: int, size: float) -> tuple[float, float, float, float]:
@@ -96,29 +126,34 @@ def _tight_box(textpage, i: int, size: float) -> tuple[float, float, float, floa
 
 
 def _pdfium_paths(page, display) -> tuple[list[Seg], list[Seg], bool]:
-    """Rulings from path objects (inside forms too) and whether an image covers the page."""
+    """Rulings from path objects (inside forms too) and whether an image covers the page.
+    Text objects, most of a page's objects, are passed over before any other call."""
     import pypdfium2.raw as raw
 
     hs: list[Seg] = []
     vs: list[Seg] = []
     area = (page.get_width() * page.get_height()) or 1.0
     scanned = False
+    get_type, text_kind = raw.FPDFPageObj_GetType, raw.FPDF_PAGEOBJ_TEXT
     handle = page.raw
-    stack = [(raw.FPDFPage_GetObject(handle, i), _IDENTITY)
-             for i in range(raw.FPDFPage_CountObjects(handle))]
+    stack = [(raw.FPDFPage_GetObject, handle, raw.FPDFPage_CountObjects(handle), _IDENTITY)]
     while stack:
-        obj, parent = stack.pop()
-        kind = raw.FPDFPageObj_GetType(obj)
-        matrix = _compose(_object_matrix(obj), parent)
-        if kind == raw.FPDF_PAGEOBJ_FORM:
-            stack += [(raw.FPDFFormObj_GetObject(obj, i), matrix)
-                      for i in range(raw.FPDFFormObj_CountObjects(obj))]
-        elif kind == raw.FPDF_PAGEOBJ_PATH:
-            _pdfium_path(obj, matrix, display, hs, vs)
-        elif kind == raw.FPDF_PAGEOBJ_IMAGE:
-            xs, ys = zip(*(_apply(matrix, x, y) for x, y in ((0, 0), (1, 0), (0, 1), (1, 1))),
-                         strict=True)
-            scanned |= (max(xs) - min(xs)) * (max(ys) - min(ys)) >= 0.25 * area
+        get, container, count, parent = stack.pop()
+        for index in range(count):
+            obj = get(container, index)
+            kind = get_type(obj)
+            if kind == text_kind:
+                continue
+            matrix = _compose(_object_matrix(obj), parent)
+            if kind == raw.FPDF_PAGEOBJ_FORM:
+                stack.append((raw.FPDFFormObj_GetObject, obj, raw.FPDFFormObj_CountObjects(obj),
+                              matrix))
+            elif kind == raw.FPDF_PAGEOBJ_PATH:
+                _pdfium_path(obj, matrix, display, hs, vs)
+            elif kind == raw.FPDF_PAGEOBJ_IMAGE:
+                xs, ys = zip(*(_apply(matrix, x, y) for x, y in ((0, 0), (1, 0), (0, 1), (1, 1))),
+                             strict=True)
+                scanned |= (max(xs) - min(xs)) * (max(ys) - min(ys)) >= 0.25 * area
     return hs, vs, scanned
 
 
@@ -178,23 +213,27 @@ def _subpaths(obj, matrix, display):
     import pypdfium2.raw as raw
 
     x, y = ctypes.c_float(), ctypes.c_float()
+    x_ref, y_ref = ctypes.byref(x), ctypes.byref(y)
+    get_segment, get_point = raw.FPDFPath_GetPathSegment, raw.FPDFPathSegment_GetPoint
+    get_kind, get_close = raw.FPDFPathSegment_GetType, raw.FPDFPathSegment_GetClose
+    move, line = raw.FPDF_SEGMENT_MOVETO, raw.FPDF_SEGMENT_LINETO
+    a, b, c, d, e, f = matrix
     points: list[tuple[float, float]] = []
     pieces: list = []
     for k in range(raw.FPDFPath_CountSegments(obj)):
-        segment = raw.FPDFPath_GetPathSegment(obj, k)
-        raw.FPDFPathSegment_GetPoint(segment, ctypes.byref(x), ctypes.byref(y))
-        px, py = _apply(matrix, x.value, y.value)
-        point = display(px, py)
-        kind = raw.FPDFPathSegment_GetType(segment)
-        if kind == raw.FPDF_SEGMENT_MOVETO:
+        segment = get_segment(obj, k)
+        get_point(segment, x_ref, y_ref)
+        point = display(a * x.value + c * y.value + e, b * x.value + d * y.value + f)
+        kind = get_kind(segment)
+        if kind == move:
             if points:
                 yield points, pieces
             points, pieces = [point], []
             continue
-        if kind == raw.FPDF_SEGMENT_LINETO and points:
+        if kind == line and points:
             pieces.append((points[-1], point))
         points.append(point)
-        if raw.FPDFPathSegment_GetClose(segment) and points:
+        if get_close(segment) and points:
             pieces.append((point, points[0]))
     if points:
         yield points, pieces
