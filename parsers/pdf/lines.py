@@ -39,17 +39,22 @@ def _clean_chars(chars: list[dict]) -> list[dict]:
     for char in sorted(chars, key=lambda c: (c["top"], c["x0"])):
         text = char["text"]
         if "\u2e80" <= text <= "\u2fdf":
-            char = {**char, "text": unicodedata.normalize("NFKC", text)}
+            char = {**char, "text": unicodedata.normalize("NFKC", char["text"])}
+            text = char["text"]
         row = round(char["top"])
-        # a copy sits within a fraction of its own width; "ii" or "11" are a width apart
-        tolerance = 0.3 * max(char["x1"] - char["x0"], 0.5)
-        near = [o for r in (row - 1, row, row + 1) for o in seen.get((char["text"], r), ())]
-        if any(abs(o["x0"] - char["x0"]) <= tolerance and abs(o["top"] - char["top"]) <= tolerance
-               for o in near):
-            continue
-        seen.setdefault((char["text"], row), []).append(char)
-        kept.append(char)
+        if not _overprinted(char, seen.get((text, row - 1)), seen.get((text, row)),
+                            seen.get((text, row + 1))):
+            seen.setdefault((text, row), []).append(char)
+            kept.append(char)
     return kept
+
+
+def _overprinted(char: dict, *near: list[dict] | None) -> bool:
+    """A copy of a glyph already kept: within a fraction of its own width ("ii" or "11"
+    are a width apart)."""
+    tolerance = 0.3 * max(char["x1"] - char["x0"], 0.5)
+    return any(abs(o["x0"] - char["x0"]) <= tolerance and abs(o["top"] - char["top"]) <= tolerance
+               for others in near if others for o in others)
 
 
 def _center(char: dict) -> tuple[float, float]:

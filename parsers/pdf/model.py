@@ -31,6 +31,7 @@ class Cell:
     boxes: list[tuple[int, int]]
     chars: list[dict] = field(default_factory=list)
     text: str = ""
+    lines: list[str] = field(default_factory=list)  # the text of each visual line
 
     @property
     def row0(self) -> int:

@@ -20,7 +20,9 @@ def _open_pdfium(data: bytes):
         info = pdf.get_metadata_dict()
     except Exception:  # metadata is a hint only
         info = {}
-    return _pdfium_pages(pdf), info, pdf.close
+    # False where pdfium had to rebuild the cross-references (a damaged or cut file)
+    sound = bool(pdfium.raw.FPDF_DocumentHasValidCrossReferenceTable(pdf.raw))
+    return _pdfium_pages(pdf), info, pdf.close, sound
 
 
 def _pdfium_pages(pdf):

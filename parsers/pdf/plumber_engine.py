@@ -14,7 +14,7 @@ def _open_pdfplumber(data: bytes):
     import pdfplumber
 
     pdf = pdfplumber.open(io.BytesIO(data))
-    return _plumber_pages(pdf), pdf.metadata or {}, pdf.close
+    return _plumber_pages(pdf), pdf.metadata or {}, pdf.close, True
 
 
 def _plumber_pages(pdf):

@@ -17,6 +17,7 @@ from xxgk.parsers.pdf.model import PageData, Part, Placed
 from xxgk.parsers.pdf.pages import _drop_running_lines, _stitch
 from xxgk.parsers.pdf.pdfium_engine import _PDFIUM_LOCK, _open_pdfium
 from xxgk.parsers.pdf.plumber_engine import _open_pdfplumber, _plumber_page
+from xxgk.parsers.pdf.repair import Truncated, is_truncated, repair
 from xxgk.parsers.pdf.ruled import _UNMAPPED, _part, _rules_missing
 from xxgk.parsers.pdf.rulings import _grids
 
@@ -31,25 +32,50 @@ def read(data: bytes, *, name: str, engine: str | None = None) -> Document:
 
     Characters and rulings come from pdfium (C, ~20x faster) by default, or from
     pdfplumber/pdfminer (`engine="pdfplumber"` or XXGK_PDF_ENGINE=pdfplumber); both feed the
-    same grid and row logic, and the tests hold them to the same rows on every fixture."""
+    same grid and row logic, and the tests hold them to the same rows on every fixture.
+    A truncated file is read up to its last page that arrived whole (`repair`)."""
     engine = engine or os.environ.get("XXGK_PDF_ENGINE") or "pdfium"
     if engine not in ENGINES:
         raise ValueError(f"unknown PDF engine {engine!r}; one of {ENGINES}")
+    cut = None
+    if is_truncated(data):
+        cut = repair(data)
+        if not cut.pages:
+            raise ReadError(f"truncated PDF (cut at {len(data)} bytes): no page arrived whole")
+        data = cut.data
     broken = _broken_streams(data)
     if broken:
         engine = "pdfplumber"  # pdfminer recovers more of a broken stream than pdfium
     if engine == "pdfium":
         with _PDFIUM_LOCK:  # pdfium is not thread-safe; a crawler may parse in threads
-            return _read_with(_open_pdfium, data, broken)
-    return _read_with(_open_pdfplumber, data, broken)
+            doc = _read_with(_open_pdfium, data, broken)
+    else:
+        doc = _read_with(_open_pdfplumber, data, broken)
+    if cut is not None:
+        _say_truncated(doc, cut, len(data))
+    return doc
+
+
+def _say_truncated(doc: Document, cut: Truncated, size: int) -> None:
+    """A cut file is partial at best: what was read is said, and how much is missing."""
+    if cut.total is not None and cut.pages >= cut.total:
+        doc.problems.insert(0, f"PDF cut after its last page (its cross-reference table was "
+                               f"lost): all {cut.pages} pages read")
+        return
+    of = f" of {cut.total}" if cut.total is not None else ""
+    doc.problems.insert(0, f"truncated PDF: truncated after page {cut.pages}{of}; the pages "
+                           "after it did not arrive whole and were not read")
+    doc.incomplete = True
 
 
 def _read_with(opener, data: bytes, broken: int) -> Document:
     try:
-        pages, info, close = opener(data)
+        pages, info, close, sound = opener(data)
     except Exception as error:  # both engines raise many types for broken files
         raise ReadError(f"not a readable PDF: {_reason(error)}") from None
-    recheck = _SecondOpinion(data) if opener is _open_pdfium else None
+    # pdfminer's second opinion: where pdfium could not map glyphs, and where it left a
+    # table cell blank in a file it had to repair (text may be lost with an object)
+    recheck = _SecondOpinion(data, blanks=not sound) if opener is _open_pdfium else None
     try:
         doc = _read_pdf(pages, info, recheck)
         if broken:
@@ -104,8 +130,9 @@ def _reason(error: Exception) -> str:
 class _SecondOpinion:
     """pdfminer's reading of one page, opened only when pdfium's is in doubt."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, *, blanks: bool):
         self.data, self.pdf = data, None
+        self.blanks = blanks  # blank table cells are in doubt too (a repaired file)
 
     def page(self, number: int) -> PageData | None:
         try:
@@ -123,12 +150,14 @@ class _SecondOpinion:
 
 
 def _read_checked(page: PageData, recheck: _SecondOpinion | None, problems: list[str]) -> list:
-    """A page's items. Where pdfium leaves a table cell empty or unmapped (a real blank,
-    or glyphs it could not decode in a damaged or unusual PDF), pdfminer reads the page
-    too; if the two differ, the reading with more characters is kept and it is said."""
+    """A page's items. Where pdfium's text is unusable (glyphs it could not map in a
+    table cell, or blank cells in a file it had to repair), pdfminer reads the page too;
+    if the two differ, the reading with more characters is kept and it is said. A blank
+    cell of a sound file is a blank: pdfminer would read the same page again, ten times
+    slower (see README, "Where the time goes")."""
     found: list[str] = []
     items = _read_page(page, found)
-    if recheck is not None and _doubtful(items):
+    if recheck is not None and _doubtful(items, recheck.blanks):
         other = recheck.page(page.number)
         if other is not None:
             other_found: list[str] = []
@@ -142,8 +171,8 @@ def _read_checked(page: PageData, recheck: _SecondOpinion | None, problems: list
     return items
 
 
-def _doubtful(items: list) -> bool:
-    return any(cell == "" or _UNMAPPED.search(cell)
+def _doubtful(items: list, blanks: bool) -> bool:
+    return any((blanks and cell == "") or _UNMAPPED.search(cell)
                for item in items if isinstance(item, Part) for row in item.rows for cell in row)
 
 

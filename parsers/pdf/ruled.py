@@ -17,7 +17,7 @@ def _rules_missing(grid: Grid) -> bool:
     (each is a row's value). Such a grid says nothing about rows; word positions do."""
     stacked = 0
     for cell in {id(c): c for c in grid.cell_at.values()}.values():
-        lines = [_line_text(line) for line in _lines(cell.chars)]
+        lines = cell.lines
         stacked += len(lines) >= 3 and all(_value_like(t.strip()) for t in lines)
     return stacked >= 2
 
@@ -34,7 +34,9 @@ def _part(grid: Grid, chars: list[dict], page_number: int) -> Part:
         cell.chars.extend(word)
     unique = {id(c): c for c in grid.cell_at.values()}.values()
     for cell in unique:
-        cell.text = _cell_text(cell.chars, _cell_width(grid, cell))
+        lines = _lines(cell.chars)
+        cell.lines = [_line_text(line) for line in lines]
+        cell.text = _cell_text(lines, cell.lines, _cell_width(grid, cell))
         if _UNMAPPED.search(cell.text):
             part.problems.append(f"page {page_number}: table cell {cell.text[:30]!r} has glyphs "
                                  "without a Unicode mapping (font); it cannot be read")
@@ -114,13 +116,12 @@ def _value_start(raw: list[list[tuple[int, str, int]]]) -> int:
     return end
 
 
-def _cell_text(chars: list[dict], width: float) -> str:
+def _cell_text(lines: list[list[dict]], texts: list[str], width: float) -> str:
     """A cell's lines joined: CJK without a break ("商\n业\n企\n业" is 商业企业); a number
     carried on only where its first line filled the cell (a long amount wrapped), else
     kept apart ("4" over "1" is two numbers, e.g. a missing rule, never 41)."""
     text, previous = "", None
-    for line in _lines(chars):
-        piece = _line_text(line)
+    for line, piece in zip(lines, texts, strict=True):
         if text and re.match(r"[+\-]", piece) and text[-1].isdigit():
             text += " "  # "+23" over "-10": two halves of one change, not 23-10
         elif text and text[-1].isascii() and text[-1].isalpha() and piece[:1].isascii():

@@ -1,0 +1,140 @@
+"""Truncated PDFs (a download cut by a byte cap or a dropped connection).
+
+The cross-reference table and trailer sit at the end of a PDF, and often the page tree
+too (LibreOffice writes it last), so a cut file does not open at all, although its first
+pages may have arrived whole. Here the complete objects are kept, the pages that arrived
+whole with everything they draw with (contents, fonts, images) are found in reading
+order, and a new page tree of those pages and a trailer are appended: pdfium rebuilds the
+cross-references by scanning the objects and reads just those pages. A page that lost any
+object it draws with ends the kept pages: its text could be missing or drawn in a
+substitute font, and a value is never read from half a page.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_OBJECT = re.compile(rb"(?<![\d])(\d{1,10})\s+(\d{1,5})\s+obj\b")
+_REF = re.compile(rb"(\d{1,10})\s+\d{1,5}\s+R\b")
+_PAGE = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
+_PAGES = re.compile(rb"/Type\s*/Pages\b")
+_CATALOG = re.compile(rb"/Type\s*/Catalog\b")
+# Keys whose objects a page does not draw with: its parent and siblings in the page tree,
+# annotations and links (which point at other pages), beads, thumbnails.
+_NOT_DRAWN = (b"Parent", b"P", b"Kids", b"Annots", b"B", b"Thumb", b"Dest", b"Dests", b"A",
+              b"Outlines", b"First", b"Last", b"Next", b"Prev")
+_END_MARK = b"%%EOF"
+
+
+@dataclass
+class Truncated:
+    """A cut file made readable: `data` holds only the pages that arrived whole."""
+
+    data: bytes
+    pages: int  # pages kept, from the first, in reading order
+    total: int | None  # pages the file's own page tree announces, when that arrived
+
+
+def is_truncated(data: bytes) -> bool:
+    """A PDF ends with %%EOF (whitespace or a few stray bytes may follow); a cut
+    download does not."""
+    return data.startswith(b"%PDF") and _END_MARK not in data[-1024:]
+
+
+def repair(data: bytes) -> Truncated:
+    """The complete objects of `data` with a page tree of its whole pages and a trailer."""
+    objects = _complete_objects(data)
+    order, total = _page_order(objects)
+    kept = []
+    for number in order:
+        if number is None or not _drawable(number, objects):
+            break
+        kept.append(number)
+    end = max((span[1] for span in objects.values()), default=0)
+    pages, catalog = max(objects, default=0) + 1, max(objects, default=0) + 2
+    kids = " ".join(f"{n} {objects[n][2]} R" for n in kept)
+    tail = (f"\n{pages} 0 obj\n<</Type/Pages/Kids[{kids}]/Count {len(kept)}>>\nendobj\n"
+            f"{catalog} 0 obj\n<</Type/Catalog/Pages {pages} 0 R>>\nendobj\n"
+            f"trailer\n<</Size {catalog + 1}/Root {catalog} 0 R>>\n%%EOF\n")
+    return Truncated(data[:end] + tail.encode("ascii"), len(kept), total)
+
+
+def _complete_objects(data: bytes) -> dict[int, tuple[int, int, int, bytes]]:
+    """Object number -> (start, end, generation, dictionary bytes) of every object that
+    arrived up to its `endobj` (the last definition wins, as in an updated file)."""
+    heads = list(_OBJECT.finditer(data))
+    objects: dict[int, tuple[int, int, int, bytes]] = {}
+    for k, head in enumerate(heads):
+        stop = heads[k + 1].start() if k + 1 < len(heads) else len(data)
+        body = data[head.end():stop]
+        close = body.rfind(b"endobj")
+        if close < 0:
+            continue
+        stream = body.find(b"stream", 0, close)
+        head_dict = body[:stream if stream >= 0 else close]
+        objects[int(head[1])] = (head.start(), head.end() + close + 6, int(head[2]), head_dict)
+    return objects
+
+
+def _page_order(objects) -> tuple[list[int | None], int | None]:
+    """Page object numbers in reading order (None where the tree lost a page), and the
+    page count the tree announces. Without a catalog and page tree, file order."""
+    catalog = next((o for o in objects.values() if _CATALOG.search(o[3])), None)
+    root = _ref_of(catalog[3], b"Pages") if catalog else None
+    if root is None or root not in objects:
+        return [n for n, o in sorted(objects.items(), key=lambda item: item[1][0])
+                if _PAGE.search(o[3])], None
+    count = re.search(rb"/Count\s+(\d+)", objects[root][3])
+    return _kids(root, objects, set()), int(count[1]) if count else None
+
+
+def _kids(node: int, objects, seen: set[int]) -> list[int | None]:
+    if node in seen:
+        return []
+    seen.add(node)
+    if node not in objects:
+        return [None]
+    head = objects[node][3]
+    if not _PAGES.search(head):
+        return [node] if _PAGE.search(head) else [None]
+    listed = re.search(rb"/Kids\s*\[([^\]]*)\]", head)
+    order: list[int | None] = []
+    for kid in _REF.findall(listed[1]) if listed else ():
+        order += _kids(int(kid), objects, seen)
+    return order
+
+
+def _ref_of(head: bytes, key: bytes) -> int | None:
+    match = re.search(rb"/" + key + rb"\s+(\d+)\s+\d+\s+R", head)
+    return int(match[1]) if match else None
+
+
+def _drawable(page: int, objects) -> bool:
+    """Every object the page draws with (contents, resources and what they refer to,
+    resources inherited from its parents too) arrived whole."""
+    todo, seen = [(page, False)], {page}
+    parent = _ref_of(objects[page][3], b"Parent")
+    while parent is not None and parent in objects and parent not in seen:
+        todo.append((parent, False))  # inherited /Resources, /MediaBox
+        seen.add(parent)
+        parent = _ref_of(objects[parent][3], b"Parent")
+    while todo:
+        number, mapped = todo.pop()
+        if number not in objects:
+            return False
+        head = objects[number][3]
+        mapped = mapped or b"/ToUnicode" in head
+        for ref in map(int, _REF.findall(_without_links(head, mapped))):
+            if ref not in seen:
+                seen.add(ref)
+                todo.append((ref, mapped))
+    return True
+
+
+def _without_links(head: bytes, mapped: bool) -> bytes:
+    """A dictionary without the entries that point away from what a page draws. A font
+    with its own /ToUnicode map is read through that map, not through the /CIDSystemInfo
+    of its descendant fonts (which writers share between fonts and put last)."""
+    keys = b"|".join(_NOT_DRAWN + ((b"CIDSystemInfo",) if mapped else ()))
+    return re.sub(rb"/(?:" + keys + rb")(?![A-Za-z])\s*(\[[^\]]*\]|\d+\s+\d+\s+R)", b"", head)
