@@ -42,8 +42,8 @@ def _clean_chars(chars: list[dict]) -> list[dict]:
             char = {**char, "text": unicodedata.normalize("NFKC", char["text"])}
             text = char["text"]
         row = round(char["top"])
-        if not _overprinted(char, seen.get((text, row - 1)), seen.get((text, row)),
-                            seen.get((text, row + 1))):
+        near = seen.get((text, row - 1)), seen.get((text, row)), seen.get((text, row + 1))
+        if near == (None, None, None) or not _overprinted(char, *near):
             seen.setdefault((text, row), []).append(char)
             kept.append(char)
     return kept

@@ -81,7 +81,7 @@ def _textpage_chars(textpage, display) -> list[dict]:
             text = "(cid:0)"  # an unmapped glyph, counted like pdfminer's
         get_matrix(textpage, i, matrix_ref)
         a, b, c, d = matrix.a, matrix.b, matrix.c, matrix.d
-        if _skewed(a, b, c, d):
+        if (b or c) and _skewed(a, b, c, d):  # level text (b = c = 0) is never skewed
             continue
         size = font_size(textpage, i) * (abs(a * d - b * c) ** 0.5 or 1.0)
         loose_box(textpage, i, box_ref)

@@ -25,10 +25,9 @@ def _rules_missing(grid: Grid) -> bool:
 def _part(grid: Grid, chars: list[dict], page_number: int) -> Part:
     part = Part(top=grid.ys[0], rows=[])
     for word in _words(chars):
-        homes = {id(grid.cell_at[grid.box_of(*_center(c))]) for c in word}
-        middle = _center(word[len(word) // 2])
-        cell = grid.cell_at[grid.box_of(*middle)]
-        if len(homes) > 1:
+        cells = [grid.cell_at[grid.box_of(*_center(c))] for c in word]
+        cell = cells[len(word) // 2]  # a word crossing a border goes where its middle is
+        if len({id(c) for c in cells}) > 1:
             text = "".join(c["text"] for c in word)
             part.problems.append(f"page {page_number}: '{text}' crosses a cell border; kept whole")
         cell.chars.extend(word)

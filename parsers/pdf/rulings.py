@@ -99,12 +99,16 @@ def _slivers_out(positions: list[float]) -> list[float]:
     return out
 
 
-def _covered(segs: list[Seg], pos: float, lo: float, hi: float) -> bool:
-    """Is the border at `pos` between `lo` and `hi` mostly drawn?"""
-    drawn = sum(
-        max(0.0, min(hi, s.hi) - max(lo, s.lo)) for s in segs if abs(s.pos - pos) <= SNAP
-    )
+def _covered(segs: list[Seg], lo: float, hi: float) -> bool:
+    """Is the border drawn by `segs` (the rulings at its position) between `lo` and `hi`
+    mostly drawn?"""
+    drawn = sum(max(0.0, min(hi, s.hi) - max(lo, s.lo)) for s in segs)
     return drawn >= 0.5 * (hi - lo)
+
+
+def _at(segs: list[Seg], positions: list[float]) -> dict[float, list[Seg]]:
+    """The rulings at each grid position (within SNAP), in their order."""
+    return {pos: [s for s in segs if abs(s.pos - pos) <= SNAP] for pos in positions}
 
 
 def _cells(xs, ys, hs, vs) -> dict[tuple[int, int], Cell]:
@@ -118,11 +122,12 @@ def _cells(xs, ys, hs, vs) -> dict[tuple[int, int], Cell]:
             k = parent[k]
         return k
 
+    at_x, at_y = _at(vs, xs), _at(hs, ys)
     for i in range(rows):
         for j in range(cols):
-            if j + 1 < cols and not _covered(vs, xs[j + 1], ys[i], ys[i + 1]):
+            if j + 1 < cols and not _covered(at_x[xs[j + 1]], ys[i], ys[i + 1]):
                 parent[find((i, j + 1))] = find((i, j))
-            if i + 1 < rows and not _covered(hs, ys[i + 1], xs[j], xs[j + 1]):
+            if i + 1 < rows and not _covered(at_y[ys[i + 1]], xs[j], xs[j + 1]):
                 parent[find((i + 1, j))] = find((i, j))
     cells: dict = {}
     for box in parent:
