@@ -54,15 +54,17 @@ def _display(page):
 def _pdfium_chars(page, display) -> list[dict]:
     textpage = page.get_textpage()
     try:
-        return _textpage_chars(textpage.raw, display)
+        upright = page.get_height() if page.get_rotation() % 360 == 0 else None
+        return _textpage_chars(textpage.raw, display, upright)
     finally:
         textpage.close()
 
 
-def _textpage_chars(textpage, display) -> list[dict]:
+def _textpage_chars(textpage, display, upright: float | None) -> list[dict]:
     """Every visible character with its box and size. Five pdfium calls a character is
     most of the reader's time, so the text comes in one call and the calls are bound
-    once (see README, "Where the time goes")."""
+    once (see README, "Where the time goes"). `upright`: the height of a page shown
+    unrotated, where y only flips (most pages), else None."""
     import ctypes
 
     import pypdfium2.raw as raw
@@ -88,6 +90,11 @@ def _textpage_chars(textpage, display) -> list[dict]:
         x0, x1, y0, y1 = box.left, box.right, box.bottom, box.top
         if size and max(x1 - x0, y1 - y0) > 2 * size:
             x0, x1, y0, y1 = _tight_box(textpage, i, size)
+        if upright is not None:
+            chars.append({"text": text, "x0": min(x0, x1), "x1": max(x0, x1),
+                          "top": upright - max(y0, y1), "bottom": upright - min(y0, y1),
+                          "size": size or (y1 - y0)})
+            continue
         (ax, at), (bx, bt) = display(x0, y0), display(x1, y1)
         chars.append({"text": text, "x0": min(ax, bx), "x1": max(ax, bx), "top": min(at, bt),
                       "bottom": max(at, bt), "size": size or (y1 - y0)})
