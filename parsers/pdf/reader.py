@@ -60,7 +60,7 @@ def _say_truncated(doc: Document, cut: Truncated, size: int) -> None:
     """A cut file is partial at best: what was read is said, and how much is missing."""
     if cut.total is not None and cut.pages >= cut.total:
         doc.problems.insert(0, f"PDF cut after its last page (its cross-reference table was "
-                               f"lost): all {cut.pages} pages read")
+                               f"lost): every page read ({cut.pages})")
         return
     of = f" of {cut.total}" if cut.total is not None else ""
     doc.problems.insert(0, f"truncated PDF: truncated after page {cut.pages}{of}; the pages "

@@ -46,9 +46,10 @@ def repair(data: bytes) -> Truncated:
     """The complete objects of `data` with a page tree of its whole pages and a trailer."""
     objects = _complete_objects(data)
     order, total = _page_order(objects)
-    kept = []
+    kept: list[int] = []
+    whole: set[int] = set()  # objects already found whole with all they refer to
     for number in order:
-        if number is None or not _drawable(number, objects):
+        if number is None or not _drawable(number, objects, whole):
             break
         kept.append(number)
     end = max((span[1] for span in objects.values()), default=0)
@@ -86,22 +87,24 @@ def _page_order(objects) -> tuple[list[int | None], int | None]:
         return [n for n, o in sorted(objects.items(), key=lambda item: item[1][0])
                 if _PAGE.search(o[3])], None
     count = re.search(rb"/Count\s+(\d+)", objects[root][3])
-    return _kids(root, objects, set()), int(count[1]) if count else None
+    return _leaves(root, objects), int(count[1]) if count else None
 
 
-def _kids(node: int, objects, seen: set[int]) -> list[int | None]:
-    if node in seen:
-        return []
-    seen.add(node)
-    if node not in objects:
-        return [None]
-    head = objects[node][3]
-    if not _PAGES.search(head):
-        return [node] if _PAGE.search(head) else [None]
-    listed = re.search(rb"/Kids\s*\[([^\]]*)\]", head)
+def _leaves(root: int, objects) -> list[int | None]:
+    """The page tree's leaves in order, walked without recursion (a tree may be deep)."""
     order: list[int | None] = []
-    for kid in _REF.findall(listed[1]) if listed else ():
-        order += _kids(int(kid), objects, seen)
+    todo, seen = [root], set()
+    while todo:
+        node = todo.pop()
+        if node in seen:
+            continue  # a loop in a damaged tree
+        seen.add(node)
+        head = objects[node][3] if node in objects else b""
+        if not _PAGES.search(head):
+            order.append(node if _PAGE.search(head) else None)
+            continue
+        listed = re.search(rb"/Kids\s*\[([^\]]*)\]", head)
+        todo += reversed([int(kid) for kid in _REF.findall(listed[1])] if listed else [])
     return order
 
 
@@ -110,10 +113,11 @@ def _ref_of(head: bytes, key: bytes) -> int | None:
     return int(match[1]) if match else None
 
 
-def _drawable(page: int, objects) -> bool:
+def _drawable(page: int, objects, whole: set[int]) -> bool:
     """Every object the page draws with (contents, resources and what they refer to,
-    resources inherited from its parents too) arrived whole."""
-    todo, seen = [(page, False)], {page}
+    resources inherited from its parents too) arrived whole. `whole` holds objects found
+    so for earlier pages (fonts are shared) and takes this page's when it is whole."""
+    todo, seen = [(page, False)], {page} | whole
     parent = _ref_of(objects[page][3], b"Parent")
     while parent is not None and parent in objects and parent not in seen:
         todo.append((parent, False))  # inherited /Resources, /MediaBox
@@ -129,6 +133,7 @@ def _drawable(page: int, objects) -> bool:
             if ref not in seen:
                 seen.add(ref)
                 todo.append((ref, mapped))
+    whole.update(seen)
     return True
 
 
