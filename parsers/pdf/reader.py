@@ -39,7 +39,10 @@ def read(data: bytes, *, name: str, engine: str | None = None) -> Document:
         raise ValueError(f"unknown PDF engine {engine!r}; one of {ENGINES}")
     cut = None
     if is_truncated(data):
-        cut = repair(data)
+        try:
+            cut = repair(data)
+        except Exception as error:  # a damaged tail must not become a traceback
+            raise ReadError(f"truncated PDF could not be repaired: {_reason(error)}") from None
         if not cut.pages:
             raise ReadError(f"truncated PDF (cut at {len(data)} bytes): no page arrived whole")
         data = cut.data
@@ -52,11 +55,11 @@ def read(data: bytes, *, name: str, engine: str | None = None) -> Document:
     else:
         doc = _read_with(_open_pdfplumber, data, broken)
     if cut is not None:
-        _say_truncated(doc, cut, len(data))
+        _say_truncated(doc, cut)
     return doc
 
 
-def _say_truncated(doc: Document, cut: Truncated, size: int) -> None:
+def _say_truncated(doc: Document, cut: Truncated) -> None:
     """A cut file is partial at best: what was read is said, and how much is missing."""
     if cut.total is not None and cut.pages >= cut.total:
         doc.problems.insert(0, f"PDF cut after its last page (its cross-reference table was "
