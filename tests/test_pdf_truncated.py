@@ -121,3 +121,11 @@ def test_a_deep_page_tree_is_walked_without_recursion():
     document = read(deep_tree_pdf(3000), name="deep.pdf")
     assert "every page read (1)" in document.problems[0]
     assert "Annual report 2023" in document.plain_text()
+
+
+def test_bytes_after_the_end_mark_are_not_a_cut():
+    data = HONGZE.read_bytes()
+    report = parse_bytes(data + b"<html>" + b" " * 4000 + b"</html>", name="hongze-2023.pdf")
+    assert report.status == "ok"
+    assert not any("truncated" in p or "cut" in p for p in report.problems)
+    assert printed_cells(report) == expected_for(HONGZE)["cells"]

@@ -37,9 +37,11 @@ class Truncated:
 
 
 def is_truncated(data: bytes) -> bool:
-    """A PDF ends with %%EOF (whitespace or a few stray bytes may follow); a cut
-    download does not."""
-    return data.startswith(b"%PDF") and _END_MARK not in data[-1024:]
+    """A PDF ends with %%EOF after its last object; a cut download does not. Bytes after
+    the %%EOF (a server's error page appended, padding) are not a cut."""
+    if not data.startswith(b"%PDF") or _END_MARK in data[-1024:]:
+        return False
+    return data.rfind(_END_MARK) < data.rfind(b"endobj")
 
 
 def repair(data: bytes) -> Truncated:
