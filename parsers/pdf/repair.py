@@ -7,12 +7,14 @@ whole with everything they draw with (contents, fonts, images) are found in read
 order, and a new page tree of those pages and a trailer are appended: pdfium rebuilds the
 cross-references by scanning the objects and reads just those pages. A page that lost any
 object it draws with ends the kept pages: its text could be missing or drawn in a
-substitute font, and a value is never read from half a page.
+substitute font, and a value is never read from half a page. Objects packed in an object
+stream (PDF 1.5, as Word writes) count as arrived when the whole stream did.
 """
 
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass
 
 _OBJECT = re.compile(rb"(?<![\d])(\d{1,10})\s+(\d{1,5})\s+obj\b")
@@ -20,6 +22,7 @@ _REF = re.compile(rb"(\d{1,10})\s+\d{1,5}\s+R\b")
 _PAGE = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
 _PAGES = re.compile(rb"/Type\s*/Pages\b")
 _CATALOG = re.compile(rb"/Type\s*/Catalog\b")
+_OBJECT_STREAM = re.compile(rb"/Type\s*/ObjStm\b")
 # Keys whose objects a page does not draw with: its parent and siblings in the page tree,
 # annotations and links (which point at other pages), beads, thumbnails.
 _NOT_DRAWN = (b"Parent", b"P", b"Kids", b"Annots", b"B", b"Thumb", b"Dest", b"Dests", b"A",
@@ -68,6 +71,7 @@ def _complete_objects(data: bytes) -> dict[int, tuple[int, int, int, bytes]]:
     arrived up to its `endobj` (the last definition wins, as in an updated file)."""
     heads = list(_OBJECT.finditer(data))
     objects: dict[int, tuple[int, int, int, bytes]] = {}
+    packed = []  # object streams: their objects count as arrived when the stream did
     for k, head in enumerate(heads):
         stop = heads[k + 1].start() if k + 1 < len(heads) else len(data)
         body = data[head.end():stop]
@@ -76,8 +80,39 @@ def _complete_objects(data: bytes) -> dict[int, tuple[int, int, int, bytes]]:
             continue
         stream = body.find(b"stream", 0, close)
         head_dict = body[:stream if stream >= 0 else close]
-        objects[int(head[1])] = (head.start(), head.end() + close + 6, int(head[2]), head_dict)
+        span = (head.start(), head.end() + close + 6)
+        objects[int(head[1])] = (*span, int(head[2]), head_dict)
+        if _OBJECT_STREAM.search(head_dict) and stream >= 0:
+            packed.append((span, head_dict, body[stream:close]))
+    for span, head_dict, stream in packed:
+        for number, text in _packed_objects(head_dict, stream):
+            objects.setdefault(number, (*span, 0, text))  # a plain definition wins
     return objects
+
+
+def _packed_objects(head: bytes, stream: bytes) -> list[tuple[int, bytes]]:
+    """The objects of a whole object stream (PDF 1.5 /ObjStm): numbers and texts."""
+    first = re.search(rb"/First\s+(\d+)", head)
+    begin = re.match(rb"stream\r?\n", stream)
+    if first is None or begin is None:
+        return []
+    raw = stream[begin.end():].rstrip(b"\r\n")
+    raw = raw[: raw.rfind(b"endstream")] if b"endstream" in raw else raw
+    if b"/FlateDecode" in head:
+        inflater = zlib.decompressobj()
+        try:
+            raw = inflater.decompress(raw)
+        except zlib.error:
+            return []
+        if not inflater.eof:
+            return []
+    elif b"/Filter" in head:
+        return []  # other filters: not looked into
+    start = int(first[1])
+    pairs = [int(n) for n in raw[:start].split()]
+    offsets = list(zip(pairs[::2], pairs[1::2], strict=False))
+    return [(number, raw[start + at: start + (offsets[k + 1][1] if k + 1 < len(offsets) else len(raw) - start)])
+            for k, (number, at) in enumerate(offsets)]
 
 
 def _page_order(objects) -> tuple[list[int | None], int | None]:
