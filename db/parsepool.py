@@ -22,6 +22,7 @@ import concurrent.futures
 import multiprocessing
 import os
 import resource
+from collections import deque
 from concurrent.futures import Future
 
 from pebble import ProcessExpired, ProcessPool
@@ -112,18 +113,19 @@ class ParsePool:
 
 def parse_all(pool: ParsePool | None, jobs, *, window: int | None = None):
     """Yield (job, report) for (job, data, name) items in their order, with at most `window`
-    documents in flight (bounded memory; the caller stores each result as it comes).
-    Without a pool, parse in this process (same reasons on failure, no limits)."""
+    documents in flight (bounded memory; the caller stores each result as it comes). An item
+    whose data is None needs no parse: its report is None. Without a pool, parse in this
+    process (same failure reasons, no limits)."""
     if pool is None:
         for job, data, name in jobs:
-            yield job, parse_job(data, name, None)
+            yield job, None if data is None else parse_job(data, name, None)
         return
     window = window or pool.workers * 4
-    pending: list[tuple] = []
+    pending: deque = deque()
     for job, data, name in jobs:
-        pending.append((job, pool.submit(data, name)))
-        if len(pending) >= window:
-            first, future = pending.pop(0)
-            yield first, future.result()
+        pending.append((job, None if data is None else pool.submit(data, name)))
+        while len(pending) >= window or (pending and pending[0][1] is None):
+            first, future = pending.popleft()
+            yield first, None if future is None else future.result()
     for job, future in pending:
-        yield job, future.result()
+        yield job, None if future is None else future.result()
