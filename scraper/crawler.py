@@ -588,6 +588,8 @@ class Crawler:
                 (self.run_id, page_id, state.FETCHED)).fetchone():
             return
         files = [(r[1], r[2]) for r in rows if r[0] == state.DONE and r[1]]
+        if not any(d in self._reports for d in (page_id, *(d for d, _ in files))):
+            return  # nothing of this page was parsed in this run: what is stored stands
         if not files:
             self._reports.pop(page_id, None)
             return

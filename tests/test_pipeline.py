@@ -1,0 +1,270 @@
+"""The crawl pipeline (issue 10): parsing isolated in a pool with a time and a memory limit,
+revalidation of known reports, fetch-only crawls parsed later by reparse.
+
+The pathological files are made here: a 3 KB PDF whose one page draws a glyph a million
+times through nested form XObjects (about 30 s to parse), and a DOCX whose document.xml
+inflates to 400 MB (a zip bomb)."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+import zipfile
+
+import pytest
+from click.testing import CliRunner
+
+from xxgk.db import cli as db_cli
+from xxgk.db.parsepool import ParsePool
+from xxgk.scraper import commands
+from xxgk.scraper.crawler import crawl
+from xxgk.scraper.fixture_server import FixtureServer, fixture_registry
+
+from conftest import CORPUS
+
+FAST = {"retries": 1, "backoff": 0.01}
+HONGZE_PDF = "/zfxxgk/ndbg/2023n/P020240126571337436520.pdf"
+HONGZE_2023 = "/zfxxgk/ndbg/2023n/t20240126_1310.html"
+PINGTAN_2023 = "/zwgk/zfxxgk/zfxxgknb/202503/t20250310_97791.htm"
+PINGTAN_2020 = "/zwgk/zfxxgk/zfxxgknb/202001/t20200120_80576.htm"
+MEMORY_MB = 300  # enough for a real 5-page PDF report, far too little for the bomb
+
+
+def slow_pdf(depth: int = 6, fanout: int = 10) -> bytes:
+    """One page drawing a glyph fanout**depth times through nested form XObjects."""
+    objects = {1: b"<< /Type /Catalog /Pages 2 0 R >>",
+               2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               4: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"}
+    first = 10
+    for level in range(depth):
+        if level == depth - 1:
+            stream = b"BT /F1 1 Tf 1 0 0 1 0 0 Tm (a) Tj ET"
+            resources = b"/Resources << /Font << /F1 4 0 R >> >>"
+        else:
+            stream = b" ".join([b"q 1 0 0 1 0.01 0.01 cm /X Do Q"] * fanout)
+            resources = (f"/Resources << /Font << /F1 4 0 R >> /XObject << /X {first + level + 1} 0 R"
+                         f" >> >>").encode()
+        objects[first + level] = (b"<< /Type /XObject /Subtype /Form /BBox [0 0 600 800] "
+                                  + resources + f" /Length {len(stream)} >>\nstream\n".encode()
+                                  + stream + b"\nendstream")
+    content = b" ".join([b"q /X Do Q"] * fanout)
+    objects[5] = f"<< /Length {len(content)} >>\nstream\n".encode() + content + b"\nendstream"
+    objects[3] = (f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 600 800] /Contents 5 0 R"
+                  f" /Resources << /Font << /F1 4 0 R >> /XObject << /X {first} 0 R >> >> >>").encode()
+    out, offsets = io.BytesIO(), {}
+    out.write(b"%PDF-1.4\n")
+    for number in sorted(objects):
+        offsets[number] = out.tell()
+        out.write(f"{number} 0 obj\n".encode() + objects[number] + b"\nendobj\n")
+    size = max(objects) + 1
+    xref = out.tell()
+    out.write(f"xref\n0 {size}\n".encode())
+    for number in range(size):
+        out.write(f"{offsets[number]:010d} 00000 n \n".encode() if number in offsets
+                  else b"0000000000 65535 f \n")
+    out.write(f"trailer\n<< /Size {size} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()
+
+
+def docx_bomb(megabytes: int = 400) -> bytes:
+    """A valid-looking .docx whose document.xml inflates to `megabytes` of paragraphs."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", (
+            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+            'content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-'
+            'package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
+            'officedocument.wordprocessingml.document.main+xml"/></Types>'))
+        archive.writestr("_rels/.rels", (
+            '<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/'
+            '2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+            'officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/>'
+            '</Relationships>'))
+        with archive.open("word/document.xml", "w", force_zip64=True) as part:
+            part.write(b'<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+                       b'wordprocessingml/2006/main"><w:body>')
+            chunk = "<w:p><w:r><w:t>本年度政府信息公开</w:t></w:r></w:p>".encode() * 20000
+            for _ in range(megabytes * 2**20 // len(chunk)):
+                part.write(chunk)
+            part.write(b"</w:body></w:document>")
+    return out.getvalue()
+
+
+@pytest.fixture
+def server():
+    with FixtureServer.bundled() as running:
+        yield running
+
+
+def query(db_path, sql, *params):
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def report_of(db_path, url_end: str):
+    return query(db_path, "SELECT r.status, r.problems FROM reports r JOIN documents d"
+                          " ON d.id = r.document_id WHERE d.url LIKE ? ORDER BY d.version DESC",
+                 f"%{url_end}")
+
+
+# ---- isolation ---------------------------------------------------------------------------
+
+
+def test_a_timed_out_parse_replaces_its_worker_and_the_next_document_parses():
+    good = (CORPUS / "hongze-2023.pdf").read_bytes()
+    with ParsePool(1, time_limit=1.5) as pool:  # one worker: the next parse needs its replacement
+        slow = pool.submit(slow_pdf(), "slow.pdf").result()
+        after = pool.submit(good, "hongze-2023.pdf").result()
+    assert slow.status == "failed" and slow.problems == ["slow.pdf: parse timed out after 1.5 s"]
+    assert after.status == "ok" and len(after.cells) > 100
+
+
+def test_crawl_records_a_pdf_that_hangs_the_parser_as_timed_out_and_goes_on(server, tmp_path):
+    server.sites["hongze"].put(HONGZE_PDF, slow_pdf(), "application/pdf")
+    db = tmp_path / "r.db"
+    result = crawl(db, fixture_registry(server), only=["huaian-hongze", "pingtan"], delay=0.0,
+                   fetcher_options=FAST, pool_options={"workers": 2, "time_limit": 2})
+    assert result.status == "finished" and not result.failed_portals
+    hongze = next(p for p in result.portals if p.portal_id == "huaian-hongze")
+    assert hongze.parse_failures == [f"{server.url('hongze', HONGZE_PDF)}: parse timed out after 2 s"]
+    (status, problems), = report_of(db, HONGZE_PDF)
+    assert status == "failed" and "parse timed out after 2 s" in problems
+    # raw bytes kept: `xxgk reparse` can try again with a longer limit
+    assert query(db, "SELECT count(*) FROM documents WHERE url LIKE ?", f"%{HONGZE_PDF}") == [(1,)]
+    # the crawl went on: every pingtan report parsed, the other hongze reports too
+    assert query(db, "SELECT count(*) FROM reports r JOIN documents d ON d.id = r.document_id"
+                     " WHERE d.url LIKE '%/t20%' AND r.status = 'ok' AND d.portal_id = 'pingtan'"
+                 )[0][0] >= 10
+    assert report_of(db, "gknb2022/t20230130_1122.html")[0][0] != "failed"
+    assert query(db, "SELECT parse_failures FROM crawl_runs") == [(1,)]
+
+
+def test_crawl_records_a_docx_zip_bomb_as_memory_limit_and_goes_on(server, tmp_path):
+    site = server.sites["hongze"]
+    page = site.pages[HONGZE_2023][0].decode(site.encoding)
+    link = '<a href="./P020240126571337436520.pdf">'
+    site.put_text(HONGZE_2023, page.replace(link, '<a href="./bomb.docx">附件2.docx</a> ' + link))
+    site.put("/zfxxgk/ndbg/2023n/bomb.docx", docx_bomb(),
+             "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    db = tmp_path / "r.db"
+    result = crawl(db, fixture_registry(server), only=["huaian-hongze"], delay=0.0,
+                   fetcher_options=FAST,
+                   pool_options={"workers": 2, "time_limit": 60, "memory_mb": MEMORY_MB})
+    assert result.status == "finished" and result.portals[0].status == "ok"
+    (status, problems), = report_of(db, "bomb.docx")
+    assert status == "failed" and f"memory limit: parsing needed more than {MEMORY_MB} MB" in problems
+    # the real PDF beside it, parsed after the bomb's worker failed, is still the page's report
+    assert report_of(db, HONGZE_PDF)[0][0] == "ok"
+    assert result.portals[0].parse_failures[0].startswith(server.url("hongze", "/zfxxgk/ndbg/2023n/bomb.docx"))
+
+
+def test_load_and_reparse_isolate_each_file_in_the_pool(tmp_path):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "slow.pdf").write_bytes(slow_pdf())
+    (inputs / "bomb.docx").write_bytes(docx_bomb())
+    (inputs / "pingtan-2023.html").write_bytes((CORPUS / "pingtan-2023.html").read_bytes())
+    db = tmp_path / "r.db"
+    limits = ["--parse-timeout", "2", "--parse-memory", str(MEMORY_MB), "--workers", "2"]
+    out = CliRunner().invoke(db_cli.load, [str(inputs), "--db", str(db), *limits])
+    assert out.exit_code == 0, out.output
+    assert "3 files: 3 stored" in out.output and "1 ok" in out.output and "2 failed" in out.output
+    rows = dict(query(db, "SELECT d.path, r.problems FROM reports r JOIN documents d"
+                          " ON d.id = r.document_id"))
+    assert "parse timed out after 2 s" in rows[str(inputs / "slow.pdf")]
+    assert "memory limit" in rows[str(inputs / "bomb.docx")]
+    again = CliRunner().invoke(db_cli.reparse, ["--db", str(db), *limits])
+    assert again.exit_code == 0, again.output
+    assert "reparsed 3 documents" in again.output and "(2 failed, 1 ok)" in again.output
+
+
+# ---- revalidation ------------------------------------------------------------------------
+
+
+def test_revalidation_finds_a_report_corrected_in_place_and_one_withdrawn(server, tmp_path):
+    db = tmp_path / "r.db"
+    registry = fixture_registry(server)
+    crawl(db, registry, only=["pingtan"], delay=0.0, fetcher_options=FAST)
+    known = query(db, "SELECT count(*) FROM crawl_pages WHERE kind = 'article'")[0][0]
+    site = server.sites["pingtan"]
+    body, _ = site.pages[PINGTAN_2023]
+    site.put(PINGTAN_2023, body.replace(b"</body>", "<p>（更正）</p></body>".encode()))
+    del site.pages[PINGTAN_2020]  # taken down; the list pages are not regenerated
+    server.clear_log()
+    result = crawl(db, registry, only=["pingtan"], delay=0.0, fetcher_options=FAST)  # --revalidate recent
+    stats = result.portals[0]
+    assert stats.list_not_modified == stats.list_pages == 2  # the lists alone would miss both
+    assert (stats.revalidated, stats.revalidated_changed, stats.withdrawn) == (known, 1, 1)
+    assert stats.revalidated_unchanged == known - 2 and stats.changed_reports == 1
+    conditional = [e for e in server.requests("pingtan") if "/t20" in e.path and e.path != PINGTAN_2020]
+    assert len(conditional) == known - 1 and all("If-None-Match" in e.headers for e in conditional)
+    versions = query(db, "SELECT version, withdrawn_at FROM documents WHERE url = ? ORDER BY version",
+                     server.url("pingtan", PINGTAN_2023))
+    assert [v for v, _ in versions] == [1, 2] and versions[-1][1] is None
+    withdrawn = query(db, "SELECT withdrawn_at FROM documents WHERE url = ?", server.url("pingtan", PINGTAN_2020))
+    assert withdrawn[0][0] is not None  # kept, with the date it disappeared
+    assert report_of(db, PINGTAN_2020)[0][0] in ("ok", "partial")  # its report kept
+    run = query(db, "SELECT revalidated, revalidated_unchanged, revalidated_changed, withdrawn"
+                    " FROM crawl_runs ORDER BY id DESC LIMIT 1")
+    assert run == [(known, known - 2, 1, 1)]
+    summary = "\n".join(commands.summary_lines(result))
+    assert f"revalidated {known} known reports: {known - 2} unchanged, 1 changed, 1 withdrawn" in summary
+
+
+def test_unchanged_recrawl_with_revalidate_all_is_all_304_and_parses_nothing(server, tmp_path):
+    db = tmp_path / "r.db"
+    registry = fixture_registry(server)
+    crawl(db, registry, only=["pingtan", "huaian-hongze"], delay=0.0, fetcher_options=FAST)
+    parsed = query(db, "SELECT id, parsed_at, parser_version FROM reports ORDER BY id")
+    server.clear_log()
+    result = crawl(db, registry, only=["pingtan", "huaian-hongze"], delay=0.0,
+                   fetcher_options=FAST, revalidate="all")
+    totals = result.totals()
+    known = {u for (u,) in query(db, "SELECT url FROM crawl_pages WHERE kind IN ('article', 'attachment')")}
+    documents = [e for site in ("pingtan", "hongze", "hongze_mzj") for e in server.requests(site)
+                 if server.url(site, e.path) in known]
+    assert len(documents) == len(known) > 20 and all(e.status == 304 for e in documents)
+    assert totals["revalidated"] == totals["revalidated_unchanged"] == len(documents)
+    assert query(db, "SELECT id, parsed_at, parser_version FROM reports ORDER BY id") == parsed
+
+
+def test_revalidate_none_and_a_schedule_that_is_not_due_request_no_known_report(server, tmp_path):
+    db = tmp_path / "r.db"
+    registry = fixture_registry(server)
+    crawl(db, registry, only=["pingtan"], delay=0.0, fetcher_options=FAST)
+    server.clear_log()
+    crawl(db, registry, only=["pingtan"], delay=0.0, fetcher_options=FAST, revalidate="none")
+    assert not [e for e in server.requests("pingtan") if "/t20" in e.path]
+    # first seen 500 days ago, checked yesterday: not due under `recent`
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE documents SET fetched_at = '2020-01-01T00:00:00+00:00'")
+    crawl(db, registry, only=["pingtan"], delay=0.0, fetcher_options=FAST)
+    assert not [e for e in server.requests("pingtan") if "/t20" in e.path]
+    with sqlite3.connect(db) as conn:  # ... and last checked 31 days ago: due
+        conn.execute("UPDATE crawl_pages SET checked_at = '2020-01-01T00:00:00+00:00'")
+    result = crawl(db, registry, only=["pingtan"], delay=0.0, fetcher_options=FAST)
+    assert result.portals[0].revalidated == len([e for e in server.requests("pingtan") if "/t20" in e.path]) > 0
+
+
+# ---- fetch only ----------------------------------------------------------------------------
+
+
+def test_no_parse_crawl_stores_raw_documents_and_reparse_parses_them(server, tmp_path):
+    registry = tmp_path / "portals.toml"
+    registry.write_text(server.registry_text(), encoding="utf-8")
+    raw, parsed = tmp_path / "raw.db", tmp_path / "parsed.db"
+    args = ["--portals", str(registry), "--only", "pingtan", "--delay", "0", "--retries", "1"]
+    out = CliRunner().invoke(commands.crawl, [*args, "--db", str(raw), "--no-parse"])
+    assert out.exit_code == 0, out.output
+    articles = query(raw, "SELECT count(*) FROM documents WHERE url LIKE '%/t20%'")[0][0]
+    assert articles == 19 and query(raw, "SELECT count(*) FROM reports") == [(0,)]
+    out = CliRunner().invoke(db_cli.reparse, ["--db", str(raw), "-q"])
+    assert out.exit_code == 0 and "reparsed 19 documents" in out.output, out.output
+    assert CliRunner().invoke(commands.crawl, [*args, "--db", str(parsed)]).exit_code == 0
+    cells = ("SELECT d.url, r.status, c.key, c.value FROM cells c JOIN reports r ON r.id = c.report_id"
+             " JOIN documents d ON d.id = r.document_id ORDER BY 1, 3")
+    assert query(raw, cells) == query(parsed, cells) and len(query(raw, cells)) > 300
