@@ -268,3 +268,49 @@ def test_no_parse_crawl_stores_raw_documents_and_reparse_parses_them(server, tmp
     cells = ("SELECT d.url, r.status, c.key, c.value FROM cells c JOIN reports r ON r.id = c.report_id"
              " JOIN documents d ON d.id = r.document_id ORDER BY 1, 3")
     assert query(raw, cells) == query(parsed, cells) and len(query(raw, cells)) > 300
+
+
+# ---- killed while bodies wait for the parsers ------------------------------------------------
+
+
+def test_sigkill_with_bodies_in_the_parsers_resumes_to_the_same_database(server, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    registry = tmp_path / "portals.toml"
+    registry.write_text(server.registry_text(), encoding="utf-8")
+    killed, whole = tmp_path / "killed.db", tmp_path / "whole.db"
+    child = subprocess.Popen(
+        [sys.executable, "-c", "from xxgk.scraper.cli import main; main()", "crawl", "--portals",
+         str(registry), "--db", str(killed), "--only", "pingtan", "--delay", "0", "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    states: dict = {}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (states.get("fetched") and states.get("done")):
+        time.sleep(0.01)
+        try:
+            states = dict(query(killed, "SELECT state, count(*) FROM crawl_frontier"
+                                        " WHERE kind = 'article' GROUP BY state"))
+        except sqlite3.OperationalError:
+            pass  # tables not created yet
+    os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    stored = {u for (u,) in query(killed, "SELECT url FROM crawl_frontier WHERE state IN ('fetched', 'done')"
+                                          " AND kind = 'article'")}
+    assert query(killed, "SELECT count(*) FROM crawl_frontier WHERE state = 'fetched'")[0][0] > 0, \
+        "the crawl was not killed with bodies waiting for a parser"
+    server.clear_log()
+    result = crawl(killed, fixture_registry(server), only=["pingtan"], delay=0.0, fetcher_options=FAST)
+    assert result.resumed and result.status == "finished"
+    refetched = {server.url("pingtan", e.path) for e in server.requests("pingtan")}
+    assert not stored & refetched, "bodies stored before the kill were fetched again"
+    crawl(whole, fixture_registry(server), only=["pingtan"], delay=0.0, fetcher_options=FAST)
+    same = ("SELECT d.url, d.version, d.sha256, r.status, r.year, r.cell_count FROM documents d"
+            " LEFT JOIN reports r ON r.document_id = d.id ORDER BY d.url, d.version")
+    assert query(killed, same) == query(whole, same)
+    cells = ("SELECT d.url, c.key, c.value FROM cells c JOIN reports r ON r.id = c.report_id"
+             " JOIN documents d ON d.id = r.document_id ORDER BY 1, 2")
+    assert query(killed, cells) == query(whole, cells)
