@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,6 +33,11 @@ except ImportError:  # pragma: no cover
 OK, PARTIAL, FAILING, FAILED, BLOCKED, INCOMPLETE = (
     "ok", "partial", "failing", "failed", "blocked", "incomplete")
 REVALIDATE_MODES = ("recent", "all", "none")
+# What every attachment link find_attachments accepts has somewhere in the page's bytes (an
+# extension, percent-encoded or not, or a download script's path); ASCII in any encoding.
+_MAYBE_ATTACHMENT = re.compile(
+    rb"(?:\.|%2e)(?:pdf|docx?|wps|xlsx?|et|ofd|rtf|zip|rar|7z)|downfile|download|getfile|attach"
+    rb"|fujian|file\.jsp|showfile", re.I)
 _HTML_TYPES = ("text/html", "application/xhtml", "text/xml", "application/xml", "text/plain")
 
 
@@ -566,6 +572,8 @@ class Crawler:
         whose parent is the page."""
         if portal.attachments != "follow" or _attachments is None or not _looks_like_page(response):
             return
+        if not _MAYBE_ATTACHMENT.search(response.content):
+            return  # no extension or download path anywhere: spare the fetch loop an HTML parse
         text, encoding = response.text(forced=portal.encoding)
         for attachment in _attachments.find_attachments(text, response.url, encoding=encoding):
             if attachment.kind_hint in ("zip", "rar", "7z") or not portal.host_allowed(attachment.url):
@@ -630,15 +638,19 @@ class Crawler:
             validators = (response.headers.get("etag"), response.headers.get("last-modified"),
                           hashlib.sha256(response.content).hexdigest(), response.status)
         etag, last_modified, sha, status = validators
-        with self.db.conn:
-            self.db["crawl_pages"].upsert({
-                "key": request.key, "portal_id": portal.id, "url": request.url, "kind": request.kind,
-                "etag": etag, "last_modified": last_modified,
-                "sha256": sha, "document_id": document_id,
-                "report_id": report_id, "http_status": status, "fetched_at": state.now(),
-                "checked_at": state.now(),
-                "children": json.dumps(children, ensure_ascii=False) if children is not None else None,
-            }, pk="key")  # fmt: skip
+        row = {
+            "key": request.key, "portal_id": portal.id, "url": request.url, "kind": request.kind,
+            "etag": etag, "last_modified": last_modified,
+            "sha256": sha, "document_id": document_id,
+            "report_id": report_id, "http_status": status, "fetched_at": state.now(),
+            "checked_at": state.now(),
+            "children": json.dumps(children, ensure_ascii=False) if children is not None else None,
+        }  # fmt: skip
+        with self.db.conn:  # plain SQL: sqlite-utils' upsert reads the table's schema every call
+            self.db.execute(
+                f"INSERT INTO crawl_pages ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})"
+                f" ON CONFLICT(key) DO UPDATE SET {', '.join(f'{k} = excluded.{k}' for k in row)}",
+                tuple(row.values()))
 
 
 def _looks_like_page(response: Response) -> bool:
