@@ -15,7 +15,9 @@ again on that database (nothing changed: the share of article and attachment req
 answered 304, and how many reports were parsed again).
 
 Memory: the peak RSS of the crawl process (like Scrapy's, one process), and the peak of
-the sum over the crawl and its parser processes (sampled every 0.2 s from /proc). With
+the sum over the crawl and its parser processes (sampled every 0.2 s from /proc). CPU
+seconds of each process tree are read from /proc too: on a shared machine they say what the
+wall clock cannot. With
 --large N, one more `xxgk crawl` of N reports shows whether peak RSS stays flat.
 Scrapy is only a benchmark dependency: pip install -e '.[bench]'.
 """
@@ -136,18 +138,36 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _cpu_ticks(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 class TreeSampler:
-    """Peak of the summed RSS of a process and its descendants, sampled in a thread."""
+    """Peak of the summed RSS of a process and its descendants, and their CPU seconds (the
+    last reading of each process; on a shared machine CPU time says what wall time cannot)."""
 
     def __init__(self, pid: int, every: float = 0.2):
         self.pid, self.every, self.peak_kb = pid, every, 0
+        self.ticks: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_kb = max(self.peak_kb, sum(_rss_kb(p) for p in _descendants(self.pid)))
+            tree = _descendants(self.pid)
+            self.peak_kb = max(self.peak_kb, sum(_rss_kb(p) for p in tree))
+            for pid in tree:
+                self.ticks[pid] = max(self.ticks.get(pid, 0), _cpu_ticks(pid))
             self._stop.wait(self.every)
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self.ticks.values()) / os.sysconf("SC_CLK_TCK")
 
     def __enter__(self):
         self._thread.start()
@@ -179,18 +199,23 @@ def run_crawl(db_path: str, text: str, **options) -> dict:
         out = queue.get()
     child.join()
     out["tree_mb"] = sampler.peak_kb / 1024
+    out["cpu_s"] = sampler.cpu_s
     out["pages_per_s"] = out["pages_fetched"] / out["elapsed"]
     return out
 
 
 def run_scrapy(hosts: dict[str, str]) -> dict:
     script = Path(__file__).with_name("crawl_scrapy.py")
-    done = subprocess.run([sys.executable, str(script), json.dumps(sorted(hosts.values()))],
-                          capture_output=True, text=True, check=False)
+    child = subprocess.Popen([sys.executable, str(script), json.dumps(sorted(hosts.values()))],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with TreeSampler(child.pid) as sampler:
+        stdout, stderr = child.communicate()
+    done = subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
     if done.returncode != 0:
         raise SystemExit(f"the Scrapy baseline failed (pip install -e '.[bench]'?):\n{done.stderr[-2000:]}")
     out = json.loads(done.stdout.strip().splitlines()[-1])
     out["pages_per_s"] = out["pages"] / out["elapsed"]
+    out["cpu_s"] = sampler.cpu_s
     return out
 
 
@@ -263,6 +288,11 @@ def main() -> None:
           f"parse failures {max(r['parse_failures'] for r in full)}")
     print(f"  peak RSS: crawl process {med(full, 'peak_mb'):.0f} MB = {statistics.median(rss_ratios):.2f}x scrapy "
           f"(target <= 1.5x); with its parser processes {med(full, 'tree_mb'):.0f} MB")
+    print(f"  CPU seconds per 1,000 pages (crawl and parser processes): scrapy "
+          f"{1000 * med(scrapy, 'cpu_s') / med(scrapy, 'pages'):.1f}, xxgk --no-parse "
+          f"{1000 * med(raw, 'cpu_s') / med(raw, 'pages_fetched'):.1f}, xxgk "
+          f"{1000 * med(full, 'cpu_s') / med(full, 'pages_fetched'):.1f}; at {os.cpu_count()} cores of "
+          f"its own xxgk would need >= {med(full, 'cpu_s') / os.cpu_count():.1f} s")
     share = statistics.median(r["revalidated_unchanged"] / max(1, r["revalidated"]) for r in again)
     requests_304 = statistics.median(r["not_modified"] / max(1, r["requests"]) for r in again)
     print(f"re-crawl, nothing changed, --revalidate all: {med(again, 'elapsed'):.1f} s, "

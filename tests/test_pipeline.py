@@ -316,3 +316,29 @@ def test_sigkill_with_bodies_in_the_parsers_resumes_to_the_same_database(server,
     cells = ("SELECT d.url, c.key, c.value FROM cells c JOIN reports r ON r.id = c.report_id"
              " JOIN documents d ON d.id = r.document_id ORDER BY 1, 2")
     assert query(killed, cells) == query(whole, cells)
+
+
+def test_revalidation_schedule_is_set_per_portal_in_the_registry():
+    from xxgk.scraper.registry import RegistryError, parse_registry
+
+    text = """
+[defaults.revalidate]
+every_days = 7
+[[portal]]
+id = "a"
+agency = "甲县人民政府"
+adapter = "static_generic"
+entry_urls = ["http://127.0.0.1:1/"]
+[[portal]]
+id = "b"
+agency = "乙县人民政府"
+adapter = "static_generic"
+entry_urls = ["http://127.0.0.1:2/"]
+[portal.revalidate]
+recent_days = 100
+"""
+    a, b = parse_registry(text).portals
+    assert (a.revalidate_recent_days, a.revalidate_every_days) == (400, 7)
+    assert (b.revalidate_recent_days, b.revalidate_every_days) == (100, 7)
+    with pytest.raises(RegistryError, match="portal 'b': bad number in revalidate"):
+        parse_registry(text.replace("recent_days = 100", 'recent_days = "soon"'))
