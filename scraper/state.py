@@ -82,6 +82,12 @@ def ensure_tables(db: Database) -> None:
                " ON crawl_frontier(run_id, portal_id, key)")
     db.execute("CREATE INDEX IF NOT EXISTS crawl_frontier_state"
                " ON crawl_frontier(run_id, portal_id, state)")
+    # A report page's attachments, and the row of a stored document: looked up once per
+    # parsed report, so a scan would make a national crawl quadratic.
+    db.execute("CREATE INDEX IF NOT EXISTS crawl_frontier_parent"
+               " ON crawl_frontier(run_id, parent_document_id)")
+    db.execute("CREATE INDEX IF NOT EXISTS crawl_frontier_document"
+               " ON crawl_frontier(run_id, document_id)")
 
 
 def resumable_run(db: Database) -> dict | None:
