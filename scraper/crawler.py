@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from xxgk.db import store
 from xxgk.db.parsepool import ParsePool, parse_job
 from xxgk.parsers import PARSER_VERSION, model
-from xxgk.scraper import state
+from xxgk.scraper import health, state
 from xxgk.scraper.adapters import ARTICLE, ATTACHMENT, LIST, PAGE, Adapter, Request, adapter_for
 from xxgk.scraper.http import Fetcher, Response
 from xxgk.scraper.registry import Portal, Registry
@@ -38,7 +38,8 @@ REVALIDATE_MODES = ("recent", "all", "none")
 _MAYBE_ATTACHMENT = re.compile(
     rb"(?:\.|%2e)(?:pdf|docx?|wps|xlsx?|et|ofd|rtf|zip|rar|7z)|downfile|download|getfile|attach"
     rb"|fujian|file\.jsp|showfile", re.I)
-_HTML_TYPES = ("text/html", "application/xhtml", "text/xml", "application/xml", "text/plain")
+_HTML_TYPES = ("text/html", "application/xhtml", "text/xml", "application/xml", "text/plain",
+               "application/json")  # JSON: the list APIs of gkmlpt, ucap_search, hanweb_jpaas
 
 
 @dataclass
@@ -171,7 +172,8 @@ class Crawler:
         self._parsing: dict[str, set] = {p.id: set() for p in self.portals}
         async with Fetcher(**self.fetcher_options) as fetcher:
             self.fetcher = fetcher
-            stats = await asyncio.gather(*(self._crawl_portal(p) for p in self.portals))
+            # each portal's entry resolved or discovered, its health recorded (scraper/health.py)
+            stats = await asyncio.gather(*(health.crawl_portal(self, p) for p in self.portals))
         result = CrawlResult(run_id=self.run_id, status=state.STOPPED if self.stopped else state.FINISHED,
                              resumed=self.resumed, elapsed=time.monotonic() - started,
                              requests=fetcher.requests, portals=list(stats))
@@ -286,7 +288,7 @@ class Crawler:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        while self._parsing[portal.id]:  # the last bodies still in the parsers
+        while self._parsing.setdefault(portal.id, set()):  # the last bodies still in the parsers
             await asyncio.gather(*list(self._parsing[portal.id]))
         self.reporter.portal_finished(portal, stats)
         return stats
@@ -497,7 +499,7 @@ class Crawler:
             future = asyncio.wrap_future(self.parse_pool.submit(data, url))
         task = asyncio.create_task(
             self._store_parsed(portal, stats, row_id, request, document_id, url, validators, future))
-        self._parsing[portal.id].add(task)
+        self._parsing.setdefault(portal.id, set()).add(task)
         task.add_done_callback(self._parsing[portal.id].discard)
 
     async def _store_parsed(self, portal, stats, row_id, request, document_id, url, validators,
@@ -659,7 +661,7 @@ def _looks_like_page(response: Response) -> bool:
     head = response.content[:1024].lstrip().lower()
     if head.startswith((b"%pdf", b"pk\x03\x04", b"\xd0\xcf\x11\xe0")):
         return False
-    return content_type.startswith(_HTML_TYPES) or head.startswith((b"<", b"\xef\xbb\xbf<"))
+    return content_type.startswith(_HTML_TYPES) or head.startswith((b"<", b"\xef\xbb\xbf<", b"{"))
 
 
 def _pid() -> int:

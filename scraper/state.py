@@ -88,6 +88,9 @@ def ensure_tables(db: Database) -> None:
                " ON crawl_frontier(run_id, parent_document_id)")
     db.execute("CREATE INDEX IF NOT EXISTS crawl_frontier_document"
                " ON crawl_frontier(run_id, document_id)")
+    from xxgk.scraper import health  # portal health columns and stored discoveries (issue 9)
+
+    health.ensure_tables(db)
 
 
 def resumable_run(db: Database) -> dict | None:
