@@ -33,6 +33,7 @@ except ImportError:  # pragma: no cover
 OK, PARTIAL, FAILING, FAILED, BLOCKED, INCOMPLETE = (
     "ok", "partial", "failing", "failed", "blocked", "incomplete")
 REVALIDATE_MODES = ("recent", "all", "none")
+REVALIDATION_DEPTH = -1  # crawl_frontier.depth of a known report queued only to revalidate it
 # What every attachment link find_attachments accepts has somewhere in the page's bytes (an
 # extension, percent-encoded or not, or a download script's path); ASCII in any encoding.
 _MAYBE_ATTACHMENT = re.compile(
@@ -329,6 +330,12 @@ class Crawler:
              request.kind, request.title, request.page_no, request.depth, parent,
              state.PENDING, state.now()),
         )
+        if not cursor.rowcount and request.depth >= 0 and request.kind in (ARTICLE, ATTACHMENT, PAGE):
+            # queued to revalidate, and linked from a list page too: the list has it (health)
+            self.db.execute(
+                "UPDATE crawl_frontier SET depth = ?, title = coalesce(title, ?) WHERE run_id = ?"
+                " AND portal_id = ? AND key = ? AND depth < 0",
+                (request.depth, request.title, self.run_id, portal.id, request.key))
         self.db.conn.commit()
         if cursor.rowcount:
             if request.kind in (LIST, PAGE):
@@ -566,7 +573,8 @@ class Crawler:
             "      OR coalesce(p.checked_at, p.fetched_at) < ?)"
             " ORDER BY p.kind, p.rowid",  # articles before attachments
             (portal.id, ARTICLE, ATTACHMENT, recent_cutoff, check_cutoff)).fetchall()
-        return [(Request(url, kind=kind), parent) for url, kind, parent in rows]
+        # depth -1: requested to revalidate, not (yet) found on a list page in this run
+        return [(Request(url, kind=kind, depth=REVALIDATION_DEPTH), parent) for url, kind, parent in rows]
 
     def _follow_attachments(self, queue, portal: Portal, stats: PortalStats, response: Response,
                             document_id: int) -> None:
