@@ -1,9 +1,9 @@
 """The crawl pipeline (issue 10): parsing isolated in a pool with a time and a memory limit,
 revalidation of known reports, fetch-only crawls parsed later by reparse.
 
-The pathological files are made here: a 3 KB PDF whose one page draws a glyph a million
-times through nested form XObjects (about 30 s to parse), and a DOCX whose document.xml
-inflates to 400 MB (a zip bomb)."""
+The pathological files are made here: a 3 KB PDF whose one page draws a glyph 371,293
+times through nested form XObjects (about 5 s and 0.8 GB to parse; a million glyphs take
+pdfium past 2 GB), and a DOCX whose document.xml inflates to 400 MB (a zip bomb)."""
 
 from __future__ import annotations
 
@@ -28,11 +28,11 @@ HONGZE_2023 = "/zfxxgk/ndbg/2023n/t20240126_1310.html"
 PINGTAN_2023 = "/zwgk/zfxxgk/zfxxgknb/202503/t20250310_97791.htm"
 PINGTAN_2020 = "/zwgk/zfxxgk/zfxxgknb/202001/t20200120_80576.htm"
 MEMORY_MB = 300  # enough for a real 5-page PDF report, far too little for the bomb
-# Time limits here are 5 s: the slow PDF needs ~30 s, while a fresh worker importing the PDF
-# libraries and reading a real report can take a few seconds on a loaded machine.
+# Time limits here are 3 s: the slow PDF needs ~5 s, while a fresh worker importing the PDF
+# libraries and reading a real report takes about a second.
 
 
-def slow_pdf(depth: int = 6, fanout: int = 10) -> bytes:
+def slow_pdf(depth: int = 5, fanout: int = 13) -> bytes:
     """One page drawing a glyph fanout**depth times through nested form XObjects."""
     objects = {1: b"<< /Type /Catalog /Pages 2 0 R >>",
                2: b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
@@ -118,10 +118,10 @@ def report_of(db_path, url_end: str):
 
 def test_a_timed_out_parse_replaces_its_worker_and_the_next_document_parses():
     good = (CORPUS / "hongze-2023.pdf").read_bytes()
-    with ParsePool(1, time_limit=5) as pool:  # one worker: the next parse needs its replacement
+    with ParsePool(1, time_limit=3) as pool:  # one worker: the next parse needs its replacement
         slow = pool.submit(slow_pdf(), "slow.pdf").result()
         after = pool.submit(good, "hongze-2023.pdf").result()
-    assert slow.status == "failed" and slow.problems == ["slow.pdf: parse timed out after 5 s"]
+    assert slow.status == "failed" and slow.problems == ["slow.pdf: parse timed out after 3 s"]
     assert after.status == "ok" and len(after.cells) > 100
 
 
@@ -129,12 +129,12 @@ def test_crawl_records_a_pdf_that_hangs_the_parser_as_timed_out_and_goes_on(serv
     server.sites["hongze"].put(HONGZE_PDF, slow_pdf(), "application/pdf")
     db = tmp_path / "r.db"
     result = crawl(db, fixture_registry(server), only=["huaian-hongze", "pingtan"], delay=0.0,
-                   fetcher_options=FAST, pool_options={"workers": 2, "time_limit": 5})
+                   fetcher_options=FAST, pool_options={"workers": 2, "time_limit": 3})
     assert result.status == "finished" and not result.failed_portals
     hongze = next(p for p in result.portals if p.portal_id == "huaian-hongze")
-    assert hongze.parse_failures == [f"{server.url('hongze', HONGZE_PDF)}: parse timed out after 5 s"]
+    assert hongze.parse_failures == [f"{server.url('hongze', HONGZE_PDF)}: parse timed out after 3 s"]
     (status, problems), = report_of(db, HONGZE_PDF)
-    assert status == "failed" and "parse timed out after 5 s" in problems
+    assert status == "failed" and "parse timed out after 3 s" in problems
     # raw bytes kept: `xxgk reparse` can try again with a longer limit
     assert query(db, "SELECT count(*) FROM documents WHERE url LIKE ?", f"%{HONGZE_PDF}") == [(1,)]
     # the crawl went on: every pingtan report parsed, the other hongze reports too
@@ -171,10 +171,10 @@ def test_load_and_reparse_isolate_each_file_in_the_pool(tmp_path):
     (inputs / "bomb.docx").write_bytes(docx_bomb())
     (inputs / "pingtan-2023.html").write_bytes((CORPUS / "pingtan-2023.html").read_bytes())
     db = tmp_path / "r.db"
-    # one limit at a time: under a 300 MB cap the slow PDF's pdfium may abort before 5 s
+    # one limit at a time: under a 300 MB cap the slow PDF's pdfium may abort before 3 s
     # (then "parse worker died ..."), which is the memory limit doing its job, not the timeout
     timed = CliRunner().invoke(db_cli.load, [str(inputs / "slow.pdf"), str(inputs / "pingtan-2023.html"),
-                                             "--db", str(db), "--parse-timeout", "5"])
+                                             "--db", str(db), "--parse-timeout", "3"])
     assert timed.exit_code == 0, timed.output
     assert "2 files: 2 stored" in timed.output and "1 ok" in timed.output and "1 failed" in timed.output
     bomb = CliRunner().invoke(db_cli.load, [str(inputs / "bomb.docx"), "--db", str(db),
@@ -182,9 +182,9 @@ def test_load_and_reparse_isolate_each_file_in_the_pool(tmp_path):
     assert bomb.exit_code == 0 and "1 files: 1 stored, 0 unchanged (1 failed)" in bomb.output, bomb.output
     rows = dict(query(db, "SELECT d.path, r.problems FROM reports r JOIN documents d"
                           " ON d.id = r.document_id"))
-    assert "parse timed out after 5 s" in rows[str(inputs / "slow.pdf")]
+    assert "parse timed out after 3 s" in rows[str(inputs / "slow.pdf")]
     assert "memory limit" in rows[str(inputs / "bomb.docx")]
-    again = CliRunner().invoke(db_cli.reparse, ["--db", str(db), "--parse-timeout", "5",
+    again = CliRunner().invoke(db_cli.reparse, ["--db", str(db), "--parse-timeout", "3",
                                                 "--parse-memory", str(MEMORY_MB), "--workers", "2"])
     assert again.exit_code == 0, again.output
     assert "reparsed 3 documents" in again.output and "(2 failed, 1 ok)" in again.output
