@@ -277,6 +277,13 @@ def m007_agency_lookups(db: Database) -> None:
     db.execute("CREATE INDEX agencies_unmatched ON agencies(id) WHERE unmatched = 1")
 
 
+@migrations()
+def m008_pipeline_withdrawn(db: Database) -> None:
+    # A known report whose URL now answers 404/410 on revalidation is kept, marked with
+    # the day it disappeared (issue 10).
+    db.execute("ALTER TABLE documents ADD COLUMN withdrawn_at TEXT")
+
+
 def create_views(db: Database) -> None:
     """(Re)create every view: views hold no data, so replacing them is always safe."""
     for name, sql in VIEWS.items():
@@ -584,6 +591,8 @@ TABLES: dict[str, dict] = {
             "parent_id": _col("来源页面", "documents.id of the page that linked to it (attachments)"),
             "portal_id": _col("门户网站", "id of the crawler's portal"),
             "added_at": _col("入库时间", "when the row was stored (UTC, ISO 8601)"),
+            "withdrawn_at": _col("撤下时间", "when the URL first answered 404/410 on revalidation"
+                                             " (UTC, ISO 8601); empty while it is online"),
         },
     },
     "reports": {
@@ -693,6 +702,12 @@ TABLES: dict[str, dict] = {
             "changed_reports": _col("变更报告", "report pages whose bytes changed (new version)", "份"),
             "unchanged": _col("未变报告", "report pages fetched again with the same bytes", "份"),
             "failures": _col("失败数", "requests that failed after retries", "次"),
+            "revalidated": _col("复查数", "known articles and attachments requested again", "份"),
+            "revalidated_unchanged": _col("复查未变", "of those, answered 304 or the same bytes", "份"),
+            "revalidated_changed": _col("复查变更", "of those, with new bytes (a new version, parsed)", "份"),
+            "withdrawn": _col("已撤下", "of those, answering 404/410: marked withdrawn, kept", "份"),
+            "parse_failures": _col("解析失败", "documents whose parse timed out, hit the memory "
+                                               "limit or crashed (recorded failed)", "份"),
             "summary": _col("摘要", "JSON per-portal summary with failure reasons"),
         },
     },

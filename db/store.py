@@ -582,6 +582,16 @@ def load_bytes(
 
     Returns (document id, report id). Without a url or path, `name` is the path.
     """
+    document_id, report_id = store_unparsed(db, data, name=name, **document_fields)
+    if report_id is not None:
+        return document_id, report_id
+    report = parse(data, name=name)
+    return document_id, store_report(db, document_id, report, agency_id=agency_id)
+
+
+def store_unparsed(db: Database, data: bytes, *, name: str, **document_fields) -> tuple[int, int | None]:
+    """The first half of `load_bytes`: store the bytes; return (document id, report id if
+    the current parser already parsed them, else None: parse, then `store_report`)."""
     unknown = set(document_fields) - set(DOCUMENT_FIELDS)
     if unknown:
         raise TypeError(f"unknown document fields: {', '.join(sorted(unknown))}")
@@ -593,8 +603,7 @@ def load_bytes(
     ).fetchone()
     if row is not None and row[1] == PARSER_VERSION:
         return document_id, row[0]
-    report = parse(data, name=name)
-    return document_id, store_report(db, document_id, report, agency_id=agency_id)
+    return document_id, None
 
 
 def load_path(db: Database, path: str | Path, *, agency_id: int | None = None):
@@ -607,7 +616,11 @@ def load_path(db: Database, path: str | Path, *, agency_id: int | None = None):
 def reparse_document(db: Database, document_id: int) -> int:
     """Parse a stored document again from its raw bytes; the document is not touched."""
     name = document_name(db, document_id)
-    report = parse(document_bytes(db, document_id), name=name)
+    return store_reparsed(db, document_id, parse(document_bytes(db, document_id), name=name))
+
+
+def store_reparsed(db: Database, document_id: int, report: model.Report) -> int:
+    """Store a new parse of a stored document (see `reparse_document`)."""
     row = db.execute("SELECT agency_id FROM reports WHERE document_id = ? AND agency_assigned = 1",
                      (document_id,)).fetchone()
     # An agency given at load time is kept; otherwise the (maybe better) parse decides.
@@ -617,12 +630,19 @@ def reparse_document(db: Database, document_id: int) -> int:
 def documents_to_reparse(db: Database, *, outdated_only: bool = False,
                          all_documents: bool = False) -> list[int]:
     """Ids of the documents to parse again: those parsed before (a crawler also stores
-    list pages it never parses), only those parsed by an older parser if `outdated_only`,
-    and every stored document if `all_documents`."""
+    list pages it never parses) and crawled reports never parsed (`crawl --no-parse`),
+    only those parsed by an older parser if `outdated_only`, and every stored document if
+    `all_documents`."""
     if all_documents:
         sql = ("SELECT d.id FROM documents d LEFT JOIN reports r ON r.document_id = d.id"
                " WHERE r.id IS NULL OR NOT ? OR r.parser_version != ? ORDER BY d.id")
     else:
         sql = ("SELECT r.document_id FROM reports r"
-               " WHERE NOT ? OR r.parser_version != ? ORDER BY r.document_id")
+               " WHERE NOT ? OR r.parser_version != ?")
+        if db["crawl_pages"].exists():  # reports a crawl stored unparsed (--no-parse)
+            sql += (" UNION SELECT p.document_id FROM crawl_pages p"
+                    " LEFT JOIN reports u ON u.document_id = p.document_id"
+                    " WHERE p.kind IN ('article', 'attachment') AND p.document_id IS NOT NULL"
+                    " AND u.id IS NULL")
+        sql += " ORDER BY 1"
     return [r[0] for r in db.execute(sql, (int(outdated_only), PARSER_VERSION))]
