@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from xxgk.db import checks as cross_checks
-from xxgk.db import schema
+from xxgk.db import schema, summaries
 from xxgk.parsers import PARSER_VERSION, model
 from xxgk.parsers import schema as keys
 
@@ -268,6 +268,8 @@ def upsert_agency(
         for other in _other_names(key, short_name, kind):
             _set_alias(db, other, agency_id, "registry", replace=False)
         _absorb_unmatched(db, agency_id, key)
+        # Its name, kind or region may have changed: so have its reports' overview rows.
+        summaries.refresh(db, agency_ids=[agency_id])
     return agency_id
 
 
@@ -412,10 +414,13 @@ def store_report(
         )  # fmt: skip
         report_id = _write_report_row(db, old[0] if old else None, fields)
         _write_children(db, report_id, cells, report)
+        summaries.refresh_wide(db, report_id)
         groups = {(agency_id, fields["year"])} | ({(old[1], old[2])} if old else set())
         for group_agency, year in groups:
             update_current(db, group_agency, year, report_id=report_id)
-        cross_checks.refresh(db, agency_ids=[a for a, _ in groups if a is not None])
+        # Also brings the summary tables of these agencies' reports up to date.
+        cross_checks.refresh(db, agency_ids=[a for a, _ in groups if a is not None],
+                             report_ids=[report_id])
     return report_id
 
 
