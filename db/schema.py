@@ -289,6 +289,26 @@ def m008_national_summary_tables(db: Database) -> None:
     summaries.rebuild(db)
 
 
+@migrations()
+def m009_national_bytes_apart(db: Database) -> None:
+    # The raw bytes may now live in a companion file (db/archive.py), which a foreign key
+    # cannot reach: documents.sha256 keeps naming them, without REFERENCES blobs. SQLite
+    # cannot drop a constraint; rewriting the table's stored CREATE statement is the
+    # documented way for a change that leaves the stored rows as they are, and it is
+    # instant where copying a national documents table would not be.
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table'"
+                     " AND name = 'documents'").fetchone()[0]
+    new = sql.replace(" REFERENCES blobs(sha256)", "")
+    if new == sql:
+        return
+    version = db.execute("PRAGMA schema_version").fetchone()[0]
+    db.execute("PRAGMA writable_schema = ON")
+    db.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'documents'",
+               (new,))
+    db.execute(f"PRAGMA schema_version = {version + 1}")
+    db.execute("PRAGMA writable_schema = OFF")
+
+
 def create_views(db: Database) -> None:
     """(Re)create every view: views hold no data, so replacing them is always safe."""
     for name, sql in VIEWS.items():
@@ -571,7 +591,9 @@ TABLES: dict[str, dict] = {
     },
     "blobs": {
         "zh": "原始文件内容",
-        "en": "raw bytes of every document, content-addressed, zlib-compressed",
+        "en": "raw bytes of every document, content-addressed, zlib-compressed; empty once "
+              "they are moved to the archive file (xxgk archive) and in a published snapshot "
+              "(xxgk publish --with-raw keeps them)",
         "columns": {
             "sha256": _col("SHA-256", "hex SHA-256 of the uncompressed bytes"),
             "size": _col("大小", "uncompressed size", "字节"),
@@ -587,7 +609,8 @@ TABLES: dict[str, dict] = {
             "url": _col("网址", "URL it was fetched from"),
             "path": _col("路径", "local path it was loaded from"),
             "version": _col("版本", "1, 2, ... per URL (or path) as its bytes change"),
-            "sha256": _col("SHA-256", "hex SHA-256 of the bytes; blobs.sha256"),
+            "sha256": _col("SHA-256", "hex SHA-256 of the bytes; blobs.sha256, in this file"
+                                      " or in its archive file <name>.archive.db"),
             "size": _col("大小", "size of the bytes", "字节"),
             "content_type": _col("内容类型", "HTTP Content-Type"),
             "encoding": _col("编码", "detected text encoding"),
