@@ -115,8 +115,10 @@ def create_tables(db: Database) -> None:
 
 def _overview_select(where: str) -> str:
     """The rows of overview_rows for the current reports matching `where` (on r)."""
+    # "+r.is_current": the reports are found by `where` (their ids), never by walking the
+    # index of every current report, which made each store cost O(reports).
     base = schema.REPORT_OVERVIEW_SQL.replace(
-        "WHERE r.is_current = 1", f"WHERE r.is_current = 1 AND ({where})")
+        "WHERE r.is_current = 1", f"WHERE +r.is_current = 1 AND ({where})")
     assert base != schema.REPORT_OVERVIEW_SQL
     t4 = ",\n    ".join(
         f"(SELECT value FROM cells WHERE report_id = o.report_id"
@@ -125,9 +127,15 @@ def _overview_select(where: str) -> str:
 
 
 def _carryover_select(where: str) -> str:
+    """The carryover rows of the later reports matching `where` (on x.report_id)."""
     base = schema.CARRYOVER_SQL.replace(
         "coalesce(a.name, r1.agency_name) AS agency,",
         "r1.agency_id AS agency_id, coalesce(a.name, r1.agency_name) AS agency,")
+    # "+x.ok": look the checks up by report (checks_report), not every failed X1 check.
+    assert "WHERE x.check_id = 'X1' AND x.ok = 0" in base
+    if where != "1":
+        base = base.replace("WHERE x.check_id = 'X1' AND x.ok = 0",
+                            "WHERE x.check_id = 'X1' AND +x.ok = 0")
     return f"{base} AND ({where})"
 
 
@@ -260,7 +268,7 @@ def refresh(db: Database, *, report_ids=(), agency_ids=()) -> None:
     db.execute("DELETE FROM agency_totals WHERE reports = 0")
     db.execute("DELETE FROM carryover_rows WHERE next_report_id IN"
                " (SELECT id FROM temp.summary_ids)")
-    _insert_carryover(db, "r1.id IN (SELECT id FROM temp.summary_ids)")
+    _insert_carryover(db, "x.report_id IN (SELECT id FROM temp.summary_ids)")
 
 
 def _insert_overview(db: Database, where: str) -> None:

@@ -206,3 +206,17 @@ def test_views_read_by_a_plain_sqlite3_connection(tmp_path):
     db.close()
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM report_overview").fetchone() == (1,)
+
+
+def test_keeping_them_current_looks_reports_up_by_id_not_by_scanning(db):
+    """What every store runs must cost the same at a million reports as at ten."""
+    store.load_path(db, CORPUS / "xihe-minzheng-2020.txt")
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS summary_ids (id INTEGER PRIMARY KEY)")
+    picked = "IN (SELECT id FROM temp.summary_ids)"
+    statements = [summaries._overview_select(f"r.id {picked}"),
+                  summaries._carryover_select(f"x.report_id {picked}"),
+                  *summaries._totals_upserts(summaries._PICKED, 1)]
+    for sql in statements:
+        plan = [r[3] for r in db.execute(f"EXPLAIN QUERY PLAN {sql}")]
+        first_table = next(step for step in plan if " USING " in step and "CONSTANT" not in step)
+        assert "PRIMARY KEY" in first_table or "checks_report" in first_table, plan
