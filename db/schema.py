@@ -309,6 +309,14 @@ def m009_national_bytes_apart(db: Database) -> None:
     db.execute("PRAGMA writable_schema = OFF")
 
 
+@migrations()
+def m010_national_empty_totals_index(db: Database) -> None:
+    from xxgk.db import summaries
+
+    for sql in summaries.EMPTY_TOTALS_INDEXES:
+        db.execute(sql)
+
+
 def create_views(db: Database) -> None:
     """(Re)create every view: views hold no data, so replacing them is always safe."""
     for name, sql in VIEWS.items():

@@ -103,6 +103,14 @@ INDEXES = (
     "CREATE INDEX carryover_rows_agency ON carryover_rows(agency, year, column_key)",
     "CREATE INDEX carryover_rows_agency_id ON carryover_rows(agency_id)",
 )
+# Emptied running totals are deleted after each refresh: these find them without a scan
+# of a million agency-year rows (m010).
+EMPTY_TOTALS_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS overview_totals_empty ON overview_totals(year)"
+    " WHERE reports = 0",
+    "CREATE INDEX IF NOT EXISTS agency_totals_empty ON agency_totals(year)"
+    " WHERE reports = 0",
+)
 
 
 def create_tables(db: Database) -> None:
