@@ -44,6 +44,9 @@ SETTINGS = {
     "facet_time_limit_ms": 1000,
     "num_sql_threads": 3,
     "allow_facet": True,
+    # Datasette tries every column of a table page as a facet to suggest one: ~40 queries
+    # of up to 50 ms each per page of report_overview, seconds at national size.
+    "suggest_facets": False,
     "default_allow_sql": True,
 }
 
