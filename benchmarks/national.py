@@ -492,7 +492,7 @@ def corpus_copies(directory: Path, count: int, batch: str = "") -> list[Path]:
     """`count` corpus reports, each renamed to an agency of its own (as in the corpus: the
     agency is read from the title and text)."""
     sources = [("pingtan-2020.html", "平潭综合实验区"), ("pingtan-2023.html", "平潭综合实验区"),
-               ("xihe-minzheng-2020.txt", "细河区民政局")]
+               ("xihe-minzheng-2020.txt", "区民政局")]  # the seed also prints 来源:区民政局
     paths = []
     for i in range(count):
         name, agency = sources[i % len(sources)]
@@ -515,6 +515,34 @@ def measure_load(db_path: Path, count: int, batch: str) -> tuple[float, int]:
                        stdout=subprocess.DEVNULL)
         seconds = time.perf_counter() - start
     return seconds, _reports(db_path) - before
+
+
+def measure_loads(db_path: Path, count: int) -> None:
+    """The same kind of new reports into an empty database and into `db_path`, one after
+    the other (a ratio on a shared machine), then into `db_path` with cells(key)."""
+    from xxgk.db import store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        empty = Path(tmp) / "empty.db"
+        rates = {}
+        for label, target, batch in (("empty", empty, "e"), ("full", db_path, "f")):
+            seconds, added = measure_load(target, count, batch)
+            rates[label] = added / seconds
+            log(f"xxgk load, {label} database: {added} reports in {seconds:.1f} s"
+                f" = {rates[label]:.0f} reports/s")
+        db = store.open_db(db_path)
+        db.execute("CREATE INDEX IF NOT EXISTS cells_key ON cells(key, value)")
+        db.close()
+        seconds, added = measure_load(db_path, count, "g")
+        rates["indexed"] = added / seconds
+        db = store.open_db(db_path)
+        db.execute("DROP INDEX cells_key")
+        db.close()
+    n = _reports(db_path)
+    print(f"xxgk load of {count} new reports: {rates['empty']:.0f} reports/s into an empty"
+          f" database, {rates['full']:.0f} into {n:,} reports"
+          f" ({rates['full'] / rates['empty']:.2f}x), {rates['indexed']:.0f} with cells(key)"
+          f" ({rates['indexed'] / rates['full']:.2f}x)")
 
 
 def _reports(db_path: Path) -> int:
@@ -631,6 +659,9 @@ def main() -> None:
     parser.add_argument("--skip-unindexed", action="store_true",
                         help="do not time the full scan of cells for one key")
     parser.add_argument("--generate-only", action="store_true")
+    parser.add_argument("--load-only", action="store_true",
+                        help="only time xxgk load of --load new reports into an empty database"
+                             " and into --db, without and with cells(key)")
     args = parser.parse_args()
     tmp = None
     if args.db is None:
@@ -642,7 +673,9 @@ def main() -> None:
                 if old.is_file():
                     old.unlink()
             generate(args.db, args.reports, args.sentences)
-        if not args.generate_only:
+        if args.load_only:
+            measure_loads(args.db, args.load)
+        elif not args.generate_only:
             measure(args.db, args)
     finally:
         if tmp and not args.keep:
