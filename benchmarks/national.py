@@ -548,6 +548,8 @@ def measure_loads(db_path: Path, count: int) -> None:
 def _reports(db_path: Path) -> int:
     import sqlite3
 
+    if not db_path.exists():
+        return 0
     with sqlite3.connect(db_path) as conn:
         return conn.execute("SELECT count(*) FROM reports").fetchone()[0]
 
