@@ -17,6 +17,7 @@ import click
 from xxgk.db import checks as cross_checks
 from xxgk.db import export as exporter
 from xxgk.db import store
+from xxgk.db.archive import MissingBytes
 
 # What `load` picks up when given a directory: the formats the parsers read.
 LOADABLE = {".html", ".htm", ".shtml", ".jhtml", ".txt", ".pdf", ".doc", ".docx", ".wps",
@@ -144,7 +145,12 @@ def reparse(db_path: str, outdated_only: bool, all_documents: bool, quiet: bool)
                                      all_documents=all_documents)
     tally: Counter = Counter()
     for document_id in ids:
-        report_id = store.reparse_document(db, document_id)
+        try:
+            report_id = store.reparse_document(db, document_id)
+        except MissingBytes as error:  # archived bytes gone: say which, parse the others
+            click.echo(f"xxgk reparse: {error}", err=True)
+            tally["bytes missing"] += 1
+            continue
         status = db.execute("SELECT status FROM reports WHERE id = ?", (report_id,)).fetchone()[0]
         tally[status] += 1
         if not quiet:

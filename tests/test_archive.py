@@ -86,6 +86,9 @@ def test_export_original_names_what_is_missing(tmp_path):
     assert result.exit_code == 1
     assert "document 1: its bytes" in result.output and "reports.archive.db" in result.output
     assert xxgk("export", "--db", db_path).exit_code == 2  # neither --table nor --original
+    result = CliRunner().invoke(main, ["reparse", "--db", str(db_path), "-q"])
+    assert result.exit_code == 0 and "1 bytes missing" in result.output
+    assert "document 1: its bytes" in result.stderr
 
 
 @pytest.mark.parametrize("archived", [False, True])
