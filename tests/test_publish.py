@@ -120,7 +120,7 @@ def test_publish_writes_a_self_contained_read_only_site(site, fixture_db):
     source_counts = counts(fixture_db)
     snapshot_counts = counts(site / "reports.db")
     # Every row but the raw bytes, which the snapshot leaves out by default (--with-raw).
-    assert snapshot_counts.pop("blobs") == 0 and source_counts.pop("blobs") == 8
+    assert snapshot_counts.pop("blobs") == 0 and source_counts.pop("blobs") > 0
     assert {k: v for k, v in snapshot_counts.items() if k != "sqlite_stat1"} == source_counts
     assert source_counts["reports"] == FIXTURE_REPORTS
     inspect = json.loads((site / "inspect-data.json").read_text())
