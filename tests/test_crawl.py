@@ -232,15 +232,6 @@ status = "active"
     assert ok.exit_code == 0, ok.output
 
 
-def test_demo_runs_end_to_end_into_a_publishable_database(tmp_path):
-    db = tmp_path / "demo.db"
-    out = CliRunner().invoke(commands.demo, ["--db", str(db)])
-    assert out.exit_code == 0, out.output
-    assert "34 new" in out.output
-    assert query(db, "PRAGMA integrity_check") == [("ok",)]
-    assert query(db, "SELECT count(*) FROM reports WHERE status = 'ok'")[0][0] >= 10
-    again = CliRunner().invoke(commands.demo, ["--db", str(db)])
-    assert again.exit_code == 0 and "0 new" in again.output
 
 
 def test_portals_list_and_show(server, tmp_path):
