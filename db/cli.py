@@ -17,6 +17,7 @@ import click
 from xxgk.db import checks as cross_checks
 from xxgk.db import export as exporter
 from xxgk.db import parsepool, store
+from xxgk.db.archive import MissingBytes
 
 # What `load` picks up when given a directory: the formats the parsers read.
 LOADABLE = {".html", ".htm", ".shtml", ".jhtml", ".txt", ".pdf", ".doc", ".docx", ".wps",
@@ -188,10 +189,18 @@ def reparse(db_path: str, outdated_only: bool, all_documents: bool, quiet: bool,
     db = _open(db_path, must_exist=True)
     ids = store.documents_to_reparse(db, outdated_only=outdated_only,
                                      all_documents=all_documents)
-    jobs = ((i, store.document_bytes(db, i), store.document_name(db, i)) for i in ids)
     tally: Counter = Counter()
+
+    def jobs():
+        for document_id in ids:
+            try:
+                yield document_id, store.document_bytes(db, document_id), store.document_name(db, document_id)
+            except MissingBytes as error:  # archived bytes gone: say which, parse the others
+                click.echo(f"xxgk reparse: {error}", err=True)
+                tally["bytes missing"] += 1
+
     with _pool(workers, parse_timeout, parse_memory) as pool:
-        for document_id, report in parsepool.parse_all(pool, jobs):
+        for document_id, report in parsepool.parse_all(pool, jobs()):
             report_id = store.store_reparsed(db, document_id, report)
             status = db.execute("SELECT status FROM reports WHERE id = ?", (report_id,)).fetchone()[0]
             tally[status] += 1
@@ -240,7 +249,9 @@ def check(db_path: str, limit: int, as_json: bool) -> None:
 
 @click.command()
 @DB_OPTION
-@click.option("--table", required=True, help="Table or view, e.g. report_overview.")
+@click.option("--table", help="Table or view, e.g. report_overview.")
+@click.option("--original", "document_id", type=int, metavar="DOCUMENT_ID",
+              help="Write the raw bytes of one document (documents.id) instead of a table.")
 @click.option("--format", "fmt", type=click.Choice(exporter.FORMATS),
               help="Output format; by default taken from the -o file's extension.")
 @click.option("-o", "--output", metavar="FILE", help="Output file ('-' or absent: stdout).")
@@ -248,17 +259,28 @@ def check(db_path: str, limit: int, as_json: bool) -> None:
               help="CSV for Excel on Chinese Windows: UTF-8 with a byte-order mark, CRLF.")
 @click.option("--chinese-header", is_flag=True, help="CSV header of Chinese labels.")
 @click.option("--where", metavar="SQL", help="Filter rows, e.g. \"year = 2023\".")
-def export(db_path: str, table: str, fmt: str | None, output: str | None, excel: bool,
-           chinese_header: bool, where: str | None) -> None:
-    """Export a table or view as CSV (UTF-8), XLSX (Chinese header row) or JSON lines.
+def export(db_path: str, table: str | None, document_id: int | None, fmt: str | None,
+           output: str | None, excel: bool, chinese_header: bool, where: str | None) -> None:
+    """Export a table or view as CSV (UTF-8), XLSX (Chinese header row), JSON lines or
+    Parquet; or the original bytes of one document (--original), from the database or its
+    archive file.
 
     Example:
 
         xxgk export --db reports.db --table report_overview --format csv --excel -o overview.csv
 
         xxgk export --db reports.db --table table3_wide -o table3.xlsx --where "year = 2023"
+
+        xxgk export --db reports.db --table cells --format parquet -o cells.parquet
+
+        xxgk export --db reports.db --original 42 -o report.html
     """
+    if (table is None) == (document_id is None):
+        raise click.UsageError("give --table or --original (one of them)")
     db = _open(db_path, must_exist=True)
+    if document_id is not None:
+        _export_original(db, db_path, document_id, output)
+        return
     try:
         fmt = exporter.format_for(output, fmt or ("csv" if output in (None, "-") else None))
         count = exporter.export(db, table, fmt, output, excel=excel, where=where,
@@ -270,3 +292,47 @@ def export(db_path: str, table: str, fmt: str | None, output: str | None, excel:
             from error
     if output not in (None, "-"):
         click.echo(f"{count} rows of {table} -> {output} ({fmt})", err=True)
+
+
+def _export_original(db, db_path: str, document_id: int, output: str | None) -> None:
+    try:
+        data = store.document_bytes(db, document_id)
+    except KeyError as error:
+        raise click.ClickException(f"{db_path}: {error.args[0]}") from error
+    if output in (None, "-"):
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        Path(output).write_bytes(data)
+    except OSError as error:
+        raise click.ClickException(f"{output}: cannot write: {error.strerror or error}") \
+            from error
+    name = store.document_name(db, document_id)
+    click.echo(f"document {document_id} ({name}): {len(data):,} bytes -> {output}", err=True)
+
+
+@click.command(name="archive")
+@DB_OPTION
+@click.option("--no-vacuum", is_flag=True,
+              help="Leave the main file its size (VACUUM needs as much free disk again).")
+def archive(db_path: str, no_vacuum: bool) -> None:
+    """Move the raw bytes into the companion file <name>.archive.db; from then on new
+    bytes go there too. The main file keeps every document's URL, version and SHA-256,
+    and `xxgk export --original ID` reads the bytes back from either file.
+
+    Example:
+
+        xxgk archive --db reports.db        # -> reports.db (small) + reports.archive.db
+    """
+    from xxgk.db import archive as archive_file
+
+    db = _open(db_path, must_exist=True)
+    moved = archive_file.move_blobs(db)
+    target = archive_file.archive_path(db_path)
+    if moved and not no_vacuum:
+        db.execute("VACUUM")
+    db.execute("PRAGMA main.wal_checkpoint(TRUNCATE)")
+    size = db.execute("SELECT page_count * page_size FROM pragma_page_count(),"
+                      " pragma_page_size()").fetchone()[0]
+    click.echo(f"{moved} raw files moved to {target}; {db_path} is now {size:,} bytes")

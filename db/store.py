@@ -22,8 +22,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from xxgk.db import archive, schema, summaries
 from xxgk.db import checks as cross_checks
-from xxgk.db import schema
 from xxgk.parsers import PARSER_VERSION, model
 from xxgk.parsers import schema as keys
 
@@ -86,6 +86,7 @@ def open_db(path: str | Path) -> Database:
     db.execute("PRAGMA foreign_keys = ON")
     schema.migrations.apply(db)
     _sync_cell_keys(db)
+    archive.attach(db)  # the raw bytes' companion file, if this database has one
     return db
 
 
@@ -164,27 +165,21 @@ def _latest_version(db: Database, *, url, path, sha) -> tuple | None:
 
 
 def _store_blob(db: Database, sha: str, data: bytes) -> None:
-    if db.execute("SELECT 1 FROM blobs WHERE sha256 = ?", (sha,)).fetchone():
+    if archive.has_blob(db, sha):
         return  # content-addressed: the same bytes under another url are stored once
     packed = zlib.compress(data, 1)  # level 6 is ~2x slower for ~20% smaller pages
     compression = "zlib" if len(packed) < len(data) else "none"
-    db.execute(
-        "INSERT INTO blobs (sha256, size, compression, data) VALUES (?, ?, ?, ?)",
+    db.execute(  # into the companion archive file once the database has one (db/archive.py)
+        f"INSERT INTO {archive.blob_table(db)} (sha256, size, compression, data)"
+        " VALUES (?, ?, ?, ?)",
         (sha, len(data), compression, packed if compression == "zlib" else data),
     )
 
 
 def document_bytes(db: Database, document_id: int) -> bytes:
-    """The raw bytes of a stored document, exactly as fetched."""
-    row = db.execute(
-        "SELECT b.compression, b.data FROM documents d JOIN blobs b ON b.sha256 = d.sha256"
-        " WHERE d.id = ?",
-        (document_id,),
-    ).fetchone()
-    if row is None:
-        raise KeyError(f"no document {document_id}")
-    compression, data = row
-    return zlib.decompress(data) if compression == "zlib" else data
+    """The raw bytes of a stored document, exactly as fetched (from the database or its
+    archive file); KeyError naming the document if there are none."""
+    return archive.read_blob(db, document_id)
 
 
 def document_name(db: Database, document_id: int) -> str:
@@ -268,6 +263,8 @@ def upsert_agency(
         for other in _other_names(key, short_name, kind):
             _set_alias(db, other, agency_id, "registry", replace=False)
         _absorb_unmatched(db, agency_id, key)
+        # Its name, kind or region may have changed: so have its reports' overview rows.
+        summaries.refresh(db, agency_ids=[agency_id])
     return agency_id
 
 
@@ -412,10 +409,13 @@ def store_report(
         )  # fmt: skip
         report_id = _write_report_row(db, old[0] if old else None, fields)
         _write_children(db, report_id, cells, report)
+        summaries.refresh_wide(db, report_id)
         groups = {(agency_id, fields["year"])} | ({(old[1], old[2])} if old else set())
         for group_agency, year in groups:
             update_current(db, group_agency, year, report_id=report_id)
-        cross_checks.refresh(db, agency_ids=[a for a, _ in groups if a is not None])
+        # Also brings the summary tables of these agencies' reports up to date.
+        cross_checks.refresh(db, agency_ids=[a for a, _ in groups if a is not None],
+                             report_ids=[report_id])
     return report_id
 
 
