@@ -23,7 +23,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from xxgk.db import checks as cross_checks
-from xxgk.db import schema
+from xxgk.db import prose_checks, schema, similar
 from xxgk.parsers import PARSER_VERSION, model
 from xxgk.parsers import schema as keys
 
@@ -412,6 +412,8 @@ def store_report(
         )  # fmt: skip
         report_id = _write_report_row(db, old[0] if old else None, fields)
         _write_children(db, report_id, cells, report)
+        prose_checks.write(db, report_id)  # P1: the overview's figures against the tables
+        similar.index_report(db, report_id)  # this report against every stored one
         groups = {(agency_id, fields["year"])} | ({(old[1], old[2])} if old else set())
         for group_agency, year in groups:
             update_current(db, group_agency, year, report_id=report_id)

@@ -1,0 +1,233 @@
+"""Copy-paste reports (雷同): reports whose prose repeats another report's.
+
+    from xxgk.db import similar
+    similar.index_report(db, report_id)     # on load: the new report against the rest
+    similar.recompute(db)                   # xxgk check --similar: everything again
+    similar.neighbours(db, report_id)       # its closest reports
+
+Each prose section (overview, problems, other_matters, and the whole prose) is normalised
+before comparing: digits, the agency's own names (full, short, as printed) and its region
+names are removed, as are white space and punctuation. A report copied from last year with
+only the figures changed, or from a neighbour with the name replaced, then has the same
+text as its original.
+
+Near-duplicates are found with MinHash (datasketch) over character 5-grams and locality-
+sensitive hashing: the 64 MinHash values are cut into 16 bands of 4, and reports sharing a
+band of a section are candidates (a pair with Jaccard 0.5 shares one with probability 0.64,
+one with 0.8 with 0.9998, one with 0.2 with 0.03). The bands live in SQLite
+(`similar_buckets`, indexed), not in memory: datasketch's MinHashLSH keeps its index in
+memory or in Redis/Cassandra, while a report loaded tonight must be compared with the
+100,000 stored before it without rebuilding anything. No all-pairs loop: a report's
+candidates are the rows of its 16 buckets per section. The stored similarity is the exact
+Jaccard index of the two normalised 5-gram sets, computed only for candidates whose MinHash
+estimate reaches the threshold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+import zlib
+from datetime import UTC, datetime
+from functools import lru_cache
+
+SECTIONS = ("overview", "problems", "other_matters", "whole")
+NUM_PERM = 64
+BANDS, ROWS = 16, 4  # BANDS * ROWS == NUM_PERM
+SHINGLE = 5
+THRESHOLD = 0.5  # Jaccard of the normalised 5-gram sets to be recorded as similar
+MIN_CHARS = 60  # shorter normalised sections ("无其他需要报告的事项") are boilerplate
+MAX_CANDIDATES = 50  # per report and section, by shared buckets: bounded work per report
+METHOD = f"minhash{NUM_PERM}-lsh{BANDS}x{ROWS}+jaccard-{SHINGLE}gram"
+
+# Only readable reports of the report templates take part (same rule as is_current).
+_ELIGIBLE = ("r.template_version IN ('v2019', 'v2021', 'legacy')"
+             " AND r.status IN ('ok', 'partial')")
+
+_NUMBER = re.compile(r"[0-9〇零一二三四五六七八九十百千万亿两.%．]*[0-9][0-9.%．]*")
+_NOT_TEXT = re.compile(r"[\W_]+")
+# Generic parts of agency names that stay when the distinctive part is removed.
+_NAME_SUFFIXES = ("人民政府办公室", "人民政府", "管委会", "管理委员会")
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# ------------------------------------------------------------------ text -> signature
+
+
+def name_variants(names) -> list[str]:
+    """The names to remove, longest first, with their generic suffixes dropped too
+    (洪泽区人民政府 -> 洪泽区), so that 我区/洪泽区/淮阴区 all read alike."""
+    found = set()
+    for name in names:
+        name = unicodedata.normalize("NFKC", name or "").strip()
+        if len(name) < 2:
+            continue
+        found.add(name)
+        for suffix in _NAME_SUFFIXES:
+            if name.endswith(suffix) and len(name) - len(suffix) >= 2:
+                found.add(name[: -len(suffix)])
+    return sorted(found, key=len, reverse=True)
+
+
+def normalise(text: str, names=()) -> str:
+    """The text with numbers, the given agency/region names, spaces and punctuation gone."""
+    text = unicodedata.normalize("NFKC", text)
+    for name in name_variants(names):
+        text = text.replace(name, "")
+    text = _NUMBER.sub("", text)
+    return _NOT_TEXT.sub("", text)
+
+
+def shingles(text: str) -> set[str]:
+    return {text[i:i + SHINGLE] for i in range(len(text) - SHINGLE + 1)}
+
+
+@lru_cache(maxsize=1)
+def _permutations():
+    from datasketch import MinHash
+
+    return MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32").permutations  # costly: shared
+
+
+def signature(grams: set[str]):
+    """The MinHash values (uint32 array) of a shingle set."""
+    from datasketch import MinHash
+
+    minhash = MinHash(num_perm=NUM_PERM, hashfunc=_hash, permutations=_permutations(),
+                      scheme="affine32")
+    minhash.update_batch([g.encode("utf-8") for g in grams])
+    return minhash.hashvalues
+
+
+def _hash(data: bytes) -> int:
+    return zlib.crc32(data)  # stable across processes (str hashes are salted), and fast
+
+
+def buckets(section: str, hashvalues) -> list[int]:
+    """One 63-bit bucket id per band: section, band number and the band's values."""
+    out = []
+    for band in range(BANDS):
+        chunk = hashvalues[band * ROWS:(band + 1) * ROWS].tobytes()
+        digest = hashlib.blake2b(f"{section}:{band}:".encode() + chunk, digest_size=8).digest()
+        out.append(int.from_bytes(digest, "big") >> 1)
+    return out
+
+
+def estimate(a, b) -> float:
+    return float((a == b).sum()) / NUM_PERM
+
+
+def jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a or b else 0.0
+
+
+# ------------------------------------------------------------------ database
+
+
+def report_texts(db, report_id: int) -> dict[str, str]:
+    """section -> normalised text of one eligible report ({} if it is not eligible)."""
+    row = db.execute(
+        f"SELECT r.agency_name, a.name, a.short_name, a.province, a.city, a.county"
+        f" FROM reports r LEFT JOIN agencies a ON a.id = r.agency_id"
+        f" WHERE r.id = ? AND {_ELIGIBLE}", (report_id,)).fetchone()
+    if row is None:
+        return {}
+    prose = dict(db.execute(
+        "SELECT section, text FROM narratives WHERE report_id = ? ORDER BY id", (report_id,)))
+    return section_texts(prose, row)
+
+
+def section_texts(prose: dict[str, str], names) -> dict[str, str]:
+    """The sections compared, normalised; `whole` is all the prose together."""
+    texts = {s: normalise(prose[s], names) for s in SECTIONS[:-1] if prose.get(s)}
+    whole = normalise("\n".join(prose.values()), names)
+    if whole:
+        texts["whole"] = whole
+    return {s: t for s, t in texts.items() if len(t) >= MIN_CHARS}
+
+
+def _forget(db, report_id: int) -> None:
+    db.execute("DELETE FROM similar_buckets WHERE report_id = ?", (report_id,))
+    db.execute("DELETE FROM similar_signatures WHERE report_id = ?", (report_id,))
+    db.execute("DELETE FROM similar_reports WHERE report_id = ? OR other_id = ?",
+               (report_id, report_id))
+
+
+def index_report(db, report_id: int, *, texts: dict[str, str] | None = None) -> int:
+    """(Re)index one report and record its similar reports; return the pairs written.
+
+    Runs in the caller's transaction (store_report's) when there is one."""
+    import numpy as np
+
+    _forget(db, report_id)
+    texts = report_texts(db, report_id) if texts is None else texts
+    pairs = []
+    others: dict[int, dict[str, str]] = {}  # candidates' texts, read once per report
+    for section, text in texts.items():
+        grams = shingles(text)
+        values = signature(grams)
+        ids = buckets(section, values)
+        for other, other_values in _candidates(db, report_id, section, ids):
+            guess = estimate(values, np.frombuffer(other_values, dtype=np.uint32))
+            if guess < THRESHOLD - 0.15:  # the estimate's error at 64 values is about ±0.06
+                continue
+            if other not in others:
+                others[other] = report_texts(db, other)
+            other_text = others[other].get(section)
+            if other_text is None:
+                continue
+            exact = jaccard(grams, shingles(other_text))
+            if exact >= THRESHOLD:
+                low, high = sorted((report_id, other))
+                pairs.append((low, high, section, round(exact, 4), round(guess, 4), METHOD,
+                              now()))
+        db.execute("INSERT INTO similar_signatures (report_id, section, shingles, signature)"
+                   " VALUES (?, ?, ?, ?)", (report_id, section, len(grams), values.tobytes()))
+        db.conn.executemany("INSERT OR IGNORE INTO similar_buckets (bucket, report_id)"
+                            " VALUES (?, ?)", [(b, report_id) for b in ids])
+    db.conn.executemany(
+        "INSERT OR REPLACE INTO similar_reports (report_id, other_id, section, similarity,"
+        " estimate, method, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?)", pairs)
+    return len(pairs)
+
+
+def _candidates(db, report_id: int, section: str, ids: list[int]) -> list[tuple]:
+    """Reports sharing a band with this section, most shared bands first, bounded."""
+    marks = ", ".join("?" for _ in ids)
+    return db.execute(
+        f"SELECT b.report_id, s.signature FROM similar_buckets b"
+        f" JOIN similar_signatures s ON s.report_id = b.report_id AND s.section = ?"
+        f" WHERE b.bucket IN ({marks}) AND b.report_id != ?"
+        f" GROUP BY b.report_id ORDER BY count(*) DESC, b.report_id LIMIT {MAX_CANDIDATES}",
+        [section, *ids, report_id]).fetchall()
+
+
+def recompute(db, *, progress=None) -> int:
+    """Index every eligible report again, in report order; return the pairs written."""
+    from xxgk.db.store import transaction
+
+    with transaction(db):
+        for table in ("similar_reports", "similar_buckets", "similar_signatures"):
+            db.execute(f"DELETE FROM {table}")
+        ids = [r[0] for r in db.execute(
+            f"SELECT r.id FROM reports r WHERE {_ELIGIBLE} ORDER BY r.id")]
+        total = 0
+        for n, report_id in enumerate(ids, 1):
+            total += index_report(db, report_id)
+            if progress is not None:
+                progress(n, len(ids))
+    return total
+
+
+def neighbours(db, report_id: int, *, limit: int = 20) -> list[dict]:
+    """The reports most similar to this one, any section, closest first."""
+    return list(db.query(
+        "SELECT other_id AS report_id, section, similarity FROM similar_reports"
+        " WHERE report_id = :id"
+        " UNION ALL SELECT report_id, section, similarity FROM similar_reports"
+        " WHERE other_id = :id ORDER BY similarity DESC LIMIT :limit",
+        {"id": report_id, "limit": limit}))
