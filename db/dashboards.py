@@ -80,6 +80,19 @@ FROM report_overview
 WHERE new_received IS NOT NULL {_WHERE}
 GROUP BY agency ORDER BY new_received DESC, agency LIMIT 15"""
 
+# Compliance (db/compliance.py): the share of registered agencies on time, late and missing.
+_VERDICTS = (("on_time", "按时发布"), ("late", "逾期发布"), ("missing", "未找到报告"),
+             ("date_unknown", "发布日期不详"), ("no_deadline", "无法定期限"))
+COMPLIANCE_BY_YEAR = (
+    "SELECT year, CASE verdict "
+    + " ".join(f"WHEN '{v}' THEN '{label}'" for v, label in _VERDICTS)
+    + " END AS verdict, CASE verdict "
+    + " ".join(f"WHEN '{v}' THEN {i}" for i, (v, _) in enumerate(_VERDICTS))
+    + f""" END AS ord, count(*) AS agencies
+FROM compliance
+WHERE 1 = 1 {_WHERE}
+GROUP BY year, verdict ORDER BY year, ord""")
+
 YEAR_OPTIONS = "SELECT DISTINCT year FROM report_overview WHERE year IS NOT NULL ORDER BY year DESC"
 REGION_OPTIONS = """
 SELECT name FROM (
@@ -134,6 +147,17 @@ def _charts(db: str) -> dict:
                 {"field": "new_received", "type": "quantitative", "title": "本年新收申请（件）"},
                 {"field": "agency", "type": "nominal", "title": None, "sort": "-x"}),
         },
+        "compliance_by_year": {
+            "title": "年报发布合规情况 Published on time, late, missing (share of agencies)",
+            "db": db, "query": COMPLIANCE_BY_YEAR, "library": "vega-lite",
+            "display": _bar(
+                {"field": "year", "type": "ordinal", "title": "报告年度"},
+                {"field": "agencies", "type": "quantitative", "title": "机关占比",
+                 "stack": "normalize", "axis": {"format": "%"}},
+                color={"field": "verdict", "type": "nominal", "title": "结论",
+                       "sort": {"field": "ord"}},
+                order={"field": "ord"}),
+        },
     }
 
 
@@ -147,7 +171,8 @@ def dashboard_config(db: str) -> dict:
                            "and region (province, city or county).",
             "settings": {"allow_fullscreen": True},
             "layout": [["applications_per_year", "outcome_mix"],
-                       ["review_litigation", "top_agencies"]],
+                       ["review_litigation", "top_agencies"],
+                       ["compliance_by_year", "compliance_by_year"]],
             "filters": {
                 "year": {"name": "年度 Year", "type": "select", "db": db, "query": YEAR_OPTIONS},
                 "region": {"name": "地区 Region", "type": "select", "db": db,
