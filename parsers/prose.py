@@ -42,6 +42,7 @@ class Rule:
     pattern: re.Pattern
     keys: tuple[str, ...]  # the cells summed
     exclude: re.Pattern | None = None  # in the text between keyword and number
+    alone: bool = False  # the clause must hold no other count (…5件、网络申请70件: parts)
 
 
 @dataclass(frozen=True)
@@ -64,21 +65,21 @@ def _show(value) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
-_N = r"(?<![\d.约近超逾])(?P<n>\d+)(?![\d.])"
+_N = r"(?<![\d.约近超逾~～至到-])(?P<n>\d+)(?![\d.])"
 _FILLER = r"(?:的|申请|政府信息公开申请)?(?:共计|总计|合计|共)?"
 _PARTS = re.compile(r"自然人|法人|企业|机构|组织|公民|个人|其中|结转|上年|办理中")
 
 
 def _rule(kind: str, head: str, keys, exclude: str | None = None, unit: str = "件",
-          filler: str = _FILLER) -> Rule:
+          filler: str = _FILLER, alone: bool = False) -> Rule:
     pattern = re.compile(f"{head}(?P<mid>[^，。；：\\d]{{0,30}}?){filler}{_N}{unit}")
-    return Rule(kind, pattern, keys, re.compile(exclude) if exclude else None)
+    return Rule(kind, pattern, keys, re.compile(exclude) if exclude else None, alone)
 
 
 RULES = (
     _rule("new_received", r"(?:收到|接收|受理|新收|接到)", ("table3.new_received.total",),
           exclude=r"自然人|法人|企业|机构|组织|公民|个人|结转|上年|办理中|办结",
-          filler="申请(?:数量)?(?:共计|总计|合计|共)?"),
+          filler="申请(?:数量)?(?:共计|总计|合计|共)?", alone=True),
     _rule("outcome_total", r"办结", ("table3.outcome_total.total",),
           exclude=r"结转|上年|率"),
     _rule("granted_and_partially", r"(?<!不)予以公开(?:及|和|与|、|以及)部分公开",
@@ -100,6 +101,7 @@ RULES = (
 _OTHER_TIME = re.compile(
     r"累计|以来|历年|同比|环比|较上年|比上年|上年|去年|前年|往年|增长|下降|减少|增加|上升|"
     r"月份|\d+月|季度|上半年|下半年|截至|截止|至今|近\d*年|年均|平均|占比|分别")
+_COUNT = re.compile(r"\d+(?:件|起|条|个)")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)年")
 _SENTENCE = re.compile(r"[^。；;！？!?\n]+")
 _CLAUSE = re.compile(r"[^，,]+")
@@ -125,7 +127,7 @@ def statements(text: str, cells: dict[str, object], *, year: int | None) -> list
                 mid = match.group("mid")
                 if rule.exclude is not None and rule.exclude.search(mid):
                     continue
-                if _lists_counts(clause, match):
+                if _lists_counts(clause, match) or (rule.alone and len(_COUNT.findall(clause)) > 1):
                     continue
                 found.append(_compare(rule, sentence, int(match.group("n")), cells))
     return found
