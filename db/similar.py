@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-import zlib
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -38,15 +37,17 @@ BANDS, ROWS = 16, 4  # BANDS * ROWS == NUM_PERM
 SHINGLE = 5
 THRESHOLD = 0.5  # Jaccard of the normalised 5-gram sets to be recorded as similar
 MIN_CHARS = 60  # shorter normalised sections ("无其他需要报告的事项") are boilerplate
+_MIN_SHINGLES = MIN_CHARS - SHINGLE + 1
 MAX_CANDIDATES = 50  # per report and section, by shared buckets: bounded work per report
+_CACHED = 2000  # reports' shingles kept by recompute (about 10 KB each)
 METHOD = f"minhash{NUM_PERM}-lsh{BANDS}x{ROWS}+jaccard-{SHINGLE}gram"
 
 # Only readable reports of the report templates take part (same rule as is_current).
 _ELIGIBLE = ("r.template_version IN ('v2019', 'v2021', 'legacy')"
              " AND r.status IN ('ok', 'partial')")
 
-_NUMBER = re.compile(r"[0-9〇零一二三四五六七八九十百千万亿两.%．]*[0-9][0-9.%．]*")
-_NOT_TEXT = re.compile(r"[\W_]+")
+# Digits (any width), punctuation and white space, removed in one pass.
+_NOT_TEXT = re.compile(r"[\W\d_]+")
 # Generic parts of agency names that stay when the distinctive part is removed.
 _NAME_SUFFIXES = ("人民政府办公室", "人民政府", "管委会", "管理委员会")
 
@@ -58,7 +59,8 @@ def now() -> str:
 # ------------------------------------------------------------------ text -> signature
 
 
-def name_variants(names) -> list[str]:
+@lru_cache(maxsize=4096)
+def name_variants(names: tuple) -> list[str]:
     """The names to remove, longest first, with their generic suffixes dropped too
     (洪泽区人民政府 -> 洪泽区), so that 我区/洪泽区/淮阴区 all read alike."""
     found = set()
@@ -75,15 +77,25 @@ def name_variants(names) -> list[str]:
 
 def normalise(text: str, names=()) -> str:
     """The text with numbers, the given agency/region names, spaces and punctuation gone."""
-    text = unicodedata.normalize("NFKC", text)
-    for name in name_variants(names):
+    for name in name_variants(tuple(names)):
         text = text.replace(name, "")
-    text = _NUMBER.sub("", text)
     return _NOT_TEXT.sub("", text)
 
 
-def shingles(text: str) -> set[str]:
-    return {text[i:i + SHINGLE] for i in range(len(text) - SHINGLE + 1)}
+def shingles(text: str):
+    """The distinct character 5-grams of `text` as sorted uint32 hashes (numpy), computed
+    at once over the code points: a polynomial hash, stable across processes."""
+    import numpy as np
+
+    points = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    if len(points) < SHINGLE:
+        return np.empty(0, dtype=np.uint32)
+    count = len(points) - SHINGLE + 1
+    hashes = np.zeros(count, dtype=np.uint64)
+    for k in range(SHINGLE):  # wraps modulo 2**64, then folded to 32 bits
+        hashes = hashes * np.uint64(1_000_003) + points[k:k + count]
+    return np.unique(((hashes ^ (hashes >> np.uint64(32))) & np.uint64(0xFFFFFFFF))
+                     .astype(np.uint32))
 
 
 @lru_cache(maxsize=1)
@@ -93,18 +105,18 @@ def _permutations():
     return MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32").permutations  # costly: shared
 
 
-def signature(grams: set[str]):
-    """The MinHash values (uint32 array) of a shingle set."""
+def signature(grams):
+    """The MinHash values (uint32 array) of a shingle-hash array."""
     from datasketch import MinHash
 
-    minhash = MinHash(num_perm=NUM_PERM, hashfunc=_hash, permutations=_permutations(),
+    minhash = MinHash(num_perm=NUM_PERM, hashfunc=_identity, permutations=_permutations(),
                       scheme="affine32")
-    minhash.update_batch([g.encode("utf-8") for g in grams])
+    minhash.update_batch(grams.tolist())
     return minhash.hashvalues
 
 
-def _hash(data: bytes) -> int:
-    return zlib.crc32(data)  # stable across processes (str hashes are salted), and fast
+def _identity(value: int) -> int:
+    return value  # the shingles are hashed already, all at once (shingles())
 
 
 def buckets(section: str, hashvalues) -> list[int]:
@@ -121,15 +133,20 @@ def estimate(a, b) -> float:
     return float((a == b).sum()) / NUM_PERM
 
 
-def jaccard(a: set, b: set) -> float:
-    return len(a & b) / len(a | b) if a or b else 0.0
+def jaccard(a, b) -> float:
+    """Jaccard index of two sorted unique shingle-hash arrays."""
+    import numpy as np
+
+    common = np.intersect1d(a, b, assume_unique=True).size
+    union = a.size + b.size - common
+    return common / union if union else 0.0
 
 
 # ------------------------------------------------------------------ database
 
 
-def report_texts(db, report_id: int) -> dict[str, str]:
-    """section -> normalised text of one eligible report ({} if it is not eligible)."""
+def report_grams(db, report_id: int) -> dict[str, object]:
+    """section -> shingle-hash array of one eligible report ({} if it is not eligible)."""
     row = db.execute(
         f"SELECT r.agency_name, a.name, a.short_name, a.province, a.city, a.county"
         f" FROM reports r LEFT JOIN agencies a ON a.id = r.agency_id"
@@ -138,16 +155,24 @@ def report_texts(db, report_id: int) -> dict[str, str]:
         return {}
     prose = dict(db.execute(
         "SELECT section, text FROM narratives WHERE report_id = ? ORDER BY id", (report_id,)))
-    return section_texts(prose, row)
+    return section_grams(prose, row)
 
 
-def section_texts(prose: dict[str, str], names) -> dict[str, str]:
-    """The sections compared, normalised; `whole` is all the prose together."""
-    texts = {s: normalise(prose[s], names) for s in SECTIONS[:-1] if prose.get(s)}
-    whole = normalise("\n".join(prose.values()), names)
-    if whole:
-        texts["whole"] = whole
-    return {s: t for s, t in texts.items() if len(t) >= MIN_CHARS}
+def section_grams(prose: dict[str, str], names) -> dict[str, object]:
+    """Every prose section as a shingle-hash array, and `whole`: the union of them all (a
+    legacy report's full text too), so its MinHash is the element-wise minimum of theirs."""
+    import numpy as np
+
+    grams = {s: shingles(normalise(text, names)) for s, text in prose.items() if text}
+    if grams:
+        grams["whole"] = np.unique(np.concatenate(list(grams.values())))
+    return grams
+
+
+def compared(grams: dict[str, object]) -> list[str]:
+    """The sections compared: the named ones and whole, when long enough not to be
+    boilerplate ("无其他需要报告的事项")."""
+    return [s for s in SECTIONS if s in grams and grams[s].size >= _MIN_SHINGLES]
 
 
 def _forget(db, report_id: int) -> None:
@@ -157,36 +182,51 @@ def _forget(db, report_id: int) -> None:
                (report_id, report_id))
 
 
-def index_report(db, report_id: int, *, texts: dict[str, str] | None = None) -> int:
-    """(Re)index one report and record its similar reports; return the pairs written.
-
-    Runs in the caller's transaction (store_report's) when there is one."""
+def signatures(grams: dict[str, object]) -> dict[str, object]:
+    """section -> MinHash values; whole's from its parts' (min of the parts' values)."""
     import numpy as np
 
-    _forget(db, report_id)
-    texts = report_texts(db, report_id) if texts is None else texts
+    values = {s: signature(g) for s, g in grams.items() if s != "whole"}
+    if values:
+        values["whole"] = np.minimum.reduce(list(values.values()))
+    return values
+
+
+def index_report(db, report_id: int, *, cache: dict | None = None, fresh: bool = False) -> int:
+    """(Re)index one report and record its similar reports; return the pairs written.
+
+    Runs in the caller's transaction (store_report's) when there is one. `cache` keeps
+    reports' shingles between calls (recompute); `fresh`: nothing of it is stored yet."""
+    import numpy as np
+
+    if not fresh:
+        _forget(db, report_id)
+    grams = report_grams(db, report_id)
+    values = signatures(grams)
     pairs = []
-    others: dict[int, dict[str, str]] = {}  # candidates' texts, read once per report
-    for section, text in texts.items():
-        grams = shingles(text)
-        values = signature(grams)
-        ids = buckets(section, values)
+    others = {} if cache is None else cache  # candidates' shingles, read once
+    for section in compared(grams):
+        mine = grams[section]
+        ids = buckets(section, values[section])
         for other, other_values in _candidates(db, report_id, section, ids):
-            guess = estimate(values, np.frombuffer(other_values, dtype=np.uint32))
-            if guess < THRESHOLD - 0.15:  # the estimate's error at 64 values is about ±0.06
+            guess = estimate(values[section], np.frombuffer(other_values, dtype=np.uint32))
+            if guess < THRESHOLD - 0.1:  # the estimate's error at 64 values is about ±0.06
                 continue
             if other not in others:
-                others[other] = report_texts(db, other)
-            other_text = others[other].get(section)
-            if other_text is None:
+                others[other] = report_grams(db, other)
+                if len(others) > _CACHED:
+                    del others[next(iter(others))]  # the oldest: bounded memory
+            theirs = others[other].get(section)
+            if theirs is None:
                 continue
-            exact = jaccard(grams, shingles(other_text))
+            exact = jaccard(mine, theirs)
             if exact >= THRESHOLD:
                 low, high = sorted((report_id, other))
                 pairs.append((low, high, section, round(exact, 4), round(guess, 4), METHOD,
                               now()))
         db.execute("INSERT INTO similar_signatures (report_id, section, shingles, signature)"
-                   " VALUES (?, ?, ?, ?)", (report_id, section, len(grams), values.tobytes()))
+                   " VALUES (?, ?, ?, ?)", (report_id, section, int(mine.size),
+                                            values[section].tobytes()))
         db.conn.executemany("INSERT OR IGNORE INTO similar_buckets (bucket, report_id)"
                             " VALUES (?, ?)", [(b, report_id) for b in ids])
     db.conn.executemany(
@@ -216,8 +256,9 @@ def recompute(db, *, progress=None) -> int:
         ids = [r[0] for r in db.execute(
             f"SELECT r.id FROM reports r WHERE {_ELIGIBLE} ORDER BY r.id")]
         total = 0
+        cache: dict = {}
         for n, report_id in enumerate(ids, 1):
-            total += index_report(db, report_id)
+            total += index_report(db, report_id, cache=cache, fresh=True)
             if progress is not None:
                 progress(n, len(ids))
     return total
