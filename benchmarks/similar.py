@@ -3,10 +3,12 @@
     python benchmarks/similar.py                 # N = 20000
     python benchmarks/similar.py --n 2000
 
-Each synthetic report belongs to its own made-up agency (示例N县). Its overview is twelve
-sentences drawn at random from the corpus overviews, its problems section four sentences
-from the corpus prose, each with the corpus agency names replaced by its own and every
-number drawn anew. One report in ten is instead a copy of an earlier synthetic report
+Each synthetic report belongs to its own made-up agency (示例甲乙县). Its overview is twelve
+sentences, its problems section four, each sentence three clauses drawn at random from the
+clauses of the corpus prose (overview clauses for the overview), with the corpus agency
+names replaced by its own and every number drawn anew: unrelated reports share phrases,
+as real ones do, but not whole sections. (Whole corpus sentences would make half of all
+pairs share half their text: a boilerplate test, not a copy test.) One report in ten is instead a copy of an earlier synthetic report
 with the name replaced and the numbers changed (the 雷同 case), so the index has real
 pairs to find among many unrelated reports.
 
@@ -40,19 +42,19 @@ TABLE_REPORTS = ("pingtan-2020.html", "pingtan-2023.html", "hongze-2023.pdf",
 CORPUS_NAMES = ("平潭综合实验区", "淮安市洪泽区人民政府", "洪泽区人民政府", "洪泽区", "淮安市",
                 "阜新市细河区民政局", "细河区民政局", "细河区", "实验区")
 TARGET_SECONDS, TARGET_MB, TARGET_MS = 120, 500, 50
-_SENTENCE = re.compile(r"[^。；\n]{12,}[。；]?")
+_CLAUSE = re.compile(r"[^。；，,\n]{6,}")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
-def sentence_pools() -> tuple[list[str], list[str]]:
-    """(overview sentences, all prose sentences) of the corpus reports with tables."""
+def clause_pools() -> tuple[list[str], list[str]]:
+    """(overview clauses, all prose clauses) of the corpus reports with tables."""
     from xxgk.parsers import parse_bytes
 
     overview, prose = [], []
     for name in TABLE_REPORTS:
         report = parse_bytes((CORPUS / name).read_bytes(), name=name)
         for section, text in report.narratives.items():
-            found = [s.strip() for s in _SENTENCE.findall(text)]
+            found = sorted({c.strip() for c in _CLAUSE.findall(text)})
             prose += found
             if section == "overview":
                 overview += found
@@ -60,28 +62,39 @@ def sentence_pools() -> tuple[list[str], list[str]]:
 
 
 def rename(text: str, name: str, rng: random.Random) -> str:
+    text = _NUMBER.sub(lambda m: str(rng.randint(0, 5000)), text)
     for old in CORPUS_NAMES:
         text = text.replace(old, name)
-    return _NUMBER.sub(lambda m: str(rng.randint(0, 5000)), text)
+    return text
+
+
+def agency_name(i: int) -> str:
+    """示例甲乙县: no digits, so that varying the numbers leaves the name alone."""
+    return "示例" + "".join("甲乙丙丁戊己庚辛壬癸"[int(d)] for d in str(i)) + "县"
 
 
 def synthetic(n: int, seed: int = 12):
     """(agency name, {section: text}, index of the original if a copy) for n reports."""
     rng = random.Random(seed)
-    overview_pool, prose_pool = sentence_pools()
+    overview_pool, prose_pool = clause_pools()
+
+    def sentences(pool: list[str], count: int, name: str) -> str:
+        return "".join("，".join(rename(c, name, rng) for c in rng.sample(pool, 3)) + "。"
+                       for _ in range(count))
+
     made: list[dict] = []
     for i in range(n):
-        name = f"示例{i}县"
+        name = agency_name(i)
         if i > 10 and rng.random() < 0.1:
             original = rng.randrange(i)
-            sections = {s: rename(t.replace(f"示例{original}县", "实验区"), name, rng)
+            sections = {s: rename(t.replace(agency_name(original), name), name, rng)
                         for s, t in made[original].items()}
             yield name, sections, original
         else:
             original = None
             sections = {
-                "overview": "".join(rename(s, name, rng) for s in rng.sample(overview_pool, 12)),
-                "problems": "".join(rename(s, name, rng) for s in rng.sample(prose_pool, 4)),
+                "overview": sentences(overview_pool, 12, name),
+                "problems": sentences(prose_pool, 4, name),
                 "other_matters": "无其他需要报告的事项。",
             }
             yield name, sections, None

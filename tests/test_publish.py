@@ -352,8 +352,15 @@ def test_served_immutable_with_only_read_only_plugins(server):
     assert [(d["name"], d["is_mutable"]) for d in databases] == [(DB_NAME, False)]
     plugins = {p["name"] for p in json.loads(fetch(f"{server}-/plugins.json")[1])}
     assert plugins <= {"datasette-dashboards", "datasette-leaflet", "datasette-render-markdown",
-                       "xxgk_dashboards.py"}
-    assert "xxgk_dashboards.py" in plugins
+                       "xxgk_dashboards.py", "xxgk_agency.py"}
+    assert {"xxgk_dashboards.py", "xxgk_agency.py"} <= plugins
+
+
+def test_agency_pages_are_read_only(server):
+    status, body = fetch(f"{server}-/agency/1")
+    assert status == 200 and "<svg id='series'" in body.decode()
+    assert fetch(f"{server}-/agency/999999")[0] == 404
+    assert fetch(f"{server}-/agency/1", data=b"x=1", method="POST")[0] == 405
 
 
 # ------------------------------------------------------------------ --public
