@@ -166,9 +166,10 @@ def dashboard_config(db: str) -> dict:
     return {
         DASHBOARD_SLUG: {
             "title": "政府信息公开工作年度报告 · 概览",
-            "description": "依申请公开的数量、办理结果、行政复议和行政诉讼结果，按年度和地区筛选。"
-                           " Applications, outcomes, review and litigation; filter by year "
-                           "and region (province, city or county).",
+            "description": "依申请公开的数量、办理结果、行政复议和行政诉讼结果，年报按时、逾期和未发布的"
+                           "机关占比，按年度和地区筛选。 Applications, outcomes, review and "
+                           "litigation, and the share of agencies publishing on time, late or "
+                           "not at all; filter by year and region (province, city or county).",
             "settings": {"allow_fullscreen": True},
             "layout": [["applications_per_year", "outcome_mix"],
                        ["review_litigation", "top_agencies"],
