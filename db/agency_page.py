@@ -3,9 +3,11 @@
 Its reports by year (links to the source URL and to the stored original in `documents`),
 its series as a chart (applications received, outcomes, review and litigation), its check
 failures (I1-I5, X1/X2, D1, P1), its copy-paste pairs (similar_reports) and its compliance
-rows. The page is read-only: a few SELECTs by agency id over the published views, drawn
-server-side as HTML and an inline SVG chart, so it needs no script and nothing from
-outside the site. The agency names of report_overview and compliance rows link to it.
+rows. The page is read-only: a few SELECTs by agency id, drawn server-side as HTML and an
+inline SVG chart, so it needs no script and nothing from outside the site. Every lookup
+goes through the (agency_id, year) index of reports ("+is_current" keeps SQLite from
+scanning every current report instead). The agency names of report_overview and
+compliance rows link to it.
 
 This module is copied into the published site's plugins/ directory, so it imports nothing
 but the standard library and datasette (and markupsafe, which datasette brings).
@@ -23,7 +25,7 @@ DB_NAME = "reports"  # db.publish.DB_NAME: the published file is always reports.
 ROUTE = "/-/agency/"
 LINKED_TABLES = ("report_overview", "compliance")
 
-# The series drawn, with their colours: report_overview columns.
+# The series drawn, with their colours (columns of REPORTS_SQL).
 SERIES = (
     ("new_received", "本年新收申请", "#1f77b4"),
     ("outcome_total", "办理结果总计", "#2ca02c"),
@@ -32,20 +34,37 @@ SERIES = (
     ("litigation_total", "行政诉讼", "#9467bd"),
 )
 
-REPORTS_SQL = """
-SELECT o.report_id, o.year, r.title, o.template_version, o.status, o.published_date,
-       o.deadline, o.days_after_deadline, o.new_received, o.outcome_total,
-       coalesce(o.granted, 0) + coalesce(o.partially_granted, 0) AS disclosed,
-       o.granted IS NULL AND o.partially_granted IS NULL AS disclosed_blank,
-       o.review_total, o.litigation_total, o.failed_checks, o.source, o.document_id
-FROM report_overview o JOIN reports r ON r.id = o.report_id
-WHERE o.agency_id = :id ORDER BY o.year
+# Straight from reports and cells (primary-key lookups) rather than through report_overview:
+# the agency's reports are found by their (agency_id, year) index whatever that view becomes.
+_CELL_JOINS = "\n".join(
+    f"LEFT JOIN cells {alias} ON {alias}.report_id = r.id AND {alias}.key = '{key}'"
+    for alias, key in (
+        ("c1", "table3.new_received.total"), ("c2", "table3.outcome_total.total"),
+        ("c3", "table3.granted.total"), ("c4", "table3.partially_granted.total"),
+        ("c5", "table4.review.total"), ("c6", "table4.litigation_direct.total"),
+        ("c7", "table4.litigation_after_review.total")))
+
+REPORTS_SQL = f"""
+SELECT r.id AS report_id, r.year, r.title, r.template_version, r.status, r.published_date,
+       c1.value AS new_received, c2.value AS outcome_total,
+       CASE WHEN c3.value IS NOT NULL OR c4.value IS NOT NULL
+            THEN coalesce(c3.value, 0) + coalesce(c4.value, 0) END AS disclosed,
+       c5.value AS review_total,
+       CASE WHEN c6.value IS NOT NULL OR c7.value IS NOT NULL
+            THEN coalesce(c6.value, 0) + coalesce(c7.value, 0) END AS litigation_total,
+       (SELECT count(*) FROM checks x WHERE x.report_id = r.id AND x.ok = 0) AS failed_checks,
+       coalesce(d.url, d.path) AS source, d.id AS document_id
+FROM reports r
+JOIN documents d ON d.id = r.document_id
+{_CELL_JOINS}
+WHERE r.agency_id = :id AND +r.is_current = 1
+ORDER BY r.year
 """
 
 FAILURES_SQL = """
 SELECT r.year, c.check_id, c.scope, c.fault, c.detail, c.report_id
 FROM reports r JOIN checks c ON c.report_id = r.id
-WHERE r.agency_id = :id AND r.is_current = 1 AND c.ok = 0
+WHERE r.agency_id = :id AND +r.is_current = 1 AND c.ok = 0
 ORDER BY r.year, c.check_id, c.scope
 """
 
@@ -56,7 +75,7 @@ FROM reports r
 JOIN similar_reports s ON s.report_id = r.id
 JOIN reports o ON o.id = s.other_id
 LEFT JOIN agencies a ON a.id = o.agency_id
-WHERE r.agency_id = :id AND r.is_current = 1 AND o.is_current = 1
+WHERE r.agency_id = :id AND +r.is_current = 1 AND +o.is_current = 1
   AND NOT (o.agency_id IS r.agency_id AND o.year IS r.year)
 UNION ALL
 SELECT s.similarity, s.section, r.year, o.id, o.year, o.agency_id, coalesce(a.name, o.agency_name)
@@ -64,7 +83,7 @@ FROM reports r
 JOIN similar_reports s ON s.other_id = r.id
 JOIN reports o ON o.id = s.report_id
 LEFT JOIN agencies a ON a.id = o.agency_id
-WHERE r.agency_id = :id AND r.is_current = 1 AND o.is_current = 1
+WHERE r.agency_id = :id AND +r.is_current = 1 AND +o.is_current = 1
   AND NOT (o.agency_id IS r.agency_id AND o.year IS r.year)
 ORDER BY 1 DESC, 3
 """
@@ -155,21 +174,18 @@ def _reports_table(reports: list[dict], url) -> str:
         source = r["source"] or ""
         link = (f"<a href='{escape(source)}' rel='noopener'>{escape(source)}</a>"
                 if source.startswith(("http://", "https://")) else escape(source))
-        late = r["days_after_deadline"]
         report_href = url(f"/{DB_NAME}/reports/{r['report_id']}")
         document_href = url(f"/{DB_NAME}/documents/{r['document_id']}")
         rows.append(
             "<tr>" + _cell(r["year"])
             + f"<td><a href='{report_href}'>{escape(r['title'] or '(无标题)')}</a></td>"
-            + _cell(r["status"]) + _cell(r["published_date"]) + _cell(r["deadline"])
-            + (f"<td class='n bad'>{late}</td>" if late is not None and late > 0
-               else _cell(late, True))
+            + _cell(r["status"]) + _cell(r["published_date"])
             + _cell(r["new_received"], True) + _cell(r["failed_checks"], True)
             + f"<td>{link}</td>"
             + f"<td><a class='original' href='{document_href}'>"
               f"原件 document {r['document_id']}</a></td></tr>")
-    return _table(["年度", "标题", "解析状态", "发布日期", "法定期限", "逾期天数", "新收申请",
-                   "未通过检查", "来源 source", "库内原件 stored original"], rows, "reports")
+    return _table(["年度", "标题", "解析状态", "发布日期", "新收申请", "未通过检查",
+                   "来源 source", "库内原件 stored original"], rows, "reports")
 
 
 def _compliance_table(rows_in: list[dict]) -> str:
@@ -206,7 +222,7 @@ def series_svg(reports: list[dict], width: int = 760, height: int = 260) -> str:
     """A line per series over the years, one dot per printed value (a blank is no dot)."""
     years = [r["year"] for r in reports if r["year"] is not None]
     values = [r[key] for r in reports for key, _, _ in SERIES
-              if r[key] is not None and not (key == "disclosed" and r["disclosed_blank"])]
+              if r[key] is not None]
     if not years or not values:
         return "<p id='series' class='meta'>无表格数据 no table figures</p>"
     left, right, top, bottom = 50, 170, 15, 30
@@ -230,7 +246,7 @@ def series_svg(reports: list[dict], width: int = 760, height: int = 260) -> str:
         out.append(f"<text x='{x(year):.1f}' y='{height - 8}' text-anchor='middle'>{year}</text>")
     for n, (key, label, colour) in enumerate(SERIES):
         points = [(x(r["year"]), y(r[key])) for r in reports if r["year"] is not None
-                  and r[key] is not None and not (key == "disclosed" and r["disclosed_blank"])]
+                  and r[key] is not None]
         out.append(f"<g class='series' data-series='{key}'>")
         if len(points) > 1:
             path = " ".join(f"{px:.1f},{py:.1f}" for px, py in points)

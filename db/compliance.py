@@ -98,7 +98,8 @@ grid AS (
         CASE WHEN r.id IS NULL THEN {_VERIFIED} END AS verified
     FROM agencies a
     CROSS JOIN years y
-    LEFT JOIN reports r ON r.agency_id = a.id AND r.year = y.year AND r.is_current = 1
+    -- "+is_current": look the report up by (agency_id, year), never by every current one
+    LEFT JOIN reports r ON r.agency_id = a.id AND r.year = y.year AND +r.is_current = 1
     LEFT JOIN crawl_portals p ON p.portal_id = a.portal_id
     WHERE a.unmatched = 0
 )
