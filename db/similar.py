@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import OrderedDict
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -38,8 +39,8 @@ SHINGLE = 5
 THRESHOLD = 0.5  # Jaccard of the normalised 5-gram sets to be recorded as similar
 MIN_CHARS = 60  # shorter normalised sections ("无其他需要报告的事项") are boilerplate
 _MIN_SHINGLES = MIN_CHARS - SHINGLE + 1
-MAX_CANDIDATES = 50  # per report and section, by shared buckets: bounded work per report
-_CACHED = 2000  # reports' shingles kept by recompute (about 10 KB each)
+MAX_CANDIDATES = 20  # per report and section, by shared buckets: bounded work per report
+_CACHED = 2000  # reports' shingles kept between calls (about 10 KB each)
 METHOD = f"minhash{NUM_PERM}-lsh{BANDS}x{ROWS}+jaccard-{SHINGLE}gram"
 
 # Only readable reports of the report templates take part (same rule as is_current).
@@ -175,7 +176,18 @@ def compared(grams: dict[str, object]) -> list[str]:
     return [s for s in SECTIONS if s in grams and grams[s].size >= _MIN_SHINGLES]
 
 
+def _cache(db) -> OrderedDict:
+    """Reports' shingles kept on the database object between calls, oldest dropped first:
+    a report copied by many others is a candidate of each of them, and is read once."""
+    cache = getattr(db, "_xxgk_similar_grams", None)
+    if cache is None:
+        cache = OrderedDict()
+        db._xxgk_similar_grams = cache
+    return cache
+
+
 def _forget(db, report_id: int) -> None:
+    _cache(db).pop(report_id, None)  # its text may have changed (a re-parse)
     db.execute("DELETE FROM similar_buckets WHERE report_id = ?", (report_id,))
     db.execute("DELETE FROM similar_signatures WHERE report_id = ?", (report_id,))
     db.execute("DELETE FROM similar_reports WHERE report_id = ? OR other_id = ?",
@@ -192,11 +204,11 @@ def signatures(grams: dict[str, object]) -> dict[str, object]:
     return values
 
 
-def index_report(db, report_id: int, *, cache: dict | None = None, fresh: bool = False) -> int:
+def index_report(db, report_id: int, *, fresh: bool = False) -> int:
     """(Re)index one report and record its similar reports; return the pairs written.
 
-    Runs in the caller's transaction (store_report's) when there is one. `cache` keeps
-    reports' shingles between calls (recompute); `fresh`: nothing of it is stored yet."""
+    Runs in the caller's transaction (store_report's) when there is one. `fresh`: nothing
+    of this report is stored yet (recompute has emptied the tables)."""
     import numpy as np
 
     if not fresh:
@@ -204,7 +216,7 @@ def index_report(db, report_id: int, *, cache: dict | None = None, fresh: bool =
     grams = report_grams(db, report_id)
     values = signatures(grams)
     pairs = []
-    others = {} if cache is None else cache  # candidates' shingles, read once
+    others = _cache(db)
     for section in compared(grams):
         mine = grams[section]
         ids = buckets(section, values[section])
@@ -212,10 +224,12 @@ def index_report(db, report_id: int, *, cache: dict | None = None, fresh: bool =
             guess = estimate(values[section], np.frombuffer(other_values, dtype=np.uint32))
             if guess < THRESHOLD - 0.1:  # the estimate's error at 64 values is about ±0.06
                 continue
-            if other not in others:
+            if other in others:
+                others.move_to_end(other)
+            else:
                 others[other] = report_grams(db, other)
                 if len(others) > _CACHED:
-                    del others[next(iter(others))]  # the oldest: bounded memory
+                    others.popitem(last=False)  # the least recently used: bounded memory
             theirs = others[other].get(section)
             if theirs is None:
                 continue
@@ -255,10 +269,10 @@ def recompute(db, *, progress=None) -> int:
             db.execute(f"DELETE FROM {table}")
         ids = [r[0] for r in db.execute(
             f"SELECT r.id FROM reports r WHERE {_ELIGIBLE} ORDER BY r.id")]
+        _cache(db).clear()
         total = 0
-        cache: dict = {}
         for n, report_id in enumerate(ids, 1):
-            total += index_report(db, report_id, cache=cache, fresh=True)
+            total += index_report(db, report_id, fresh=True)
             if progress is not None:
                 progress(n, len(ids))
     return total
