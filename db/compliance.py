@@ -8,7 +8,8 @@ year from 2019, the first year of the national template, to the last complete ye
 deadline is D1's (db/checks.py): departments 31 January, people's governments 31 March of
 the next year; township and other kinds have none here.
 
-Where no report was found, `reason` says why, from the agency's portal in crawl_portals:
+Where no report was found, `reason` says why, from the agency's portal in crawl_portals
+(its `health` from the last crawl, else its `status`):
 
     no_portal             the agency has no portal in the registry
     portal_never_crawled  its portal was never crawled (or is being crawled for the first time)
@@ -18,8 +19,9 @@ Where no report was found, `reason` says why, from the agency's portal in crawl_
     not_published         crawled, and reports were found there, but none for this year:
                           the finding
 
-A crawl status is mapped to a reason by PORTAL_STATES, which already lists the portal
-health values (moved, empty, js_only, dead) so a `health` column maps in one place.
+A crawl status or health is mapped to a reason by PORTAL_STATES. A portal whose reports
+moved (health `moved`: the entry answers 404 or its list emptied) counts as failing: its
+missing years say nothing about the agency until the new column is crawled.
 """
 
 from __future__ import annotations
@@ -65,10 +67,11 @@ def _portal_state_sql(column: str) -> str:
             "ELSE 'portal_never_crawled' END")
 
 
-# Verified: a crawl of the agency's portal found reports (this run or any earlier one,
-# as stored reports of the agency fetched from that portal). Index-friendly: every lookup
+# Verified: a crawl of the agency's portal found reports (verified_at, set by the crawler's
+# health check; or reports found in the last run; or stored reports of the agency fetched
+# from that portal). Index-friendly: every lookup
 # is by agencies.id (reports_agency_year) or a primary key.
-_VERIFIED = """(coalesce(p.reports_found, 0) > 0 OR EXISTS (
+_VERIFIED = """(p.verified_at IS NOT NULL OR coalesce(p.reports_found, 0) > 0 OR EXISTS (
         SELECT 1 FROM reports v JOIN documents vd ON vd.id = v.document_id
         WHERE v.agency_id = a.id AND vd.portal_id = a.portal_id))"""
 
@@ -93,8 +96,9 @@ grid AS (
         r.status,
         {_deadline_sql()} AS deadline,
         a.portal_id,
-        p.status AS portal_status,
-        CASE WHEN r.id IS NULL THEN {_portal_state_sql("p.status")} END AS portal_state,
+        coalesce(p.health, p.status) AS portal_status,
+        CASE WHEN r.id IS NULL THEN {_portal_state_sql("coalesce(p.health, p.status)")}
+            END AS portal_state,
         CASE WHEN r.id IS NULL THEN {_VERIFIED} END AS verified
     FROM agencies a
     CROSS JOIN years y
@@ -157,7 +161,8 @@ COLUMNS = {
                            "portal_failing, portal_unverified or not_published (crawled and "
                            "verified, no report: the finding)", None),
     "portal_id": ("门户网站", "the agency's portal id in the registry", None),
-    "portal_status": ("门户状态", "crawl_portals.status of the last crawl", None),
+    "portal_status": ("门户状态", "the portal's health at the last crawl (ok, moved, empty, "
+                                "blocked, js_only, dead, failing), else its crawl status", None),
 }
 
 

@@ -211,6 +211,11 @@ def build_metadata(database: Path, db_name: str, *, public: bool = False,
         },
         "plugins": {"datasette-dashboards": dashboards.dashboard_config(db_name)},
     }
+    from xxgk.db import portal_health
+
+    if portal_health.available(schema):  # a crawled database: publish portal health too
+        metadata["databases"][db_name]["queries"].update(portal_health.canned_queries(tables))
+        metadata["plugins"]["datasette-dashboards"].update(portal_health.dashboard_config(db_name))
     if public:
         # Arbitrary SQL for nobody but the dashboard's own fixed chart queries (see
         # db.dashboards); with this block even a server started without our settings

@@ -322,6 +322,9 @@ CRAWL_PORTALS_COLUMNS = {
     "pages_fetched": int, "not_modified": int, "list_pages": int, "reports_found": int,
     "new_reports": int, "changed_reports": int, "failures": int, "capped": int,
     "last_error": str,
+    # the two health columns (scraper/health.py) the compliance view reads; the crawler adds
+    # the others when it first runs
+    "health": str, "verified_at": str,
 }  # fmt: skip
 
 P1_COLUMNS_SQL = (
@@ -617,8 +620,11 @@ def _wide_columns(table: str, columns: list[tuple[str, str]], units: dict) -> di
 
 # The crawler's tables, created by scraper/state.py when a crawl first runs (a database
 # built by `xxgk load` alone has none); described here so that they are published.
-# (crawl_portals is in every database since m008: the compliance view reads it.)
-CRAWL_TABLES = ("crawl_runs",)
+# crawl_portals is in every database since m008 (the compliance view reads it), with the
+# columns of CRAWL_PORTALS_COLUMNS; the crawler adds its health columns when it first runs.
+CRAWL_TABLES = ("crawl_runs", "portal_discoveries")
+CRAWLER_ADDED_COLUMNS = {"crawl_portals": ("health_reason", "adapter", "entry_url",
+                                           "entry_params", "entry_source", "reports_seen")}
 
 TABLES: dict[str, dict] = {
     "agencies": {
@@ -814,6 +820,32 @@ TABLES: dict[str, dict] = {
             "failures": _col("失败数", "failed requests in the last run", "次"),
             "capped": _col("达到上限", "1 if the list-page cap stopped the last run"),
             "last_error": _col("最近错误", "the reason of the last failure"),
+            "health": _col("健康状态", "ok, moved, empty, blocked, js_only, dead or failing (last run)"),
+            "health_reason": _col("状态说明", "why the portal has that health, with the URL"),
+            "adapter": _col("适配器", "the adapter that crawled the entry"),
+            "entry_url": _col("入口地址", "the report column crawled (registry or discovered)"),
+            "entry_params": _col("适配器参数", "JSON adapter parameters of the entry"),
+            "entry_source": _col("入口来源", "registry, discovered or rediscovered (after a move)"),
+            "reports_seen": _col("报告链接数", "report links the last run saw on the portal's lists", "个"),
+            "verified_at": _col("最近验证", "UTC, ISO 8601, last run that found reports"),
+        },
+    },
+    "portal_discoveries": {
+        "zh": "门户自动发现",
+        "en": "what discovery found from each portal's home page; the crawl reuses it",
+        "columns": {
+            "portal_id": _col("门户", "registry id of the portal"),
+            "home": _col("首页", "the page discovery started from"),
+            "status": _col("结果", "ok, empty, js_only, blocked, dead or not_found"),
+            "adapter": _col("适配器", "the CMS family's adapter"),
+            "entry_url": _col("入口地址", "the report column found"),
+            "params": _col("适配器参数", "JSON adapter parameters read from the page"),
+            "reports": _col("报告链接数", "report links on the column's first list page", "个"),
+            "requests": _col("请求数", "HTTP requests discovery used", "次"),
+            "reason": _col("说明", "why nothing usable was found"),
+            "moved_from": _col("原入口", "the entry URL that had moved, for a rediscovery"),
+            "discovered_at": _col("发现时间", "UTC, ISO 8601"),
+            "run_id": _col("抓取编号", "crawl_runs.id of the run that discovered it"),
         },
     },
     "narratives": {

@@ -334,17 +334,18 @@ def build_fixture_db(path: Path) -> Path:
 # ------------------------------------------------------------------ the README screenshot
 
 
-def dashboard_url(base_url: str) -> str:
+def dashboard_url(base_url: str, dashboard: str | None = None) -> str:
     from xxgk.db.publish import DASHBOARD
 
-    return f"{base_url}-/dashboards/{DASHBOARD}"
+    return f"{base_url}-/dashboards/{dashboard or DASHBOARD}"
 
 
 def capture_dashboard(site: Path, out: Path, *, filters: str = "", width: int = 1400,
-                      height: int = 1000, timeout: float = 60) -> list[dict]:
+                      height: int = 1000, timeout: float = 60, dashboard: str | None = None) -> list[dict]:
     """Serve the published `site` with a real datasette, open its dashboard in chromium,
     wait for every chart's marks and save a full-page PNG to `out`; return the charts seen.
-    `filters` is the dashboard's query string, e.g. "year=2023&region=福建省".
+    `filters` is the dashboard's query string, e.g. "year=2023&region=福建省"; `dashboard`
+    another dashboard's slug (default: the overview).
 
     Raises RuntimeError if a chart never drew, the page raised, or it asked for a URL
     outside 127.0.0.1."""
@@ -354,7 +355,7 @@ def capture_dashboard(site: Path, out: Path, *, filters: str = "", width: int = 
     process, base_url = start_datasette(site, stdout=log, stderr=subprocess.STDOUT)
     try:
         with Browser(width=width, height=height) as browser:
-            browser.goto(dashboard_url(base_url) + (f"?{filters}" if filters else ""))
+            browser.goto(dashboard_url(base_url, dashboard) + (f"?{filters}" if filters else ""))
             charts = browser.wait_for(CHARTS_JS, charts_drawn, timeout=timeout)
             problems = []
             if not charts or not charts_drawn(charts):

@@ -3,11 +3,14 @@ fetched list page into more list pages and article links; it never does HTTP its
 
     trs_static      TRS WCM static columns: index.html, index_1.html ... (page count in script)
     hanweb_jpage    Hanweb (大汉) columns: inline <datastore> records + dataproxy.jsp pages
-    static_generic  any plain list page: report-titled links, 下一页, year sub-columns
+    static_generic  any plain list page: report-titled links, 下一页, pagers, year sub-columns
+
+and the families in scraper/families/ (gkmlpt, ucap_search, anhui_public, hanweb_jpaas).
 """
 
 from __future__ import annotations
 
+import importlib
 import math
 import posixpath
 import re
@@ -317,7 +320,7 @@ class StaticGeneric(Adapter):
             if href in seen or not self.portal.host_allowed(href):
                 continue
             link_path = urlsplit(href).path
-            if href in nexts or _NEXT_TEXT.match(title) or _PAGED.search(link_path):
+            if href in nexts or _NEXT_TEXT.match(title) or _PAGED.search(link_path) or is_pager_link(own, href):
                 # the next page of the same column: same depth, so only the page cap ends it
                 found.lists.append(Request(href, kind=LIST, title=title, depth=request.depth, page_no=1))
             elif (_YEAR_TEXT.match(title) or _YEAR_COLUMN.search(link_path)) and deeper <= max_depth:
@@ -332,7 +335,46 @@ class StaticGeneric(Adapter):
         return found
 
 
+# Pager links of the long tail (§2.8): the same list with only its page number changed, in a
+# query parameter (JSP iList.jsp?cur_page=2, ASPX ?page=2, ?pageIndex=2) or in the file name
+# (list-2.html, index_2.html, 2.html).
+_PAGE_PARAMS = {"cur_page", "curpage", "pageindex", "page", "pageno", "pagenum", "currpage", "currentpage",
+                "page_no", "pn"}
+_NUMBERED_FILE = re.compile(r"^(?P<stem>.*?)(?:[-_]?(?P<n>\d+))?\.(?P<ext>s?html?|jsp|aspx?|php)$", re.I)
+
+
+def is_pager_link(own: str, href: str) -> bool:
+    """`href` is another page of the list at `own` (pagination, not a different column)."""
+    a, b = urlsplit(own), urlsplit(href)
+    if a.netloc != b.netloc:
+        return False
+    if a.path == b.path:
+        qa, qb = dict(parse_qsl(a.query)), dict(parse_qsl(b.query))
+        changed = {k for k in qa.keys() | qb.keys() if qa.get(k) != qb.get(k)}
+        return len(changed) == 1 and (name := changed.pop()).lower() in _PAGE_PARAMS and (qb.get(name) or "").isdigit()
+    own_dir, own_file = a.path.rsplit("/", 1)
+    dir_, file = b.path.rsplit("/", 1)
+    if own_dir != dir_ or a.query != b.query:
+        return False
+    mine, theirs = _NUMBERED_FILE.match(own_file or "index.html"), _NUMBERED_FILE.match(file)
+    if not mine or not theirs or not theirs.group("n") or mine.group("ext") != theirs.group("ext"):
+        return False
+    if mine.group("stem") == theirs.group("stem"):
+        return True  # list-1.html -> list-2.html, 1.html -> 2.html
+    return not mine.group("n") and mine.group("stem") == theirs.group("stem").rstrip("-_")
+
+
 ADAPTERS = {cls.name: cls for cls in (TrsStatic, HanwebJpage, StaticGeneric)}
+
+
+def _register_families() -> None:
+    """Import the family modules (scraper/families/); each adds its class to ADAPTERS when it
+    finishes loading, so importing a family module first (which imports this one) works too."""
+    for module in ("gkmlpt", "ucap_search", "anhui_public", "hanweb_jpaas"):
+        importlib.import_module(f"xxgk.scraper.families.{module}")
+
+
+_register_families()
 
 
 def adapter_for(portal: Portal) -> Adapter:

@@ -229,12 +229,15 @@ def portals():
 @click.option("--db", "db_path", default="reports.db", show_default=True, type=click.Path(dir_okay=False),
               help="Database whose crawl status to show (if it exists).")
 def portals_list(registry_path, db_path):
-    """One line per portal: id, adapter, registry status, last crawl status."""
+    """One line per portal: id, adapter, registry status, health and status of the last
+    crawl, when it ended. Example: xxgk portals list --db reports.db"""
     registry = _load(registry_path)
     last = _last_status(db_path)
     for p in registry.portals:
         crawl_state = last.get(p.id, {})
-        click.echo(f"{p.id:<20} {p.adapter:<15} {p.status:<11} "
+        adapter = p.adapter or crawl_state.get("adapter") or "(discover)"
+        click.echo(f"{p.id:<20} {adapter:<15} {p.status:<11} "
+                   f"{crawl_state.get('health') or '-':<9} "
                    f"{crawl_state.get('status') or 'never crawled':<14} "
                    f"{crawl_state.get('last_finished_at') or '':<26} {p.agency}")
 
@@ -246,7 +249,8 @@ def portals_list(registry_path, db_path):
 @click.option("--db", "db_path", default="reports.db", show_default=True, type=click.Path(dir_okay=False),
               help="Database whose crawl status to show (if it exists).")
 def portals_show(portal_id, registry_path, db_path):
-    """Everything the registry says about one portal, and its last crawl."""
+    """Everything the registry says about one portal, its last crawl, and the entry the
+    crawl discovered, as TOML to paste into a registry. Example: xxgk portals show pingtan"""
     registry = _load(registry_path)
     try:
         portal = registry.get(portal_id)
@@ -263,6 +267,35 @@ def portals_show(portal_id, registry_path, db_path):
                 click.echo(f"  {name:<17} {value}")
     else:
         click.echo(f"last crawl:     never crawled into {db_path}")
+    entry = _discovered_entry(db_path, portal)
+    if entry:
+        click.echo("discovered entry (paste into a registry):")
+        click.echo(entry)
+
+
+def _discovered_entry(db_path, portal) -> str | None:
+    """The stored discovery of `portal` as a registry entry (TOML), if a crawl made one."""
+    import json
+    import sqlite3
+
+    from xxgk.scraper.discovery import Discovery, entry_toml
+
+    if not Path(db_path).exists():
+        return None
+    try:
+        conn = sqlite3.connect(f"file:{Path(db_path).resolve()}?mode=ro", uri=True)
+        conn.row_factory = sqlite3.Row
+        row = conn.execute("SELECT * FROM portal_discoveries WHERE portal_id = ?", (portal.id,)).fetchone()
+    except sqlite3.Error:
+        return None
+    if row is None:
+        return None
+    found = Discovery(home=row["home"], status=row["status"], adapter=row["adapter"], entry_url=row["entry_url"],
+                      params=json.loads(row["params"] or "{}"), reports=row["reports"] or 0,
+                      requests=row["requests"] or 0, reason=row["reason"] or "")
+    extra = {"kind": portal.kind, "level": portal.level, "division_code": portal.division_code,
+             "parent_id": portal.parent_id}
+    return entry_toml(portal.id, portal.agency, found, extra=extra)
 
 
 def _last_status(db_path) -> dict:
@@ -278,3 +311,9 @@ def _last_status(db_path) -> dict:
     except sqlite3.Error:
         return {}
     return {row["portal_id"]: dict(row) for row in rows}
+
+
+# `xxgk portals discover` (scraper/portal_commands.py)
+from xxgk.scraper.portal_commands import discover_command  # noqa: E402
+
+portals.add_command(discover_command, "discover")

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from xxgk.db import store
 from xxgk.parsers import model
-from xxgk.scraper import state
+from xxgk.scraper import health, state
 from xxgk.scraper.adapters import ARTICLE, ATTACHMENT, LIST, PAGE, Adapter, Request, adapter_for
 from xxgk.scraper.http import Fetcher, Response
 from xxgk.scraper.registry import Portal, Registry
@@ -29,7 +29,8 @@ except ImportError:  # pragma: no cover
 
 OK, PARTIAL, FAILING, FAILED, BLOCKED, INCOMPLETE = (
     "ok", "partial", "failing", "failed", "blocked", "incomplete")
-_HTML_TYPES = ("text/html", "application/xhtml", "text/xml", "application/xml", "text/plain")
+_HTML_TYPES = ("text/html", "application/xhtml", "text/xml", "application/xml", "text/plain",
+               "application/json")  # JSON: the list APIs of gkmlpt, ucap_search, hanweb_jpaas
 
 
 @dataclass
@@ -143,7 +144,8 @@ class Crawler:
         self._register_agencies()
         async with Fetcher(**self.fetcher_options) as fetcher:
             self.fetcher = fetcher
-            stats = await asyncio.gather(*(self._crawl_portal(p) for p in self.portals))
+            # each portal's entry resolved or discovered, its health recorded (scraper/health.py)
+            stats = await asyncio.gather(*(health.crawl_portal(self, p) for p in self.portals))
         result = CrawlResult(run_id=self.run_id, status=state.STOPPED if self.stopped else state.FINISHED,
                              resumed=self.resumed, elapsed=time.monotonic() - started,
                              requests=fetcher.requests, portals=list(stats))
@@ -460,7 +462,7 @@ def _looks_like_page(response: Response) -> bool:
     head = response.content[:1024].lstrip().lower()
     if head.startswith((b"%pdf", b"pk\x03\x04", b"\xd0\xcf\x11\xe0")):
         return False
-    return content_type.startswith(_HTML_TYPES) or head.startswith((b"<", b"\xef\xbb\xbf<"))
+    return content_type.startswith(_HTML_TYPES) or head.startswith((b"<", b"\xef\xbb\xbf<", b"{"))
 
 
 def _pid() -> int:

@@ -7,7 +7,11 @@ A site is a directory `fixtures/portals/<name>/` with a `site.toml`:
     charset_header = false      # Content-Type without "; charset=..."
     validators = "both"         # "etag", "last-modified", "both" or "none"
     robots = "robots.txt"       # file served at /robots.txt (absent: 404)
-    dynamic = "hanweb"          # built-in dynamic handler ("hanweb", "trap")
+    dynamic = "hanweb"          # built-in dynamic handler ("hanweb", "trap"; the families of
+                                # scraper/fixture_families.py: "gkmlpt", "ucap", "anhui", "jpaas")
+    [[reply]]                   # a fixed answer for a path (health states: 412, 500, ...)
+    path = "/x/index.html"
+    status = 412
     [files]                     # URL path -> "corpus:<file>" (real corpus page) or a file here
     "/a/index.html" = "www/a/index.html"
     [[article]]                 # small pages rendered from a template of this site
@@ -36,6 +40,7 @@ from string import Template
 from urllib.parse import parse_qs, urlsplit
 
 from xxgk.parsers.sample import sample_body_html, sample_values
+from xxgk.scraper import fixture_families
 
 REPO = Path(__file__).resolve().parent.parent
 PORTALS_DIR = REPO / "fixtures" / "portals"
@@ -148,6 +153,15 @@ class Site:
             return self._hanweb(parts.query, body)
         if self.dynamic == "trap" and path.startswith("/trap/"):
             return self._trap(path)
+        fixed = next((r for r in self.config.get("reply", []) if r["path"] == path), None)
+        if fixed is not None:
+            return Reply(int(fixed["status"]), fixed.get("body", "").encode("utf-8"),
+                         {"Content-Type": "text/html; charset=utf-8", **fixed.get("headers", {})})
+        family = fixture_families.answer(self, method, target, headers)
+        if family is not None:
+            return family
+        if target in self.pages:  # a page whose query names it (JSP lists: iList.jsp?cur_page=2)
+            path = target
         if path not in self.pages and path.endswith("/") and path + "index.html" in self.pages:
             path += "index.html"
         if path not in self.pages:

@@ -127,6 +127,11 @@ class Fetcher:
         state = self._hosts.get(host)
         return state.skipped if state else None
 
+    def robots_loaded(self, host: str) -> bool:
+        """Whether robots.txt of `host` was already requested in this run."""
+        state = self._hosts.get(host)
+        return bool(state and state.robots_loaded)
+
     def _host(self, netloc: str, *, delay: float | None, concurrency: int) -> _Host:
         state = self._hosts.get(netloc)
         if delay is None and state is None:

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
-ADAPTERS = ("trs_static", "hanweb_jpage", "static_generic")
-STATUSES = ("active", "unverified", "disabled")
+ADAPTERS = ("trs_static", "hanweb_jpage", "static_generic", "gkmlpt", "ucap_search", "anhui_public",
+            "hanweb_jpaas")
+# Health states (scraper/health.py) are accepted as a registry status too, so that an entry
+# written by `xxgk portals discover` (status = "empty", "js_only", ...) loads as it was written.
+HEALTH_STATES = ("ok", "moved", "empty", "blocked", "js_only", "dead", "failing", "not_found")
+STATUSES = ("active", "unverified", "verified", "disabled", *HEALTH_STATES)
 ROBOTS_POLICIES = ("obey", "ignore")
 ATTACHMENT_POLICIES = ("follow", "skip")
 
@@ -44,9 +48,10 @@ class Portal:
 
     id: str
     agency: str
-    adapter: str
+    adapter: str | None  # None: discovered from `home` by the crawl (scraper/discovery.py)
     entry_urls: tuple[str, ...]
     allowed_hosts: tuple[str, ...]
+    home: str | None = None  # any page of the site: where discovery starts
     short_name: str | None = None
     kind: str | None = None  # "government", "department", ...
     level: str | None = None  # "province", "city", "county", ...
@@ -83,6 +88,22 @@ class Portal:
 
     def host_allowed(self, url: str) -> bool:
         return urlsplit(url).netloc.lower() in self.allowed_hosts
+
+    @property
+    def needs_discovery(self) -> bool:
+        """No adapter or no entry URL in the registry: the crawl finds them from `home`."""
+        return not self.adapter or not self.entry_urls
+
+    def with_entry(self, adapter: str, entry_urls, params: dict | None = None) -> Portal:
+        """This portal crawling `entry_urls` with `adapter` (a discovered or moved entry);
+        registry params still win over discovered ones."""
+        hosts = list(self.allowed_hosts)
+        for url in entry_urls:
+            host = urlsplit(url).netloc.lower()
+            if host not in hosts:
+                hosts.append(host)
+        return replace(self, adapter=adapter, entry_urls=tuple(entry_urls), allowed_hosts=tuple(hosts),
+                       params={**(params or {}), **self.params})
 
 
 @dataclass(frozen=True)
@@ -123,7 +144,7 @@ _KNOWN_KEYS = {
     "id", "agency", "short_name", "kind", "level", "province", "city", "county",
     "division_code", "parent_id", "allowed_hosts", "entry_urls", "adapter", "params",
     "pagination", "selectors", "filters", "politeness", "robots", "encoding", "attachments",
-    "status", "notes",
+    "status", "notes", "home",
 }  # fmt: skip
 
 
@@ -166,22 +187,23 @@ def _portal(entry: dict, defaults: dict, *, where: str) -> Portal:
     unknown = set(entry) - _KNOWN_KEYS
     if unknown:
         raise RegistryError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
-    for key in ("agency", "adapter"):
-        if not entry.get(key):
-            raise RegistryError(f"{where}: {key} is required")
-    if entry["adapter"] not in ADAPTERS:
-        raise RegistryError(f"{where}: adapter {entry['adapter']!r} is not one of {', '.join(ADAPTERS)}")
+    if not entry.get("agency"):
+        raise RegistryError(f"{where}: agency is required")
+    adapter = entry.get("adapter") or None
+    if adapter is not None and adapter not in ADAPTERS:
+        raise RegistryError(f"{where}: adapter {adapter!r} is not one of {', '.join(ADAPTERS)}")
     entry_urls = entry.get("entry_urls") or []
     if isinstance(entry_urls, str):
         entry_urls = [entry_urls]
-    if not entry_urls:
-        raise RegistryError(f"{where}: entry_urls is required")
-    for url in entry_urls:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise RegistryError(f"{where}: entry URL {url!r} is not an http(s) URL")
+    home = entry.get("home") or None
+    if not entry_urls and not home:
+        raise RegistryError(f"{where}: home (or entry_urls) is required")
+    for label, url in [*(("entry URL", u) for u in entry_urls), *((("home URL", home),) if home else ())]:
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+            raise RegistryError(f"{where}: {label} {url!r} is not an http(s) URL")
     hosts = [h.lower() for h in entry.get("allowed_hosts") or []]
-    for url in entry_urls:  # an entry URL's host is always allowed
+    for url in [*entry_urls, *([home] if home else [])]:  # entry and home hosts are always allowed
         host = urlsplit(url).netloc.lower()
         if host not in hosts:
             hosts.append(host)
@@ -223,9 +245,10 @@ def _portal(entry: dict, defaults: dict, *, where: str) -> Portal:
     return Portal(
         id=pid,
         agency=entry["agency"],
-        adapter=entry["adapter"],
+        adapter=adapter,
         entry_urls=tuple(entry_urls),
         allowed_hosts=tuple(hosts),
+        home=home,
         short_name=entry.get("short_name"),
         kind=entry.get("kind"),
         level=entry.get("level"),
@@ -252,7 +275,7 @@ def _portal(entry: dict, defaults: dict, *, where: str) -> Portal:
 def load_registry(path: str | Path | None = None) -> Registry:
     """The registry at `path`, or the one shipped in the package."""
     if path is None:
-        text = resources.files("scraper").joinpath("portals.toml").read_text(encoding="utf-8")
+        text = resources.files("xxgk.scraper").joinpath("portals.toml").read_text(encoding="utf-8")
         return parse_registry(text, source="scraper/portals.toml")
     path = Path(path)
     try:

@@ -61,6 +61,9 @@ def ensure_tables(db: Database) -> None:
                " ON crawl_frontier(run_id, portal_id, key)")
     db.execute("CREATE INDEX IF NOT EXISTS crawl_frontier_state"
                " ON crawl_frontier(run_id, portal_id, state)")
+    from xxgk.scraper import health  # portal health columns and stored discoveries (issue 9)
+
+    health.ensure_tables(db)
 
 
 def resumable_run(db: Database) -> dict | None:

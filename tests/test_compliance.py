@@ -81,6 +81,22 @@ def test_each_portal_state_maps_to_a_reason(tmp_path, status, reason):
     assert found == [{"verdict": "missing", "reason": reason}]
 
 
+@pytest.mark.parametrize("health, verified_at, reason", [
+    ("dead", "2026-01-01T00:00:00+00:00", "portal_failing"),
+    ("moved", "2026-01-01T00:00:00+00:00", "portal_failing"),
+    ("ok", "2026-01-01T00:00:00+00:00", "not_published"),  # verified by an earlier crawl
+    ("empty", None, "portal_unverified"),
+])
+def test_the_portal_health_decides_over_the_crawl_status(tmp_path, health, verified_at, reason):
+    db = store.open_db(tmp_path / "r.db")
+    store.upsert_agency(db, name="示例县人民政府", kind="government", level="county",
+                        portal_id="shili")
+    db["crawl_portals"].insert({"portal_id": "shili", "status": "ok", "reports_found": 0,
+                                "health": health, "verified_at": verified_at})
+    found = rows(tmp_path / "r.db", "SELECT DISTINCT reason, portal_status FROM compliance")
+    assert found == [{"reason": reason, "portal_status": health}]
+
+
 @pytest.fixture(scope="module")
 def fixture_db(tmp_path_factory):
     return build_fixture_db(tmp_path_factory.mktemp("compliance") / "r.db")
