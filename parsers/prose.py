@@ -5,6 +5,7 @@
 Rules for the common phrasings of both templates, each tied to table cells:
 
     全年共收到政府信息公开申请81件 / 受理…申请21件        table3.new_received.total
+    收到依申请公开事项1项, …申请7份, 未收到…申请 (0)      table3.new_received.total
     办结…81件                                            table3.outcome_total.total
     予以公开…件, 部分公开…件, 予以公开及部分公开…件         granted, partially_granted (sum)
     不予公开 / 无法提供 / 不予处理 / 其他处理…件            the sums of their table-3 rows
@@ -43,6 +44,7 @@ class Rule:
     keys: tuple[str, ...]  # the cells summed
     exclude: re.Pattern | None = None  # in the text between keyword and number
     alone: bool = False  # the clause must hold no other count (…5件、网络申请70件: parts)
+    zero: bool = False  # the phrase states none at all (未收到…申请): the number is 0
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,13 @@ def _rule(kind: str, head: str, keys, exclude: str | None = None, unit: str = "�
 
 RULES = (
     _rule("new_received", r"(?:收到|接收|受理|新收|接到)", ("table3.new_received.total",),
-          exclude=r"自然人|法人|企业|机构|组织|公民|个人|结转|上年|办理中|办结",
-          filler="申请(?:数量)?(?:共计|总计|合计|共)?", alone=True),
+          exclude=r"自然人|法人|企业|机构|组织|公民|个人|结转|上年|办理中|办结|复议|诉讼",
+          filler="(?:申请|公开事项)(?:数量)?(?:共计|总计|合计|共)?", alone=True,
+          unit="(?:件|份|项)"),
+    Rule("new_received", re.compile(
+        r"(?:未|没有)(?:收到|接到|受理)过?(?P<mid>[^，。；：\d]{0,20}?)"
+        r"(?:申请|公开事宜|公开事项)"), ("table3.new_received.total",),
+        re.compile(r"复议|诉讼|自然人|法人|企业|机构|组织"), zero=True),
     _rule("outcome_total", r"办结", ("table3.outcome_total.total",),
           exclude=r"结转|上年|率"),
     _rule("granted_and_partially", r"(?<!不)予以公开(?:及|和|与|、|以及)部分公开",
@@ -101,7 +108,7 @@ RULES = (
 _OTHER_TIME = re.compile(
     r"累计|以来|历年|同比|环比|较上年|比上年|上年|去年|前年|往年|增长|下降|减少|增加|上升|"
     r"月份|\d+月|季度|上半年|下半年|截至|截止|至今|近\d*年|年均|平均|占比|分别")
-_COUNT = re.compile(r"\d+(?:件|起|条|个)")
+_COUNT = re.compile(r"\d+(?:件|起|条|个|份|项)")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)年")
 _SENTENCE = re.compile(r"[^。；;！？!?\n]+")
 _CLAUSE = re.compile(r"[^，,]+")
@@ -129,7 +136,8 @@ def statements(text: str, cells: dict[str, object], *, year: int | None) -> list
                     continue
                 if _lists_counts(clause, match) or (rule.alone and len(_COUNT.findall(clause)) > 1):
                     continue
-                found.append(_compare(rule, sentence, int(match.group("n")), cells))
+                stated = 0 if rule.zero else int(match.group("n"))
+                found.append(_compare(rule, sentence, stated, cells))
     return found
 
 
@@ -142,7 +150,9 @@ def _other_year(sentence: str, year: int | None) -> bool:
 def _lists_counts(clause: str, match: re.Match) -> bool:
     """Another count between this keyword and its number (…申请5件、信函申请…): a list of
     parts whose numbers cannot be told apart safely."""
-    return bool(re.search(r"\d+(?:件|起|条|个)", clause[match.start():match.start("n")]))
+    if "n" not in match.re.groupindex:
+        return False
+    return bool(_COUNT.search(clause[match.start():match.start("n")]))
 
 
 def _compare(rule: Rule, sentence: str, stated: int, cells: dict) -> Statement:

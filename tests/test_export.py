@@ -15,7 +15,7 @@ from xxgk.db import schema, store
 from xxgk.parsers import model
 from xxgk.scraper.cli import main
 
-from conftest import corpus_cases
+from conftest import corpus_cases, corpus_reports
 
 INPUTS = corpus_cases(".html", ".txt", ".pdf")
 
@@ -47,7 +47,7 @@ def test_csv_is_utf8_without_bom_by_default(db_path, tmp_path):
     data = out.read_bytes()
     assert not data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
-    assert len(rows) == 6
+    assert len(rows) == len(corpus_reports()) + 1  # and the blank one
     xihe = next(r for r in rows if r["agency"] == "阜新市细河区民政局")
     assert xihe["days_after_deadline"] == "-23"
     blank = next(r for r in rows if r["agency"] == "某县某局")

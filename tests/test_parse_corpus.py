@@ -9,9 +9,9 @@ from xxgk.parsers import parse_bytes, parse_path
 from xxgk.parsers.dispatch import read_document
 from xxgk.parsers.render import STYLES, render
 
-from conftest import CORPUS, corpus_cases, expected_for, printed_cells
+from conftest import CORPUS, corpus_params, expected_for, printed_cells
 
-CASES = corpus_cases(".html", ".txt")
+CASES = corpus_params(".html", ".txt")
 
 
 def assert_matches_expected(report, expected, *, page_meta: bool = True) -> None:
@@ -28,7 +28,7 @@ def assert_matches_expected(report, expected, *, page_meta: bool = True) -> None
         assert report.agency == expected["agency"]
 
 
-@pytest.mark.parametrize("path", CASES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", CASES)
 def test_corpus_report_cells_and_metadata(path):
     expected = expected_for(path)
     report = parse_path(path)
@@ -45,7 +45,7 @@ def test_corpus_report_cells_and_metadata(path):
             assert report.cell(key).note == note
 
 
-@pytest.mark.parametrize("path", corpus_cases(".html"), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", corpus_params(".html"))
 @pytest.mark.parametrize("style", STYLES)
 def test_text_renderings_parse_to_the_same_cells(path, style):
     expected = expected_for(path)

@@ -20,16 +20,34 @@ def parsed(name: str):
     return report, {c.key: c.value for c in report.cells}
 
 
-@pytest.mark.parametrize("name", TABLE_REPORTS)
+CORPUS_TABLE_REPORTS = [p.name for p in sorted(CORPUS.iterdir())
+                        if p.suffix in (".html", ".txt", ".pdf")
+                        and expected_for(p).get("template_version") in ("v2019", "v2021")]
+# pingtan-nyn-2023 prints 0 under 总计 of 本年新收 (6 + 1 in the columns; the corpus notes
+# the misprint); its overview says 7 were received: P1 catches the contradiction.
+SOURCE_CONTRADICTIONS = {"pingtan-nyn-2023.html": {("new_received", 7, 0)}}
+
+
+@pytest.mark.parametrize("name", CORPUS_TABLE_REPORTS)
 def test_corpus_prose_agrees_with_its_tables(name):
     report, cells = parsed(name)
     found = statements(report.narratives.get("overview", ""), cells, year=report.year)
-    assert all(s.ok for s in found), [s.detail for s in found if not s.ok]
+    failed = {(s.kind, s.stated, s.cell_value) for s in found if s.ok is False}
+    assert failed == SOURCE_CONTRADICTIONS.get(name, set()), [s.detail for s in found]
     expected = expected_for(CORPUS / name)["cells"]
     for s in found:  # the table side is the hand-checked value, not just the parse
         keys = [k for k in s.cell_key.split(" + ")]
         if all(k in expected for k in keys):
             assert s.cell_value == sum(expected[k] for k in keys), s.detail
+
+
+def test_most_corpus_reports_state_a_checked_figure():
+    checked = 0
+    for name in CORPUS_TABLE_REPORTS:
+        report, cells = parsed(name)
+        found = statements(report.narratives.get("overview", ""), cells, year=report.year)
+        checked += any(s.ok is not None for s in found)
+    assert len(CORPUS_TABLE_REPORTS) >= 14 and checked / len(CORPUS_TABLE_REPORTS) > 0.75
 
 
 def test_pingtan_2023_states_every_common_figure():
@@ -66,12 +84,17 @@ CELLS = {"table3.new_received.total": 81, "table3.outcome_total.total": 81,
     "行政复议、行政诉讼分别为2件、7件。",
     "全年收到政府信息公开申请八十一件。",                      # Chinese numerals: not read
     "1-9月共办结申请60件。",                                  # part of the year
+    "未收到行政复议申请。",                                    # not an information request
+    "办理依申请公开19件。",                                   # 办理 may include carried-over
 ])
 def test_ambiguous_statements_are_not_checked(text):
     assert statements(text, CELLS, year=2023) == []
 
 
 @pytest.mark.parametrize("text, kind, stated", [
+    ("2023年，我局未收到过信息公开申请。", "new_received", 0),
+    ("本年度收到依申请公开事项1项。", "new_received", 1),
+    ("2023年，我局共收到政府信息公开申请7份。", "new_received", 7),
     ("2023年全区受理政府信息公开申请81件，均在法定期限答复。", "new_received", 81),
     ("全年共收到政府信息公开申请81件。", "new_received", 81),
     ("本年度共办结81件。", "outcome_total", 81),
@@ -79,7 +102,8 @@ def test_ambiguous_statements_are_not_checked(text):
     ("因政府信息公开引起的行政复议案件2件、行政诉讼案件7件。", "review", 2),
 ])
 def test_common_phrasings_are_read(text, kind, stated):
-    found = {s.kind: s for s in statements(text, CELLS, year=2023)}
+    cells = {**CELLS, "table3.new_received.total": stated} if kind == "new_received" else CELLS
+    found = {s.kind: s for s in statements(text, cells, year=2023)}
     assert found[kind].stated == stated and found[kind].ok is True
 
 

@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -29,6 +30,11 @@ from xxgk.db.publish import DB_NAME, publish_site, snapshot, start_datasette, st
 from xxgk.db.schema import CRAWL_TABLES, CRAWLER_ADDED_COLUMNS, TABLES
 from xxgk.db.screenshot import build_fixture_db
 from xxgk.scraper.cli import main as xxgk
+
+from conftest import corpus_cases, corpus_reports
+
+# every corpus file (build_fixture_db loads them all) + the derived 2021 report
+FIXTURE_REPORTS = len(corpus_cases(".html", ".txt", ".pdf")) + 1
 
 # ------------------------------------------------------------------ helpers
 
@@ -111,10 +117,10 @@ def test_publish_writes_a_self_contained_read_only_site(site, fixture_db):
     source_counts = counts(fixture_db)
     snapshot_counts = counts(site / "reports.db")
     assert {k: v for k, v in snapshot_counts.items() if k != "sqlite_stat1"} == source_counts
-    assert source_counts["reports"] == 8  # 7 corpus files + the derived 2021 report
+    assert source_counts["reports"] == FIXTURE_REPORTS
     inspect = json.loads((site / "inspect-data.json").read_text())
     assert inspect[DB_NAME]["file"] == "reports.db"
-    assert inspect[DB_NAME]["tables"]["reports"]["count"] == 8
+    assert inspect[DB_NAME]["tables"]["reports"]["count"] == FIXTURE_REPORTS
     settings = json.loads((site / "settings.json").read_text())
     assert settings["sql_time_limit_ms"] > 0 and settings["max_returned_rows"] > 0
     assert settings["default_allow_sql"] is True
@@ -135,7 +141,7 @@ def test_snapshot_is_consistent_while_a_writer_is_mid_transaction(tmp_path):
     with sqlite3.connect(snap) as a, sqlite3.connect(again) as b:
         assert a.execute(name_query).fetchone()[0] == 0  # not committed when copied
         assert b.execute(name_query).fetchone()[0] == 1
-        assert a.execute("SELECT count(*) FROM reports").fetchone()[0] == 8
+        assert a.execute("SELECT count(*) FROM reports").fetchone()[0] == FIXTURE_REPORTS
 
 
 def test_snapshot_of_a_plain_database_keeps_every_row(tmp_path):
@@ -201,7 +207,9 @@ def test_served_view_shows_its_facets_and_column_descriptions(server):
     facets = json.loads(body)["facet_results"]
     assert {"year", "province", "agency_level"} <= set(facets)
     years = {v["value"]: v["count"] for v in facets["year"]["results"]}
-    assert years == {2018: 1, 2020: 2, 2021: 1, 2023: 2}
+    # one per corpus report's year, and the derived 2021 report
+    want = Counter(e["year"] for e in corpus_reports()) + Counter({2021: 1})
+    assert years == dict(want) and {2018, 2020, 2021, 2023} <= set(years)
     status, page = fetch(f"{server}{DB_NAME}/report_overview")
     assert status == 200 and "本年新收申请数" in page.decode() and "公开率" in page.decode()
 
@@ -307,7 +315,7 @@ def test_arbitrary_sql_cannot_write(server, site, route):
     assert not Path("/tmp/xxgk-evil-copy.db").exists()
     # and the server still answers from the intact file
     status, body = fetch(sql_url(server, "SELECT count(*) AS n FROM reports", _shape="array"))
-    assert status == 200 and json.loads(body) == [{"n": 8}]
+    assert status == 200 and json.loads(body) == [{"n": FIXTURE_REPORTS}]
 
 
 def test_every_write_method_and_post_to_canned_queries_is_refused(server, site):
