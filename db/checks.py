@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from xxgk.db import summaries
 from xxgk.parsers import schema as keys
 
 CROSS_CHECKS = ("X1", "X2", "D1")
@@ -21,12 +22,17 @@ X2_ROWS = ("regulations", "normative_documents")
 DEADLINES = {"government": "03-31", "department": "01-31"}
 
 
-def refresh(db: Database, agency_ids: list[int] | None = None) -> int:
-    """Recompute X1, X2 and D1 for these agencies (all when None); return rows written."""
+def refresh(db: Database, agency_ids: list[int] | None = None, *,
+            report_ids: list[int] = ()) -> int:
+    """Recompute X1, X2 and D1 for these agencies (all when None); return rows written.
+
+    The summary tables (db/summaries.py) of these agencies' reports and of `report_ids`
+    are brought up to date in the same transaction: the failed-check counts change."""
     # Each branch writes before it reads, so the write lock is taken (waiting for another
     # writer if need be) before the transaction has read anything that could go stale.
     with db.atomic():
-        if agency_ids is None:
+        everything = agency_ids is None
+        if everything:
             db.execute(f"DELETE FROM checks WHERE check_id IN {_in(CROSS_CHECKS)}")
             agency_ids = [r[0] for r in db.execute(
                 "SELECT DISTINCT agency_id FROM reports WHERE agency_id IS NOT NULL")]
@@ -41,6 +47,10 @@ def refresh(db: Database, agency_ids: list[int] | None = None) -> int:
             " other_report_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
+        if everything:
+            summaries.rebuild(db, wide=False)  # cells did not change
+        else:
+            summaries.refresh(db, report_ids=report_ids, agency_ids=agency_ids)
     return len(rows)
 
 

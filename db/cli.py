@@ -17,8 +17,9 @@ import click
 from xxgk.db import checks as cross_checks
 from xxgk.db import compliance as compliance_view
 from xxgk.db import export as exporter
-from xxgk.db import prose_checks, store
+from xxgk.db import parsepool, prose_checks, store
 from xxgk.db import similar as similar_reports
+from xxgk.db.archive import MissingBytes
 
 # What `load` picks up when given a directory: the formats the parsers read.
 LOADABLE = {".html", ".htm", ".shtml", ".jhtml", ".txt", ".pdf", ".doc", ".docx", ".wps",
@@ -26,6 +27,30 @@ LOADABLE = {".html", ".htm", ".shtml", ".jhtml", ".txt", ".pdf", ".doc", ".docx"
 
 DB_OPTION = click.option(
     "--db", "db_path", required=True, metavar="FILE", help="The SQLite database file.")
+
+
+def pool_options(command):
+    """--workers, --parse-timeout, --parse-memory: the parse pool of crawl, load and reparse
+    (db/parsepool.py), passed on as `pool_options`."""
+    options = [
+        click.option("--workers", type=int, metavar="N",
+                     help="Parser processes (default: one per CPU core)."),
+        click.option("--parse-timeout", type=float, default=parsepool.DEFAULT_TIME_LIMIT,
+                     show_default=True, metavar="SECONDS",
+                     help="Time limit per document; past it the report is recorded failed "
+                          "('parse timed out') and its worker replaced."),
+        click.option("--parse-memory", type=int, default=parsepool.DEFAULT_MEMORY_MB,
+                     show_default=True, metavar="MB",
+                     help="Address-space limit of each parser process (RLIMIT_AS); past it "
+                          "the report is recorded failed ('memory limit')."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _pool(workers, parse_timeout, parse_memory) -> parsepool.ParsePool:
+    return parsepool.ParsePool(workers, time_limit=parse_timeout, memory_mb=parse_memory)
 
 
 def _open(db_path: str, *, must_exist: bool):
@@ -68,12 +93,16 @@ def _expand(inputs: tuple[str, ...]) -> list[Path]:
               help="Assign every file to this agency (its full name) instead of the name "
                    "read from the report.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary line.")
-def load(inputs: tuple[str, ...], db_path: str, agency: str | None, quiet: bool) -> None:
+@pool_options
+def load(inputs: tuple[str, ...], db_path: str, agency: str | None, quiet: bool,
+         workers: int | None, parse_timeout: float, parse_memory: int) -> None:
     """Parse local files and store them, with their raw bytes, in the database.
 
     Loading is idempotent: a file whose bytes are already stored and parsed by the
     current parser changes nothing. A changed file becomes a new version of the same
-    path. A file that cannot be parsed is stored all the same, its report marked failed.
+    path. A file that cannot be parsed is stored all the same, its report marked failed
+    (parsing runs in a pool of worker processes, each document within --parse-timeout
+    and --parse-memory: a file that hangs or explodes fails alone).
     Directories are walked for report files (.html, .txt, .pdf, .docx, ...).
 
     Example:
@@ -87,29 +116,43 @@ def load(inputs: tuple[str, ...], db_path: str, agency: str | None, quiet: bool)
     agency_id = store.upsert_agency(db, name=agency) if agency else None
     tally: Counter = Counter()
     unreadable = 0
-    for path in files:
-        try:
-            data = path.read_bytes()
-        except OSError as error:
-            click.echo(f"xxgk load: {path}: cannot read: {error.strerror or error}", err=True)
-            unreadable += 1
-            continue
-        before = _report_state(db, path)
-        document_id, report_id = store.load_bytes(
-            db, data, name=str(path), agency_id=agency_id, path=str(path))
-        changed = before != _report_state(db, path)
-        tally["changed" if changed else "unchanged"] += 1
-        row = db.execute("SELECT status, template_version, year, cell_count FROM reports"
-                         " WHERE id = ?", (report_id,)).fetchone()
-        tally[row[0]] += 1
-        if not quiet:
-            state = "stored" if changed else "unchanged"
-            click.echo(f"{path}: {state} · document {document_id} · report {report_id} · "
-                       f"{row[1]} {row[2] or '?'} · {row[0]} · {row[3]} cells")
+
+    def stored():  # raw bytes first; only what needs a parse goes to the pool
+        nonlocal unreadable
+        for path in files:
+            try:
+                data = path.read_bytes()
+            except OSError as error:
+                click.echo(f"xxgk load: {path}: cannot read: {error.strerror or error}", err=True)
+                unreadable += 1
+                continue
+            before = _report_state(db, path)
+            document_id, report_id = store.store_unparsed(db, data, name=str(path), path=str(path))
+            yield (path, before, document_id, report_id), None if report_id else data, str(path)
+
+    with _pool(workers, parse_timeout, parse_memory) as pool:
+        for (path, before, document_id, report_id), report in parsepool.parse_all(pool, stored()):
+            if report is not None:
+                report_id = store.store_report(db, document_id, report, agency_id=agency_id)
+            changed = before != _report_state(db, path)
+            _tally_line(db, tally, path, document_id, report_id, changed, quiet)
     statuses = ", ".join(f"{tally[s]} {s}" for s in store.schema.REPORT_STATUSES if tally[s])
     click.echo(f"{len(files) - unreadable} files: {tally['changed']} stored, "
                f"{tally['unchanged']} unchanged ({statuses or 'none'}) -> {db_path}")
     sys.exit(1 if unreadable else 0)
+
+
+def _tally_line(db, tally: Counter, path, document_id: int, report_id: int, changed: bool,
+                quiet: bool) -> None:
+    """Count one loaded file and print its line: the one place a load reports an input."""
+    tally["changed" if changed else "unchanged"] += 1
+    row = db.execute("SELECT status, template_version, year, cell_count FROM reports"
+                     " WHERE id = ?", (report_id,)).fetchone()
+    tally[row[0]] += 1
+    if not quiet:
+        state = "stored" if changed else "unchanged"
+        click.echo(f"{path}: {state} · document {document_id} · report {report_id} · "
+                   f"{row[1]} {row[2] or '?'} · {row[0]} · {row[3]} cells")
 
 
 def _report_state(db, path: Path):
@@ -129,8 +172,12 @@ def _report_state(db, path: Path):
 @click.option("--all-documents", is_flag=True,
               help="Also parse stored documents never parsed before (e.g. crawled list pages).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary line.")
-def reparse(db_path: str, outdated_only: bool, all_documents: bool, quiet: bool) -> None:
-    """Run the current parser again over every stored report document, from its raw bytes.
+@pool_options
+def reparse(db_path: str, outdated_only: bool, all_documents: bool, quiet: bool,
+            workers: int | None, parse_timeout: float, parse_memory: int) -> None:
+    """Run the current parser again over every stored report document, from its raw bytes,
+    in a pool of worker processes (every core; limits as for load). Documents a crawl
+    stored without parsing them (`xxgk crawl --no-parse`) are parsed too.
 
     Each report's cells, checks and narratives are replaced in one transaction; the
     documents are never touched, so a reparse can be interrupted and run again.
@@ -139,19 +186,29 @@ def reparse(db_path: str, outdated_only: bool, all_documents: bool, quiet: bool)
 
         xxgk reparse --db reports.db
 
-        xxgk reparse --db reports.db --outdated-only
+        xxgk reparse --db reports.db --outdated-only --workers 4
     """
     db = _open(db_path, must_exist=True)
     ids = store.documents_to_reparse(db, outdated_only=outdated_only,
                                      all_documents=all_documents)
     tally: Counter = Counter()
-    for document_id in ids:
-        report_id = store.reparse_document(db, document_id)
-        status = db.execute("SELECT status FROM reports WHERE id = ?", (report_id,)).fetchone()[0]
-        tally[status] += 1
-        if not quiet:
-            click.echo(f"document {document_id} ({store.document_name(db, document_id)}):"
-                       f" report {report_id} {status}")
+
+    def jobs():
+        for document_id in ids:
+            try:
+                yield document_id, store.document_bytes(db, document_id), store.document_name(db, document_id)
+            except MissingBytes as error:  # archived bytes gone: say which, parse the others
+                click.echo(f"xxgk reparse: {error}", err=True)
+                tally["bytes missing"] += 1
+
+    with _pool(workers, parse_timeout, parse_memory) as pool:
+        for document_id, report in parsepool.parse_all(pool, jobs()):
+            report_id = store.store_reparsed(db, document_id, report)
+            status = db.execute("SELECT status FROM reports WHERE id = ?", (report_id,)).fetchone()[0]
+            tally[status] += 1
+            if not quiet:
+                click.echo(f"document {document_id} ({store.document_name(db, document_id)}):"
+                           f" report {report_id} {status}")
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(tally.items()))
     click.echo(f"reparsed {len(ids)} documents with parser {store.PARSER_VERSION}"
                f" ({statuses or 'nothing to do'})")
@@ -239,7 +296,9 @@ def _print_compliance(db, year: int | None, limit: int, as_json: bool) -> None:
 
 @click.command()
 @DB_OPTION
-@click.option("--table", required=True, help="Table or view, e.g. report_overview.")
+@click.option("--table", help="Table or view, e.g. report_overview.")
+@click.option("--original", "document_id", type=int, metavar="DOCUMENT_ID",
+              help="Write the raw bytes of one document (documents.id) instead of a table.")
 @click.option("--format", "fmt", type=click.Choice(exporter.FORMATS),
               help="Output format; by default taken from the -o file's extension.")
 @click.option("-o", "--output", metavar="FILE", help="Output file ('-' or absent: stdout).")
@@ -247,17 +306,28 @@ def _print_compliance(db, year: int | None, limit: int, as_json: bool) -> None:
               help="CSV for Excel on Chinese Windows: UTF-8 with a byte-order mark, CRLF.")
 @click.option("--chinese-header", is_flag=True, help="CSV header of Chinese labels.")
 @click.option("--where", metavar="SQL", help="Filter rows, e.g. \"year = 2023\".")
-def export(db_path: str, table: str, fmt: str | None, output: str | None, excel: bool,
-           chinese_header: bool, where: str | None) -> None:
-    """Export a table or view as CSV (UTF-8), XLSX (Chinese header row) or JSON lines.
+def export(db_path: str, table: str | None, document_id: int | None, fmt: str | None,
+           output: str | None, excel: bool, chinese_header: bool, where: str | None) -> None:
+    """Export a table or view as CSV (UTF-8), XLSX (Chinese header row), JSON lines or
+    Parquet; or the original bytes of one document (--original), from the database or its
+    archive file.
 
     Example:
 
         xxgk export --db reports.db --table report_overview --format csv --excel -o overview.csv
 
         xxgk export --db reports.db --table table3_wide -o table3.xlsx --where "year = 2023"
+
+        xxgk export --db reports.db --table cells --format parquet -o cells.parquet
+
+        xxgk export --db reports.db --original 42 -o report.html
     """
+    if (table is None) == (document_id is None):
+        raise click.UsageError("give --table or --original (one of them)")
     db = _open(db_path, must_exist=True)
+    if document_id is not None:
+        _export_original(db, db_path, document_id, output)
+        return
     try:
         fmt = exporter.format_for(output, fmt or ("csv" if output in (None, "-") else None))
         count = exporter.export(db, table, fmt, output, excel=excel, where=where,
@@ -269,3 +339,47 @@ def export(db_path: str, table: str, fmt: str | None, output: str | None, excel:
             from error
     if output not in (None, "-"):
         click.echo(f"{count} rows of {table} -> {output} ({fmt})", err=True)
+
+
+def _export_original(db, db_path: str, document_id: int, output: str | None) -> None:
+    try:
+        data = store.document_bytes(db, document_id)
+    except KeyError as error:
+        raise click.ClickException(f"{db_path}: {error.args[0]}") from error
+    if output in (None, "-"):
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    try:
+        Path(output).write_bytes(data)
+    except OSError as error:
+        raise click.ClickException(f"{output}: cannot write: {error.strerror or error}") \
+            from error
+    name = store.document_name(db, document_id)
+    click.echo(f"document {document_id} ({name}): {len(data):,} bytes -> {output}", err=True)
+
+
+@click.command(name="archive")
+@DB_OPTION
+@click.option("--no-vacuum", is_flag=True,
+              help="Leave the main file its size (VACUUM needs as much free disk again).")
+def archive(db_path: str, no_vacuum: bool) -> None:
+    """Move the raw bytes into the companion file <name>.archive.db; from then on new
+    bytes go there too. The main file keeps every document's URL, version and SHA-256,
+    and `xxgk export --original ID` reads the bytes back from either file.
+
+    Example:
+
+        xxgk archive --db reports.db        # -> reports.db (small) + reports.archive.db
+    """
+    from xxgk.db import archive as archive_file
+
+    db = _open(db_path, must_exist=True)
+    moved = archive_file.move_blobs(db)
+    target = archive_file.archive_path(db_path)
+    if moved and not no_vacuum:
+        db.execute("VACUUM")
+    db.execute("PRAGMA main.wal_checkpoint(TRUNCATE)")
+    size = db.execute("SELECT page_count * page_size FROM pragma_page_count(),"
+                      " pragma_page_size()").fetchone()[0]
+    click.echo(f"{moved} raw files moved to {target}; {db_path} is now {size:,} bytes")

@@ -36,15 +36,17 @@ DASHBOARD_ACTOR = {"id": DASHBOARD_ACTOR_ID, "display": "只读 read-only"}
 _EMBED = {"usermeta": {"embedOptions": {"renderer": "svg", "actions": False}}}
 
 # Optional filter clauses in datasette-dashboards' [[ ... ]] syntax: dropped when unset.
-_WHERE = """
-  [[ AND year = CAST(:year AS INTEGER) ]]
-  [[ AND :region IN (province, city, county) ]]"""
+# The charts read running totals (db/summaries.py) rather than a million report rows:
+# overview_totals has one row per year and region name, region '' standing for all, so
+# "region = '' [[ || :region ]]" is the whole country until a region is chosen.
+_YEAR = "[[ AND year = CAST(:year AS INTEGER) ]]"
+_TOTALS_WHERE = f"region = '' [[ || :region ]] {_YEAR}"
 
 APPLICATIONS_PER_YEAR = f"""
-SELECT year, sum(new_received) AS new_received, count(*) AS reports
-FROM report_overview
-WHERE year IS NOT NULL AND new_received IS NOT NULL {_WHERE}
-GROUP BY year ORDER BY year"""
+SELECT year, sum(new_received) AS new_received, sum(n_new_received) AS reports
+FROM overview_totals
+WHERE {_TOTALS_WHERE} AND year > 0
+GROUP BY year HAVING sum(n_new_received) > 0 ORDER BY year"""
 
 # The outcome rows of table 3, summed over the selected reports, one row per outcome.
 _OUTCOMES = (
@@ -56,29 +58,44 @@ _OUTCOMES = (
     ("other_handling_total", "其他处理"),
 )
 OUTCOME_MIX = (
-    f"WITH selected AS (SELECT * FROM report_overview WHERE 1 = 1 {_WHERE}\n)\n"
+    "WITH selected AS (SELECT "
+    + ", ".join(f"coalesce(sum({column}), 0) AS {column}" for column, _ in _OUTCOMES)
+    + f" FROM overview_totals WHERE {_TOTALS_WHERE}\n)\n"
     + "\nUNION ALL\n".join(
-        f"SELECT {i} AS ord, '{label}' AS outcome, coalesce(sum({column}), 0) AS applications "
-        "FROM selected"
+        f"SELECT {i} AS ord, '{label}' AS outcome, {column} AS applications FROM selected"
         for i, (column, label) in enumerate(_OUTCOMES)
     )
 )
 
-REVIEW_LITIGATION = f"""
+# Table 4 without its total column: overview_totals holds each cell's sum as t4_<row>_<col>
+# and, as t4_<row>_<col>_n, how many reports printed a value there.
+# (This file is copied into the published site as a plugin, so it spells them out; a test
+# holds them equal to db.schema.T4_SUMMED_KEYS.)
+_T4 = [(row, col) for row in ("review", "litigation_direct", "litigation_after_review")
+       for col in ("upheld", "corrected", "other", "pending")]
+_T4_CASE = "CASE k.key " + " ".join(
+    f"WHEN 'table4.{r}.{c}' THEN s.t4_{r}_{c}{{suffix}}" for r, c in _T4) + " END"
+REVIEW_LITIGATION = (
+    "WITH s AS (SELECT "
+    + ", ".join(f"sum(t4_{r}_{c}) AS t4_{r}_{c}, sum(t4_{r}_{c}_n) AS t4_{r}_{c}_n"
+                for r, c in _T4)
+    + f" FROM overview_totals WHERE {_TOTALS_WHERE})"
+    + f"""
 SELECT k.row_label AS case_group, k.column_label AS result, k.column_order AS ord,
-       sum(c.value) AS cases
-FROM cells c
-JOIN cell_keys k ON k.key = c.key
-JOIN report_overview o ON o.report_id = c.report_id
-WHERE c.key > 'table4.' AND c.key < 'table4/' AND k.column_key != 'total' {_WHERE}
-GROUP BY k.row_key, k.column_key
-ORDER BY k.row_order, k.column_order"""
+       {_T4_CASE.format(suffix="")} AS cases
+FROM cell_keys k, s
+WHERE k.key > 'table4.' AND k.key < 'table4/' AND k.column_key != 'total'
+  AND {_T4_CASE.format(suffix="_n")} > 0
+ORDER BY k.row_order, k.column_order""")
 
-TOP_AGENCIES = f"""
-SELECT agency, sum(new_received) AS new_received
-FROM report_overview
-WHERE new_received IS NOT NULL {_WHERE}
-GROUP BY agency ORDER BY new_received DESC, agency LIMIT 15"""
+# agency_totals holds each agency's sum per year and, as year -1, over all years: the
+# unset year filter leaves "year = -1", a set one makes it "year = -1 + 1 + :year".
+TOP_AGENCIES = """
+SELECT agency, new_received
+FROM agency_totals
+WHERE year = -1 [[ + 1 + CAST(:year AS INTEGER) ]] AND n_new_received > 0
+  [[ AND :region IN (province, city, county) ]]
+ORDER BY new_received DESC, agency LIMIT 15"""
 
 # Compliance (db/compliance.py): the share of registered agencies on time, late and missing.
 _VERDICTS = (("on_time", "按时发布"), ("late", "逾期发布"), ("missing", "未找到报告"),
@@ -88,18 +105,17 @@ COMPLIANCE_BY_YEAR = (
     + " ".join(f"WHEN '{v}' THEN '{label}'" for v, label in _VERDICTS)
     + " END AS verdict, CASE verdict "
     + " ".join(f"WHEN '{v}' THEN {i}" for i, (v, _) in enumerate(_VERDICTS))
-    + f""" END AS ord, count(*) AS agencies
+    + """ END AS ord, count(*) AS agencies
 FROM compliance
-WHERE 1 = 1 {_WHERE}
+WHERE 1 = 1
+  [[ AND year = CAST(:year AS INTEGER) ]]
+  [[ AND :region IN (province, city, county) ]]
 GROUP BY year, verdict ORDER BY year, ord""")
 
-YEAR_OPTIONS = "SELECT DISTINCT year FROM report_overview WHERE year IS NOT NULL ORDER BY year DESC"
-REGION_OPTIONS = """
-SELECT name FROM (
-  SELECT province AS name FROM report_overview UNION
-  SELECT city FROM report_overview UNION
-  SELECT county FROM report_overview)
-WHERE name IS NOT NULL AND name != '' ORDER BY name"""
+YEAR_OPTIONS = ("SELECT DISTINCT year FROM overview_totals WHERE region = '' AND year > 0"
+                " ORDER BY year DESC")
+REGION_OPTIONS = ("SELECT DISTINCT region AS name FROM overview_totals WHERE region != ''"
+                  " ORDER BY name")
 
 
 def _bar(x: dict, y: dict, **encoding) -> dict:

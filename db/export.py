@@ -1,8 +1,10 @@
-"""Export a table or view as CSV, XLSX or JSON lines.
+"""Export a table or view as CSV, XLSX, JSON lines or Parquet.
 
 CSV is UTF-8; `excel=True` adds the byte-order mark Excel on Chinese Windows needs to
 read it as UTF-8 rather than GBK. XLSX gets a header row of Chinese labels (from
-`db.schema.TABLES`). JSON lines: one object per row, Chinese kept as is.
+`db.schema.TABLES`). JSON lines: one object per row, Chinese kept as is. Parquet (the
+optional `parquet` extra, pyarrow): typed columns, each column's Chinese label and meaning
+in its field metadata, for DuckDB, pandas or R beyond what Datasette answers.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from sqlite_utils import Database
 
 from xxgk.db.schema import TABLES
 
-FORMATS = ("csv", "xlsx", "jsonl")
+FORMATS = ("csv", "xlsx", "jsonl", "parquet")
+PARQUET_BATCH = 50_000
 
 
 class ExportError(ValueError):
@@ -34,7 +37,8 @@ def format_for(output: str | None, given: str | None) -> str:
     if suffix in ("json", "ndjson"):
         suffix = "jsonl"
     if suffix not in FORMATS:
-        raise ExportError(f"{output or '-'}: cannot tell the format, give --format csv|xlsx|jsonl")
+        raise ExportError(f"{output or '-'}: cannot tell the format,"
+                          " give --format csv|xlsx|jsonl|parquet")
     return suffix
 
 
@@ -61,8 +65,12 @@ def export(db: Database, table: str, fmt: str, output: str | Path | None, *,
            excel: bool = False, where: str | None = None, chinese_header: bool = False) -> int:
     """Write `table` to `output` (None or '-' is stdout, not for xlsx); return rows written."""
     if fmt not in FORMATS:
-        raise ExportError(f"unknown format {fmt!r}: use csv, xlsx or jsonl")
+        raise ExportError(f"unknown format {fmt!r}: use csv, xlsx, jsonl or parquet")
     columns, cursor = rows(db, table, where)
+    if fmt == "parquet":
+        if output in (None, "-"):
+            raise ExportError("parquet cannot go to standard output: give -o FILE.parquet")
+        return _parquet(db, table, columns, cursor, Path(output), where)
     if fmt == "xlsx":
         if output in (None, "-"):
             raise ExportError("xlsx cannot go to standard output: give -o FILE.xlsx")
@@ -113,3 +121,64 @@ def _xlsx(table: str, columns: list[str], cursor, output: Path) -> int:
         count += 1
     book.save(output)
     return count
+
+
+def _parquet(db: Database, table: str, columns: list[str], cursor, output: Path,
+             where: str | None) -> int:
+    """Write Parquet in batches (a national cells table does not fit in memory), each
+    column typed by what SQLite holds in it: a first pass asks for the storage classes
+    present, since one batch cannot tell an integer column from one that later holds a
+    decimal amount."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as error:
+        raise ExportError("parquet needs pyarrow: pip install 'xxgk[parquet]'") from error
+    schema = pa.schema([
+        pa.field(name, kind, metadata=_field_metadata(table, name))
+        for name, kind in zip(columns, _arrow_types(db, table, columns, where, pa), strict=True)
+    ])
+    count = 0
+    with pq.ParquetWriter(output, schema, compression="zstd") as writer:
+        while batch := cursor.fetchmany(PARQUET_BATCH):
+            arrays = [_arrow_array(pa, [row[i] for row in batch], field.type)
+                      for i, field in enumerate(schema)]
+            writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
+            count += len(batch)
+    return count
+
+
+def _arrow_types(db: Database, table: str, columns: list[str], where: str | None, pa) -> list:
+    probes = ", ".join(
+        f"max(typeof([{c}]) = '{kind}')" for c in columns
+        for kind in ("text", "blob", "real", "integer"))
+    sql = f"SELECT {probes} FROM [{table}]" + (f" WHERE {where}" if where else "")
+    flags = db.execute(sql).fetchone()
+    types = []
+    for i in range(len(columns)):
+        text, blob, real, integer = flags[i * 4:i * 4 + 4]
+        if blob:
+            types.append(pa.binary())
+        elif text or not (real or integer):
+            types.append(pa.string())
+        elif real:
+            types.append(pa.float64())
+        else:
+            types.append(pa.int64())
+    return types
+
+
+def _arrow_array(pa, values: list, kind):
+    if kind == pa.string():
+        values = [v if v is None or isinstance(v, str) else str(v) for v in values]
+    elif kind == pa.float64():
+        values = [None if v is None else float(v) for v in values]
+    return pa.array(values, type=kind)
+
+
+def _field_metadata(table: str, column: str) -> dict[str, str]:
+    info = TABLES.get(table, {}).get("columns", {}).get(column)
+    if not info:
+        return {}
+    return {k: v for k, v in (("zh", info["zh"]), ("en", info["en"]),
+                              ("unit", info.get("unit"))) if v}

@@ -6,7 +6,8 @@
 
 The published directory is self-contained and read-only:
 
-    site/reports.db           a consistent snapshot (VACUUM INTO), never the file the crawl writes
+    site/reports.db           a consistent snapshot (VACUUM INTO), never the file the crawl
+                              writes; without the raw bytes unless --with-raw
     site/metadata.yml         titles, descriptions, facets, canned queries, the dashboard (db.metadata)
     site/settings.json        time and row limits; default_allow_sql off with --public
     site/inspect-data.json    row counts and hash; makes Datasette open the snapshot immutable
@@ -39,18 +40,25 @@ DB_NAME = "reports"  # the published file is always reports.db, so URLs are stab
 
 # Limits that keep one visitor from running away with the server.
 SETTINGS = {
-    "sql_time_limit_ms": 1500,
+    "sql_time_limit_ms": 1000,  # Datasette's own default; benchmarks/national.py holds to it
     "max_returned_rows": 2000,
     "facet_time_limit_ms": 1000,
     "num_sql_threads": 3,
     "allow_facet": True,
+    # Datasette tries every column of a table page as a facet to suggest one: ~40 queries
+    # of up to 50 ms each per page of report_overview, seconds at national size.
+    "suggest_facets": False,
     "default_allow_sql": True,
 }
 
 
-def snapshot(source: Path, target: Path) -> Path:
+def snapshot(source: Path, target: Path, *, with_raw: bool = False) -> Path:
     """Copy `source` into `target` with VACUUM INTO: one transaction, so a crawl writing
-    meanwhile is either wholly in or wholly out; the source is opened read-only."""
+    meanwhile is either wholly in or wholly out; the source is opened read-only.
+
+    The raw bytes (blobs) are left out unless `with_raw`, then those of the archive file
+    (db/archive.py) are copied in too; documents keeps every file's URL, version and
+    SHA-256 either way."""
     if not source.is_file():
         raise click.ClickException(f"no database at {source}")
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -65,12 +73,39 @@ def snapshot(source: Path, target: Path) -> Path:
     try:
         # A WAL source makes a WAL copy; an immutable file must not need -wal/-shm beside it.
         copy.execute("PRAGMA journal_mode=DELETE")
+        _raw_bytes(copy, source, with_raw)
+        # One key across all reports (the cells page filtered by key, a metric in SQL) is a
+        # scan of every cell without this: 3 s at 80,000 reports, ~40 s at a million. The
+        # snapshot is never written, so the index costs no load time here, only ~40% more
+        # file; the working database goes without it (see the README, "national").
+        if copy.execute("SELECT 1 FROM sqlite_master WHERE name = 'cells'").fetchone():
+            copy.execute("CREATE INDEX IF NOT EXISTS cells_key ON cells(key, value)")
         copy.execute("ANALYZE")  # query-planner statistics for the canned queries
         copy.commit()
     finally:
         copy.close()
     os.replace(partial, target)  # a server reading the old snapshot keeps its open file
     return target
+
+
+def _raw_bytes(copy: sqlite3.Connection, source: Path, with_raw: bool) -> None:
+    """Empty the snapshot's blobs table, or fill it from the archive file as well."""
+    from xxgk.db.archive import archive_path
+
+    if not copy.execute("SELECT 1 FROM sqlite_master WHERE name = 'blobs'").fetchone():
+        return
+    archive = archive_path(source)
+    if with_raw:
+        if archive.exists():
+            copy.execute("ATTACH DATABASE ? AS archive", (f"{archive.resolve().as_uri()}?mode=ro",))
+            copy.execute("INSERT OR IGNORE INTO blobs SELECT * FROM archive.blobs")
+            copy.commit()
+            copy.execute("DETACH DATABASE archive")
+        return
+    if copy.execute("SELECT 1 FROM blobs LIMIT 1").fetchone():
+        copy.execute("DELETE FROM blobs")
+        copy.commit()
+        copy.execute("VACUUM")
 
 
 def _copy_consistently(source_db: sqlite3.Connection, target: Path) -> None:
@@ -114,12 +149,13 @@ def write_inspect_file(database: Path, target: Path) -> Path:
     return target
 
 
-def publish_site(db_path: Path, out: Path, *, public: bool = False) -> Path:
+def publish_site(db_path: Path, out: Path, *, public: bool = False,
+                 with_raw: bool = False) -> Path:
     """Write the self-contained published directory `out` (see the module docstring)."""
     from xxgk.db import agency_page, dashboards, metadata
 
     out.mkdir(parents=True, exist_ok=True)
-    database = snapshot(db_path, out / f"{DB_NAME}.db")
+    database = snapshot(db_path, out / f"{DB_NAME}.db", with_raw=with_raw)
     meta = metadata.build_metadata(database, DB_NAME, public=public)
     metadata.write_yaml(meta, out / "metadata.yml")
     settings = site_settings(public)
@@ -211,15 +247,19 @@ _PUBLIC_OPTION = click.option(
 @click.option("--out", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="Directory to write the published site into (created if missing).")
 @_PUBLIC_OPTION
-def publish(db_path: Path, out: Path, public: bool):
-    """Write a read-only snapshot of the database and its Datasette configuration.
+@click.option("--with-raw", is_flag=True,
+              help="Keep the raw bytes of every document in the snapshot (blobs; from the "
+                   "archive file too). Left out by default: they are most of the file.")
+def publish(db_path: Path, out: Path, public: bool, with_raw: bool):
+    """Write a read-only snapshot of the database and its Datasette configuration. The raw
+    bytes are left out unless --with-raw (documents keeps URL, version and SHA-256).
 
     Example:
 
         xxgk publish --db reports.db --out site/ --public
         datasette site/ -h 0.0.0.0      # on the server; or: datasette -i site/reports.db -m site/metadata.yml
     """
-    site = publish_site(db_path, out, public=public)
+    site = publish_site(db_path, out, public=public, with_raw=with_raw)
     for path in sorted(site.rglob("*")):
         if path.is_file():
             click.echo(f"wrote {path} ({path.stat().st_size:,} bytes)")

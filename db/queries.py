@@ -37,7 +37,9 @@ _REGION = "(:region = '' OR :region IN (province, city, county))"
 _YEAR_OR_ALL = "(:year = '' OR year = CAST(:year AS INTEGER))"
 # Empty year: the latest year with table-3 totals, so the first click compares something
 # (the newest reports are often partial or not yet parsed into tables).
-_LATEST = "(SELECT max(year) FROM report_overview WHERE new_received IS NOT NULL)"
+# (Read from the running totals, db/summaries.py: a scan of report_overview is ~1 s at a
+# million reports.)
+_LATEST = "(SELECT max(year) FROM overview_totals WHERE region = '' AND n_new_received > 0)"
 _YEAR_OR_LATEST = f"year = coalesce(CAST(nullif(:year, '') AS INTEGER), {_LATEST})"
 
 REGION_COMPARISON = f"""
@@ -66,7 +68,10 @@ AGENCY_ACROSS_YEARS = f"""
 SELECT agency, year, template_version, published_date, days_after_deadline, {_TOTALS_SQL},
        report_id
 FROM report_overview
-WHERE :agency != '' AND agency LIKE '%' || :agency || '%'
+WHERE :agency != '' AND agency IN (
+    -- the matching names first, from the one row per agency of agency_totals (a LIKE
+    -- over every report would scan them all); then each agency's rows by index
+    SELECT agency FROM agency_totals WHERE year = -1 AND agency LIKE '%' || :agency || '%')
 ORDER BY agency, year
 """
 
@@ -96,19 +101,18 @@ WHERE value IS NOT NULL
 ORDER BY rank, agency
 """
 
+# Walks the current reports in (year DESC, agency) order by index and looks up each one's
+# failed checks, so the first page comes back without sorting every failure there is.
 FAILING_CHECKS = """
-SELECT coalesce(a.name, r.agency_name) AS agency, r.year, x.check_id, x.scope, x.severity,
-       x.detail, x.fault, r.id AS report_id, x.other_report_id,
-       coalesce(d.url, d.path) AS source
-FROM checks x
-JOIN reports r ON r.id = x.report_id
-LEFT JOIN agencies a ON a.id = r.agency_id
-JOIN documents d ON d.id = r.document_id
-WHERE x.ok = 0 AND r.is_current = 1
-  AND (:year = '' OR r.year = CAST(:year AS INTEGER))
+SELECT o.agency, o.year, x.check_id, x.scope, x.severity,
+       x.detail, x.fault, o.report_id, x.other_report_id, o.source
+FROM report_overview o
+JOIN checks x ON x.report_id = o.report_id
+WHERE x.ok = 0
+  AND (:year = '' OR o.year = CAST(:year AS INTEGER))
   AND (:check_id = '' OR x.check_id = upper(:check_id))
   AND (:fault = '' OR x.fault = :fault)
-ORDER BY r.year DESC, agency, x.check_id, x.scope
+ORDER BY o.year DESC, o.agency, x.check_id, x.scope
 """
 
 LATE_PUBLICATIONS = f"""
@@ -131,11 +135,16 @@ ORDER BY agency, year, column_key
 # Trigram FTS finds any substring of three or more characters; a shorter term has no
 # trigram, so it is looked up with LIKE instead and the search_mode column says which ran.
 # The term is quoted as one FTS phrase, so a visitor's AND/OR/NEAR/* are plain text.
+# The excerpt is cut around the term with instr/substr, not FTS5's snippet(): snippet
+# re-tokenises every matching text and took ~90% of the time (3.3 s for a term in 6,000
+# narratives of a national-size database; 0.4 s without it).
 SEARCH_NARRATIVES = r"""
 WITH term AS (SELECT trim(:q) AS q)
 SELECT '全文检索 trigram FTS' AS search_mode, r.id AS report_id,
        coalesce(a.name, r.agency_name) AS agency, r.year, n.section, n.heading,
-       snippet(narratives_fts, 0, '【', '】', '…', 24) AS excerpt
+       '…' || replace(substr(n.text, max(1, instr(n.text, (SELECT q FROM term)) - 24), 60),
+                      (SELECT q FROM term), '【' || (SELECT q FROM term) || '】') || '…'
+         AS excerpt
 FROM narratives_fts
 JOIN narratives n ON n.id = narratives_fts.rowid
 JOIN reports r ON r.id = n.report_id

@@ -278,6 +278,53 @@ def m007_agency_lookups(db: Database) -> None:
     db.execute("CREATE INDEX agencies_unmatched ON agencies(id) WHERE unmatched = 1")
 
 
+@migrations()
+def m008_pipeline_withdrawn(db: Database) -> None:
+    # A known report whose URL now answers 404/410 on revalidation is kept, marked with
+    # the day it disappeared (issue 10).
+    db.execute("ALTER TABLE documents ADD COLUMN withdrawn_at TEXT")
+
+
+@migrations()
+def m008_national_summary_tables(db: Database) -> None:
+    # The views computed every number from cells per query: ~1 s for report_overview at
+    # 20,000 reports, a minute at a million. They now read tables kept current by every
+    # write (db/summaries.py); filled here from the data already stored.
+    from xxgk.db import summaries
+
+    summaries.create_tables(db)
+    create_views(db)
+    summaries.rebuild(db)
+
+
+@migrations()
+def m009_national_bytes_apart(db: Database) -> None:
+    # The raw bytes may now live in a companion file (db/archive.py), which a foreign key
+    # cannot reach: documents.sha256 keeps naming them, without REFERENCES blobs. SQLite
+    # cannot drop a constraint; rewriting the table's stored CREATE statement is the
+    # documented way for a change that leaves the stored rows as they are, and it is
+    # instant where copying a national documents table would not be.
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table'"
+                     " AND name = 'documents'").fetchone()[0]
+    new = sql.replace(" REFERENCES blobs(sha256)", "")
+    if new == sql:
+        return
+    version = db.execute("PRAGMA schema_version").fetchone()[0]
+    db.execute("PRAGMA writable_schema = ON")
+    db.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'documents'",
+               (new,))
+    db.execute(f"PRAGMA schema_version = {version + 1}")
+    db.execute("PRAGMA writable_schema = OFF")
+
+
+@migrations()
+def m010_national_empty_totals_index(db: Database) -> None:
+    from xxgk.db import summaries
+
+    for sql in summaries.EMPTY_TOTALS_INDEXES:
+        db.execute(sql)
+
+
 # ------------------------------------------------------------------ analysis (issue 12)
 
 SIMILAR_REPORTS_SQL = f"""
@@ -336,7 +383,7 @@ P1_COLUMNS_SQL = (
 
 
 @migrations()
-def m008_analysis_compliance_similar_prose(db: Database) -> None:
+def m011_analysis_compliance_similar_prose(db: Database) -> None:
     _allow_check_ids(db, CHECK_IDS)
     for sql in P1_COLUMNS_SQL:
         db.execute(sql)
@@ -582,13 +629,14 @@ LEFT JOIN cell_keys k ON k.key = 'table3.carried_forward.' || x.scope
 WHERE x.check_id = 'X1' AND x.ok = 0
 """
 
-VIEWS: dict[str, str] = {
+# What the views computed from cells before the summary tables (db/summaries.py) held it;
+# the summary tables are filled from exactly these queries.
+SOURCE_VIEWS: dict[str, str] = {
     "report_overview": REPORT_OVERVIEW_SQL,
     "table2_wide": _wide_sql("table2", T2_WIDE_COLUMNS),
     "table3_wide": _wide_sql("table3", T3_WIDE_COLUMNS),
     "table4_wide": _wide_sql("table4", T4_WIDE_COLUMNS),
     "carryover_mismatches": CARRYOVER_SQL,
-    "compliance": compliance.COMPLIANCE_SQL,
 }
 
 
@@ -660,7 +708,9 @@ TABLES: dict[str, dict] = {
     },
     "blobs": {
         "zh": "原始文件内容",
-        "en": "raw bytes of every document, content-addressed, zlib-compressed",
+        "en": "raw bytes of every document, content-addressed, zlib-compressed; empty once "
+              "they are moved to the archive file (xxgk archive) and in a published snapshot "
+              "(xxgk publish --with-raw keeps them)",
         "columns": {
             "sha256": _col("SHA-256", "hex SHA-256 of the uncompressed bytes"),
             "size": _col("大小", "uncompressed size", "字节"),
@@ -676,7 +726,8 @@ TABLES: dict[str, dict] = {
             "url": _col("网址", "URL it was fetched from"),
             "path": _col("路径", "local path it was loaded from"),
             "version": _col("版本", "1, 2, ... per URL (or path) as its bytes change"),
-            "sha256": _col("SHA-256", "hex SHA-256 of the bytes; blobs.sha256"),
+            "sha256": _col("SHA-256", "hex SHA-256 of the bytes; blobs.sha256, in this file"
+                                      " or in its archive file <name>.archive.db"),
             "size": _col("大小", "size of the bytes", "字节"),
             "content_type": _col("内容类型", "HTTP Content-Type"),
             "encoding": _col("编码", "detected text encoding"),
@@ -687,6 +738,8 @@ TABLES: dict[str, dict] = {
             "parent_id": _col("来源页面", "documents.id of the page that linked to it (attachments)"),
             "portal_id": _col("门户网站", "id of the crawler's portal"),
             "added_at": _col("入库时间", "when the row was stored (UTC, ISO 8601)"),
+            "withdrawn_at": _col("撤下时间", "when the URL first answered 404/410 on revalidation"
+                                             " (UTC, ISO 8601); empty while it is online"),
         },
     },
     "reports": {
@@ -796,6 +849,12 @@ TABLES: dict[str, dict] = {
             "changed_reports": _col("变更报告", "report pages whose bytes changed (new version)", "份"),
             "unchanged": _col("未变报告", "report pages fetched again with the same bytes", "份"),
             "failures": _col("失败数", "requests that failed after retries", "次"),
+            "revalidated": _col("复查数", "known articles and attachments requested again", "份"),
+            "revalidated_unchanged": _col("复查未变", "of those, answered 304 or the same bytes", "份"),
+            "revalidated_changed": _col("复查变更", "of those, with new bytes (a new version, parsed)", "份"),
+            "withdrawn": _col("已撤下", "of those, answering 404/410: marked withdrawn, kept", "份"),
+            "parse_failures": _col("解析失败", "documents whose parse timed out, hit the memory "
+                                               "limit or crashed (recorded failed)", "份"),
             "summary": _col("摘要", "JSON per-portal summary with failure reasons"),
         },
     },
@@ -947,6 +1006,136 @@ TABLES: dict[str, dict] = {
         },
     },
 }
+
+# ------------------------------------------------------------------ summary tables
+# Filled by db/summaries.py from SOURCE_VIEWS and kept current by every write (m008).
+
+# The table 4 cells the dashboard's review/litigation chart sums (not the total column).
+T4_SUMMED_KEYS = [(row.key, col.key) for row in keys.T4_ROWS for col in keys.T4_COLUMNS
+                  if col.key != "total"]
+T4_SUMMED = [f"t4_{row}_{col}" for row, col in T4_SUMMED_KEYS]
+# The report_overview columns summed per year and region for the dashboard.
+OVERVIEW_SUMMED = ("new_received", "granted", "partially_granted", "withheld_total",
+                   "unable_total", "not_processed_total", "other_handling_total")
+OVERVIEW_COLUMNS = tuple(TABLES["report_overview"]["columns"])
+CARRYOVER_COLUMNS = tuple(TABLES["carryover_mismatches"]["columns"])
+WIDE_COLUMNS = {"table2": T2_WIDE_COLUMNS, "table3": T3_WIDE_COLUMNS, "table4": T4_WIDE_COLUMNS}
+
+
+def _t4_label(row: str, col: str) -> str:
+    return keys.label(f"table4.{row}.{col}") or f"table4.{row}.{col}"
+
+
+def _summary_descriptions() -> dict:
+    t4_values = {f"t4_{r}_{c}": _col(_t4_label(r, c), f"table4.{r}.{c}", "件")
+                 for r, c in T4_SUMMED_KEYS}
+    t4_sums = {f"t4_{r}_{c}": _col(_t4_label(r, c) + "合计", f"sum of table4.{r}.{c}", "件")
+               for r, c in T4_SUMMED_KEYS}
+    t4_counts = {f"t4_{r}_{c}_n": _col(_t4_label(r, c) + "报告数",
+                                    f"reports with a value in table4.{r}.{c}", "份")
+                 for r, c in T4_SUMMED_KEYS}
+    overview = TABLES["report_overview"]["columns"]
+    described = {
+        "overview_rows": {
+            "zh": "报告概览（汇总表）",
+            "en": "report_overview stored: one row per current report, kept current by every "
+                  "load, crawl and reparse; plus the table 4 cells the dashboard sums",
+            "columns": {**overview, **t4_values},
+        },
+        "overview_totals": {
+            "zh": "按年度和地区汇总",
+            "en": "running sums of current reports per year and region name (region '' is "
+                  "the whole country), kept current by every write; the dashboard reads it",
+            "columns": {
+                "year": _col("报告年度", "report year; 0 when unknown", "年"),
+                "region": _col("地区", "a province, city or county name; '' for all"),
+                "reports": _col("报告数", "current reports", "份"),
+                "n_new_received": _col("有申请数的报告数",
+                                       "current reports with table3.new_received.total", "份"),
+                **{c: _col(overview[c]["zh"] + "合计", f"sum of report_overview.{c}", "件")
+                   for c in OVERVIEW_SUMMED},
+                **t4_sums, **t4_counts,
+            },
+        },
+        "agency_totals": {
+            "zh": "按机关汇总",
+            "en": "per agency and year (year -1: all years) the sum of new applications of "
+                  "its current reports, kept current by every write; top agencies read it",
+            "columns": {
+                "year": _col("报告年度", "report year; 0 unknown; -1 all years together", "年"),
+                "agency_key": _col("机关键", "agency name, '' when none"),
+                "agency": _AGENCY,
+                "province": _col("省", "province name"),
+                "city": _col("市", "city name"),
+                "county": _col("县（区）", "county or district name"),
+                "reports": _col("报告数", "current reports", "份"),
+                "n_new_received": _col("有申请数的报告数",
+                                       "current reports with table3.new_received.total", "份"),
+                "new_received": _col("本年新收申请数合计", "sum of new_received", "件"),
+            },
+        },
+        "carryover_rows": {
+            "zh": "结转数不一致（汇总表）",
+            "en": "carryover_mismatches stored, kept current with the X1 checks",
+            "columns": {"check_row_id": TABLES["carryover_mismatches"]["columns"]["check_row_id"],
+                        "agency_id": _col("机关编号", "agencies.id of the later report"),
+                        **TABLES["carryover_mismatches"]["columns"]},
+        },
+    }
+    for table, columns in WIDE_COLUMNS.items():
+        wide = TABLES[f"{table}_wide"]["columns"]
+        described[f"{table}_wide_rows"] = {
+            "zh": TABLES[f"{table}_wide"]["zh"] + "（汇总表）",
+            "en": f"every printed row of {table} of every report with cells (current or "
+                  "not), rebuilt from cells whenever they change",
+            "columns": {c: wide[c] for c in ("report_id", "row_order", "row_key", "row_label",
+                                             *(k for k, _ in columns), "any_derived")},
+        }
+    return described
+
+
+TABLES.update(_summary_descriptions())
+
+
+def _overview_view_sql() -> str:
+    return f"SELECT {', '.join(OVERVIEW_COLUMNS)} FROM overview_rows"
+
+
+def _stored_wide_sql(table: str) -> str:
+    """Current reports in (year, id) order, their stored rows in printed order: both orders
+    come from indexes, so a page of the view is answered without sorting."""
+    values = ", ".join(f"w.{key}" for key, _ in WIDE_COLUMNS[table])
+    return f"""
+SELECT
+    r.id AS report_id,
+    coalesce(a.name, r.agency_name) AS agency,
+    r.year,
+    r.template_version,
+    w.row_key,
+    w.row_label,
+    w.row_order,
+    {values},
+    w.any_derived
+FROM reports r
+JOIN {table}_wide_rows w ON w.report_id = r.id
+LEFT JOIN agencies a ON a.id = r.agency_id
+WHERE r.is_current = 1
+ORDER BY r.year, r.id, w.row_order
+"""
+
+
+# The views downstream code and analysts read: same names and columns as SOURCE_VIEWS,
+# now over the summary tables.
+VIEWS: dict[str, str] = {
+    "report_overview": _overview_view_sql(),
+    "table2_wide": _stored_wide_sql("table2"),
+    "table3_wide": _stored_wide_sql("table3"),
+    "table4_wide": _stored_wide_sql("table4"),
+    "carryover_mismatches": f"SELECT {', '.join(CARRYOVER_COLUMNS)} FROM carryover_rows",
+    # a view over indexed lookups (db/compliance.py), not a summary table: no stored copy
+    "compliance": compliance.COMPLIANCE_SQL,
+}
+
 
 # ------------------------------------------------------------------ analysis (issue 12)
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from xxgk.db import archive, prose_checks, schema, similar, summaries
 from xxgk.db import checks as cross_checks
-from xxgk.db import prose_checks, schema, similar
 from xxgk.parsers import PARSER_VERSION, model
 from xxgk.parsers import schema as keys
 
@@ -86,6 +86,7 @@ def open_db(path: str | Path) -> Database:
     db.execute("PRAGMA foreign_keys = ON")
     schema.migrations.apply(db)
     _sync_cell_keys(db)
+    archive.attach(db)  # the raw bytes' companion file, if this database has one
     return db
 
 
@@ -164,27 +165,21 @@ def _latest_version(db: Database, *, url, path, sha) -> tuple | None:
 
 
 def _store_blob(db: Database, sha: str, data: bytes) -> None:
-    if db.execute("SELECT 1 FROM blobs WHERE sha256 = ?", (sha,)).fetchone():
+    if archive.has_blob(db, sha):
         return  # content-addressed: the same bytes under another url are stored once
     packed = zlib.compress(data, 1)  # level 6 is ~2x slower for ~20% smaller pages
     compression = "zlib" if len(packed) < len(data) else "none"
-    db.execute(
-        "INSERT INTO blobs (sha256, size, compression, data) VALUES (?, ?, ?, ?)",
+    db.execute(  # into the companion archive file once the database has one (db/archive.py)
+        f"INSERT INTO {archive.blob_table(db)} (sha256, size, compression, data)"
+        " VALUES (?, ?, ?, ?)",
         (sha, len(data), compression, packed if compression == "zlib" else data),
     )
 
 
 def document_bytes(db: Database, document_id: int) -> bytes:
-    """The raw bytes of a stored document, exactly as fetched."""
-    row = db.execute(
-        "SELECT b.compression, b.data FROM documents d JOIN blobs b ON b.sha256 = d.sha256"
-        " WHERE d.id = ?",
-        (document_id,),
-    ).fetchone()
-    if row is None:
-        raise KeyError(f"no document {document_id}")
-    compression, data = row
-    return zlib.decompress(data) if compression == "zlib" else data
+    """The raw bytes of a stored document, exactly as fetched (from the database or its
+    archive file); KeyError naming the document if there are none."""
+    return archive.read_blob(db, document_id)
 
 
 def document_name(db: Database, document_id: int) -> str:
@@ -268,6 +263,8 @@ def upsert_agency(
         for other in _other_names(key, short_name, kind):
             _set_alias(db, other, agency_id, "registry", replace=False)
         _absorb_unmatched(db, agency_id, key)
+        # Its name, kind or region may have changed: so have its reports' overview rows.
+        summaries.refresh(db, agency_ids=[agency_id])
     return agency_id
 
 
@@ -412,12 +409,15 @@ def store_report(
         )  # fmt: skip
         report_id = _write_report_row(db, old[0] if old else None, fields)
         _write_children(db, report_id, cells, report)
+        summaries.refresh_wide(db, report_id)
         prose_checks.write(db, report_id)  # P1: the overview's figures against the tables
         similar.index_report(db, report_id)  # this report against every stored one
         groups = {(agency_id, fields["year"])} | ({(old[1], old[2])} if old else set())
         for group_agency, year in groups:
             update_current(db, group_agency, year, report_id=report_id)
-        cross_checks.refresh(db, agency_ids=[a for a, _ in groups if a is not None])
+        # Also brings the summary tables of these agencies' reports up to date.
+        cross_checks.refresh(db, agency_ids=[a for a, _ in groups if a is not None],
+                             report_ids=[report_id])
     return report_id
 
 
@@ -584,6 +584,16 @@ def load_bytes(
 
     Returns (document id, report id). Without a url or path, `name` is the path.
     """
+    document_id, report_id = store_unparsed(db, data, name=name, **document_fields)
+    if report_id is not None:
+        return document_id, report_id
+    report = parse(data, name=name)
+    return document_id, store_report(db, document_id, report, agency_id=agency_id)
+
+
+def store_unparsed(db: Database, data: bytes, *, name: str, **document_fields) -> tuple[int, int | None]:
+    """The first half of `load_bytes`: store the bytes; return (document id, report id if
+    the current parser already parsed them, else None: parse, then `store_report`)."""
     unknown = set(document_fields) - set(DOCUMENT_FIELDS)
     if unknown:
         raise TypeError(f"unknown document fields: {', '.join(sorted(unknown))}")
@@ -595,8 +605,7 @@ def load_bytes(
     ).fetchone()
     if row is not None and row[1] == PARSER_VERSION:
         return document_id, row[0]
-    report = parse(data, name=name)
-    return document_id, store_report(db, document_id, report, agency_id=agency_id)
+    return document_id, None
 
 
 def load_path(db: Database, path: str | Path, *, agency_id: int | None = None):
@@ -609,7 +618,11 @@ def load_path(db: Database, path: str | Path, *, agency_id: int | None = None):
 def reparse_document(db: Database, document_id: int) -> int:
     """Parse a stored document again from its raw bytes; the document is not touched."""
     name = document_name(db, document_id)
-    report = parse(document_bytes(db, document_id), name=name)
+    return store_reparsed(db, document_id, parse(document_bytes(db, document_id), name=name))
+
+
+def store_reparsed(db: Database, document_id: int, report: model.Report) -> int:
+    """Store a new parse of a stored document (see `reparse_document`)."""
     row = db.execute("SELECT agency_id FROM reports WHERE document_id = ? AND agency_assigned = 1",
                      (document_id,)).fetchone()
     # An agency given at load time is kept; otherwise the (maybe better) parse decides.
@@ -619,12 +632,19 @@ def reparse_document(db: Database, document_id: int) -> int:
 def documents_to_reparse(db: Database, *, outdated_only: bool = False,
                          all_documents: bool = False) -> list[int]:
     """Ids of the documents to parse again: those parsed before (a crawler also stores
-    list pages it never parses), only those parsed by an older parser if `outdated_only`,
-    and every stored document if `all_documents`."""
+    list pages it never parses) and crawled reports never parsed (`crawl --no-parse`),
+    only those parsed by an older parser if `outdated_only`, and every stored document if
+    `all_documents`."""
     if all_documents:
         sql = ("SELECT d.id FROM documents d LEFT JOIN reports r ON r.document_id = d.id"
                " WHERE r.id IS NULL OR NOT ? OR r.parser_version != ? ORDER BY d.id")
     else:
         sql = ("SELECT r.document_id FROM reports r"
-               " WHERE NOT ? OR r.parser_version != ? ORDER BY r.document_id")
+               " WHERE NOT ? OR r.parser_version != ?")
+        if db["crawl_pages"].exists():  # reports a crawl stored unparsed (--no-parse)
+            sql += (" UNION SELECT p.document_id FROM crawl_pages p"
+                    " LEFT JOIN reports u ON u.document_id = p.document_id"
+                    " WHERE p.kind IN ('article', 'attachment') AND p.document_id IS NOT NULL"
+                    " AND u.id IS NULL")
+        sql += " ORDER BY 1"
     return [r[0] for r in db.execute(sql, (int(outdated_only), PARSER_VERSION))]

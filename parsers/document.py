@@ -35,6 +35,8 @@ class Document:
     source_format: str = "text"
     encoding: str | None = None
     problems: list[str] = field(default_factory=list)
+    # The input is known to be cut short (a truncated PDF): the report is partial at best.
+    incomplete: bool = False
 
     def text_lines(self, limit: int | None = None) -> list[str]:
         """Every block (or the first `limit`) as one line of text, rows joined with ' | '."""

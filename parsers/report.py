@@ -59,6 +59,8 @@ def build_report(document: Document, *, path: str) -> Report:
                                "by the report year")
     report.template_version = version
     _read_tables(report, parts, version)
+    if document.incomplete and report.status == OK:
+        report.status = PARTIAL  # the input was cut short (truncated PDF): said in problems
     return report
 
 

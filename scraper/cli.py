@@ -1,7 +1,7 @@
 """The `xxgk` command: one click group; each package contributes its own commands.
 
     parsers/cli.py   parse
-    db/cli.py        load, reparse, check, export
+    db/cli.py        load, reparse, check, export, archive
     db/publish.py    publish, serve
     scraper/commands.py  crawl, demo, portals
 """
@@ -16,7 +16,7 @@ import click
 # (work in progress) simply contributes nothing.
 COMMAND_MODULES = {
     "xxgk.parsers.cli": ("parse",),
-    "xxgk.db.cli": ("load", "reparse", "check", "export"),
+    "xxgk.db.cli": ("load", "reparse", "check", "export", "archive"),
     "xxgk.db.publish": ("publish", "serve"),
     "xxgk.scraper.commands": ("crawl", "demo", "portals"),
 }

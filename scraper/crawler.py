@@ -8,15 +8,18 @@ killed crawl started again finishes the remaining work without refetching comple
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from xxgk.db import store
-from xxgk.parsers import model
+from xxgk.db.parsepool import ParsePool, parse_job
+from xxgk.parsers import PARSER_VERSION, model
 from xxgk.scraper import health, state
 from xxgk.scraper.adapters import ARTICLE, ATTACHMENT, LIST, PAGE, Adapter, Request, adapter_for
 from xxgk.scraper.http import Fetcher, Response
@@ -29,6 +32,13 @@ except ImportError:  # pragma: no cover
 
 OK, PARTIAL, FAILING, FAILED, BLOCKED, INCOMPLETE = (
     "ok", "partial", "failing", "failed", "blocked", "incomplete")
+REVALIDATE_MODES = ("recent", "all", "none")
+REVALIDATION_DEPTH = -1  # crawl_frontier.depth of a known report queued only to revalidate it
+# What every attachment link find_attachments accepts has somewhere in the page's bytes (an
+# extension, percent-encoded or not, or a download script's path); ASCII in any encoding.
+_MAYBE_ATTACHMENT = re.compile(
+    rb"(?:\.|%2e)(?:pdf|docx?|wps|xlsx?|et|ofd|rtf|zip|rar|7z)|downfile|download|getfile|attach"
+    rb"|fujian|file\.jsp|showfile", re.I)
 _HTML_TYPES = ("text/html", "application/xhtml", "text/xml", "application/xml", "text/plain",
                "application/json")  # JSON: the list APIs of gkmlpt, ucap_search, hanweb_jpaas
 
@@ -50,6 +60,11 @@ class PortalStats:
     changed_reports: int = 0
     unchanged: int = 0
     robots_skipped: int = 0
+    revalidated: int = 0  # known articles and attachments requested again
+    revalidated_unchanged: int = 0  # ... answered 304 or the same bytes
+    revalidated_changed: int = 0  # ... with new bytes: a new version, parsed again
+    withdrawn: int = 0  # ... answered 404/410: marked withdrawn, kept
+    parse_failures: list[str] = field(default_factory=list)  # timed out, memory limit, ...
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # work the portal's pages put out of reach
     blocked: str | None = None
@@ -87,9 +102,11 @@ class CrawlResult:
 
     def totals(self) -> dict:
         keys = ("pages_fetched", "not_modified", "list_pages", "list_not_modified", "articles", "attachments",
-                "new_reports", "changed_reports", "unchanged", "robots_skipped")
+                "new_reports", "changed_reports", "unchanged", "robots_skipped", "revalidated",
+                "revalidated_unchanged", "revalidated_changed", "withdrawn")
         totals = {k: sum(getattr(p, k) for p in self.portals) for k in keys}
         totals["failures"] = sum(len(p.failures) for p in self.portals)
+        totals["parse_failures"] = sum(len(p.parse_failures) for p in self.portals)
         return totals
 
 
@@ -114,8 +131,18 @@ class Crawler:
         max_duration: float | None = None,
         reporter: Reporter | None = None,
         fetcher_options: dict | None = None,
+        parse_pool: ParsePool | None = None,
+        parse: bool = True,
+        revalidate: str = "recent",
+        queue_size: int | None = None,
     ):
         self.db = db
+        self.parse_pool = parse_pool  # None: parse in this process (no isolation)
+        self.parse = parse  # False: --no-parse, store raw documents only
+        self.revalidate = revalidate
+        # Bodies waiting for (or in) a parser: when this many are out, fetching waits.
+        self.queue_size = queue_size or (parse_pool.workers * 4 if parse_pool else 1)
+        self._reports: dict[int, model.Report] = {}  # parsed, kept until the page is settled
         self.registry = registry
         self.portals = portals
         self.delay = delay  # overrides every portal's min_delay (demo, tests)
@@ -142,6 +169,8 @@ class Crawler:
             self.run_id = state.start_run(self.db, portals=[p.id for p in self.portals],
                                           registry=self.registry.source, max_duration=self.max_duration)
         self._register_agencies()
+        self._parse_slots = asyncio.Semaphore(self.queue_size)
+        self._parsing: dict[str, set] = {p.id: set() for p in self.portals}
         async with Fetcher(**self.fetcher_options) as fetcher:
             self.fetcher = fetcher
             # each portal's entry resolved or discovered, its health recorded (scraper/health.py)
@@ -179,8 +208,9 @@ class Crawler:
 
     def _finish_run(self, result: CrawlResult) -> None:
         totals = result.totals()
-        counted = [k for k in totals if k != "failures"]
+        counted = [k for k in totals if k not in ("failures", "parse_failures")]
         summary = {p.portal_id: {"status": p.status, "failures": p.failures[:50], "warnings": p.warnings,
+                                 "parse_failures": p.parse_failures[:50],
                                  "blocked": p.blocked,
                                  "capped": p.capped, **{k: getattr(p, k) for k in counted}}
                    for p in result.portals}  # fmt: skip
@@ -190,6 +220,10 @@ class Crawler:
                 "pages_fetched": totals["pages_fetched"], "not_modified": totals["not_modified"],
                 "new_reports": totals["new_reports"], "changed_reports": totals["changed_reports"],
                 "unchanged": totals["unchanged"], "failures": totals["failures"],
+                "revalidated": totals["revalidated"],
+                "revalidated_unchanged": totals["revalidated_unchanged"],
+                "revalidated_changed": totals["revalidated_changed"],
+                "withdrawn": totals["withdrawn"], "parse_failures": totals["parse_failures"],
                 "summary": json.dumps(summary, ensure_ascii=False),
             })  # fmt: skip
             if result.status == state.FINISHED:
@@ -222,6 +256,7 @@ class Crawler:
                 pk="portal_id", alter=True,
             )  # fmt: skip
         queue: asyncio.Queue = asyncio.Queue()
+        unparsed: list = []
         rows = self.db.execute(
             "SELECT id, url, method, data, kind, title, page_no, depth, parent_document_id, state"
             " FROM crawl_frontier WHERE run_id = ? AND portal_id = ? ORDER BY id",
@@ -231,9 +266,11 @@ class Crawler:
             stats.listed = sum(1 for r in rows if r[4] in (LIST, PAGE))
             # work done before the interruption counts for this run's portal status
             stats.list_pages = sum(1 for r in rows if r[4] == LIST and r[9] == state.DONE)
-            stats.articles = sum(1 for r in rows if r[4] != LIST and r[9] == state.DONE)
+            stats.articles = sum(1 for r in rows if r[4] != LIST and r[9] in (state.DONE, state.FETCHED))
             for row in rows:
-                if row[9] == state.PENDING:
+                if row[9] == state.FETCHED:  # stored, not yet parsed: parse from the stored bytes
+                    unparsed.append((row[0], Request(row[1], kind=row[4], title=row[5])))
+                elif row[9] == state.PENDING:
                     request = Request(row[1], kind=row[4], method=row[2],
                                       data=tuple(tuple(x) for x in json.loads(row[3] or "[]")),
                                       title=row[5], page_no=row[6], depth=row[7])
@@ -241,13 +278,19 @@ class Crawler:
         else:
             for request in adapter.start():
                 self._enqueue(queue, portal, stats, request, parent=None)
+            for request, parent in self._known_documents(portal):  # list pages first, then these
+                self._enqueue(queue, portal, stats, request, parent=parent)
         self.reporter.portal_started(portal)
         workers = max(1, len(portal.allowed_hosts) * portal.max_concurrency)
         tasks = [asyncio.create_task(self._worker(queue, portal, adapter, stats)) for _ in range(workers)]
+        for row_id, request in unparsed:
+            await self._parse_stored(portal, stats, row_id, request)
         await queue.join()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        while self._parsing.setdefault(portal.id, set()):  # the last bodies still in the parsers
+            await asyncio.gather(*list(self._parsing[portal.id]))
         self.reporter.portal_finished(portal, stats)
         return stats
 
@@ -262,8 +305,8 @@ class Crawler:
                     self._mark(row_id, state.SKIPPED, error=f"portal blocked: {stats.blocked}")
                     continue
                 outcome = await self._process(queue, portal, adapter, stats, row_id, request, parent)
-                if request.kind == ATTACHMENT and parent:
-                    self._settle_page(parent)
+                if request.kind == ATTACHMENT and parent and outcome != "parsing":
+                    await self._settle_page(parent)
                 self.reporter.page_done(portal, request, outcome, queued=queue.qsize())
             except Exception as error:  # noqa: BLE001 - one bad page must not end the portal
                 message = f"{request.url}: {type(error).__name__}: {error}"
@@ -287,6 +330,12 @@ class Crawler:
              request.kind, request.title, request.page_no, request.depth, parent,
              state.PENDING, state.now()),
         )
+        if not cursor.rowcount and request.depth >= 0 and request.kind in (ARTICLE, ATTACHMENT, PAGE):
+            # queued to revalidate, and linked from a list page too: the list has it (health)
+            self.db.execute(
+                "UPDATE crawl_frontier SET depth = ?, title = coalesce(title, ?) WHERE run_id = ?"
+                " AND portal_id = ? AND key = ? AND depth < 0",
+                (request.depth, request.title, self.run_id, portal.id, request.key))
         self.db.conn.commit()
         if cursor.rowcount:
             if request.kind in (LIST, PAGE):
@@ -336,8 +385,22 @@ class Crawler:
             elif request.kind in (LIST, PAGE):
                 stats.list_pages += 1
                 stats.list_not_modified += 1
+            elif cached:  # a known article or attachment, revalidated: one request, no parse
+                stats.revalidated += 1
+                stats.revalidated_unchanged += 1
+                with self.db.conn:
+                    self.db.execute("UPDATE crawl_pages SET checked_at = ? WHERE key = ?",
+                                    (state.now(), request.key))
             self._mark(row_id, state.DONE, http_status=304, document_id=cached[2] if cached else None)
             return "304"
+        if (response.status in (404, 410) and request.kind in (ARTICLE, ATTACHMENT)
+                and cached and cached[2]):
+            self._withdraw(request, cached[2], response.status)
+            stats.revalidated += 1
+            stats.withdrawn += 1
+            self._mark(row_id, state.DONE, http_status=response.status, document_id=cached[2],
+                       error=f"{request.url}: HTTP {response.status}: withdrawn")
+            return "withdrawn"
         if not response.ok:
             stats.failures.append(response.error or f"{request.url}: HTTP {response.status}")
             skipped = self.fetcher.host_status(urlsplit(response.url).netloc.lower())
@@ -347,11 +410,8 @@ class Crawler:
             return "failed"
         stats.pages_fetched += 1
         if request.kind in (ARTICLE, ATTACHMENT) or not _looks_like_page(response):
-            document_id = self._store_article(portal, stats, request, response, parent)
-            if request.kind == ARTICLE:
-                self._follow_attachments(queue, portal, stats, response, document_id)
-            self._mark(row_id, state.DONE, http_status=200, document_id=document_id)
-            return "article"
+            return await self._store_article(queue, portal, stats, row_id, request, response, parent,
+                                             cached=cached, follow=request.kind == ARTICLE)
         document_id, is_new = store.add_document(
             self.db, response.content, url=response.url, content_type=response.content_type,
             fetched_at=state.now(), http_status=response.status,
@@ -364,10 +424,8 @@ class Crawler:
                 self.db.execute("UPDATE documents SET encoding = ? WHERE id = ?", (encoding, document_id))
         found = adapter.parse(request, text, response.url)
         if found.is_article:
-            document_id = self._store_article(portal, stats, request, response, parent)
-            self._follow_attachments(queue, portal, stats, response, document_id)
-            self._mark(row_id, state.DONE, http_status=200, document_id=document_id)
-            return "article"
+            return await self._store_article(queue, portal, stats, row_id, request, response, parent,
+                                             cached=cached, follow=True)
         stats.list_pages += 1
         stats.warnings.extend(found.warnings)
         for child in found.lists + found.articles:
@@ -377,17 +435,24 @@ class Crawler:
         self._mark(row_id, state.DONE, http_status=200, document_id=document_id)
         return "list"
 
-    def _store_article(self, portal, stats, request, response: Response, parent) -> int:
+    async def _store_article(self, queue, portal, stats, row_id: int, request: Request,
+                             response: Response, parent, *, cached, follow: bool) -> str:
+        """Store the raw bytes (first, always), queue the page's attachments, and hand the
+        body to the parsers; the frontier row is done once its report is stored (a killed
+        crawl parses the stored bytes of a `fetched` row again, it does not refetch)."""
         sha = hashlib.sha256(response.content).hexdigest()
         previous = self.db.execute(
             "SELECT sha256 FROM documents WHERE url = ? ORDER BY version DESC LIMIT 1", (response.url,)
         ).fetchone()
-        document_id, report_id = store.load_bytes(
-            self.db, response.content, name=response.url, url=response.url,
-            content_type=response.content_type, fetched_at=state.now(), http_status=response.status,
+        document_id, _new = store.add_document(
+            self.db, response.content, url=response.url, content_type=response.content_type,
+            fetched_at=state.now(), http_status=response.status,
             etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
             parent_id=parent, portal_id=portal.id,
         )  # fmt: skip
+        with self.db.conn:  # answering again: no longer withdrawn
+            self.db.execute("UPDATE documents SET withdrawn_at = NULL WHERE url = ?"
+                            " AND withdrawn_at IS NOT NULL", (response.url,))
         if request.kind == ATTACHMENT:
             stats.attachments += 1
         else:
@@ -397,9 +462,119 @@ class Crawler:
         elif previous[0] != sha:
             stats.changed_reports += 1  # a new document version; the old one is kept
         else:
-            stats.unchanged += 1  # same bytes: load_bytes did not parse it again
-        self._cache(request, portal, response, document_id, report_id, children=None)
-        return document_id
+            stats.unchanged += 1  # same bytes: not parsed again
+        if cached and cached[2]:
+            stats.revalidated += 1
+            if previous is not None and previous[0] != sha:
+                stats.revalidated_changed += 1
+            else:
+                stats.revalidated_unchanged += 1
+        if follow:
+            self._follow_attachments(queue, portal, stats, response, document_id)
+        validators = (response.headers.get("etag"), response.headers.get("last-modified"), sha)
+        parsed = self.db.execute(
+            "SELECT id FROM reports WHERE document_id = ? AND parser_version = ?",
+            (document_id, PARSER_VERSION)).fetchone()
+        if parsed or not self.parse:  # already parsed by this parser, or --no-parse
+            self._done(portal, row_id, request, document_id, parsed[0] if parsed else None, validators)
+            return "article"
+        self._mark(row_id, state.FETCHED, http_status=response.status, document_id=document_id)
+        await self._submit(portal, stats, row_id, request, document_id, response.content,
+                           response.url, validators)
+        return "parsing"
+
+    async def _parse_stored(self, portal, stats, row_id: int, request: Request) -> None:
+        """Resume: parse a document a killed crawl stored but had not parsed yet."""
+        document_id, url, etag, last_modified, sha = self.db.execute(
+            "SELECT d.id, d.url, d.etag, d.last_modified, d.sha256 FROM crawl_frontier f"
+            " JOIN documents d ON d.id = f.document_id WHERE f.id = ?", (row_id,)).fetchone()
+        if not self.parse:
+            self._done(portal, row_id, request, document_id, None, (etag, last_modified, sha))
+            return
+        await self._submit(portal, stats, row_id, request, document_id,
+                           store.document_bytes(self.db, document_id), url, (etag, last_modified, sha))
+
+    async def _submit(self, portal, stats, row_id, request, document_id, data: bytes, url: str,
+                      validators) -> None:
+        """Hand a body to the parsers. Waits while `queue_size` bodies are out: backpressure
+        on the fetch loop, so memory stays bounded however large the crawl."""
+        await self._parse_slots.acquire()
+        if self.parse_pool is None:
+            future = asyncio.get_running_loop().create_future()
+            future.set_result(parse_job(data, url, None))
+        else:
+            future = asyncio.wrap_future(self.parse_pool.submit(data, url))
+        task = asyncio.create_task(
+            self._store_parsed(portal, stats, row_id, request, document_id, url, validators, future))
+        self._parsing.setdefault(portal.id, set()).add(task)
+        task.add_done_callback(self._parsing[portal.id].discard)
+
+    async def _store_parsed(self, portal, stats, row_id, request, document_id, url, validators,
+                            future) -> None:
+        """The one writer: store a parsed report, then finish its frontier row."""
+        try:
+            report = await future
+        finally:
+            self._parse_slots.release()
+        try:
+            report_id = store.store_report(self.db, document_id, report)
+            if report.status == model.FAILED and report.problems:
+                stats.parse_failures.append(report.problems[0])
+            if request.kind == ATTACHMENT or self._has_attachments(document_id):
+                self._reports[document_id] = report  # for pick_report once all are in
+            self._done(portal, row_id, request, document_id, report_id, validators)
+            parent = self.db.execute("SELECT parent_id FROM documents WHERE id = ?",
+                                     (document_id,)).fetchone()[0]
+            if request.kind == ATTACHMENT and parent:
+                await self._settle_page(parent)
+            elif request.kind != ATTACHMENT and document_id in self._reports:
+                await self._settle_page(document_id)
+        except Exception as error:  # noqa: BLE001 - one bad store must not end the portal
+            message = f"{url}: storing the parsed report: {type(error).__name__}: {error}"
+            stats.failures.append(message)
+            self._mark(row_id, state.FAILED, error=message, document_id=document_id)
+
+    def _done(self, portal, row_id, request, document_id, report_id, validators) -> None:
+        etag, last_modified, sha = validators
+        self._cache(request, portal, None, document_id, report_id, children=None,
+                    validators=(etag, last_modified, sha, 200))
+        self._mark(row_id, state.DONE, http_status=200, document_id=document_id)
+
+    def _has_attachments(self, page_id: int) -> bool:
+        return self.db.execute(
+            "SELECT 1 FROM crawl_frontier WHERE run_id = ? AND kind = ? AND parent_document_id = ?"
+            " LIMIT 1", (self.run_id, ATTACHMENT, page_id)).fetchone() is not None
+
+    def _withdraw(self, request: Request, document_id: int, status: int) -> None:
+        """A known report that now answers 404/410: kept, with the day it disappeared."""
+        with self.db.conn:
+            self.db.execute(
+                "UPDATE documents SET withdrawn_at = ? WHERE withdrawn_at IS NULL AND url ="
+                " (SELECT url FROM documents WHERE id = ?)", (state.now(), document_id))
+            self.db.execute("UPDATE crawl_pages SET checked_at = ?, http_status = ? WHERE key = ?",
+                            (state.now(), status, request.key))
+
+    def _known_documents(self, portal: Portal) -> list[tuple[Request, int | None]]:
+        """Known articles and attachments due for revalidation (`--revalidate`): with
+        `recent`, those first seen in the last `revalidate_recent_days` every run, older ones
+        when last checked more than `revalidate_every_days` ago; `all`: every one."""
+        if self.revalidate == "none":
+            return []
+        if self.revalidate == "all":
+            recent_cutoff = check_cutoff = "9999"
+        else:
+            recent_cutoff = state.days_ago(portal.revalidate_recent_days)
+            check_cutoff = state.days_ago(portal.revalidate_every_days)
+        rows = self.db.execute(
+            "SELECT p.url, p.kind, d.parent_id FROM crawl_pages p JOIN documents d ON d.id = p.document_id"
+            " WHERE p.portal_id = ? AND p.kind IN (?, ?) AND p.key = 'GET ' || p.url"
+            " AND d.withdrawn_at IS NULL"
+            " AND ((SELECT min(f.fetched_at) FROM documents f WHERE f.url = d.url) >= ?"
+            "      OR coalesce(p.checked_at, p.fetched_at) < ?)"
+            " ORDER BY p.kind, p.rowid",  # articles before attachments
+            (portal.id, ARTICLE, ATTACHMENT, recent_cutoff, check_cutoff)).fetchall()
+        # depth -1: requested to revalidate, not (yet) found on a list page in this run
+        return [(Request(url, kind=kind, depth=REVALIDATION_DEPTH), parent) for url, kind, parent in rows]
 
     def _follow_attachments(self, queue, portal: Portal, stats: PortalStats, response: Response,
                             document_id: int) -> None:
@@ -407,6 +582,8 @@ class Crawler:
         whose parent is the page."""
         if portal.attachments != "follow" or _attachments is None or not _looks_like_page(response):
             return
+        if not _MAYBE_ATTACHMENT.search(response.content):
+            return  # no extension or download path anywhere: spare the fetch loop an HTML parse
         text, encoding = response.text(forced=portal.encoding)
         for attachment in _attachments.find_attachments(text, response.url, encoding=encoding):
             if attachment.kind_hint in ("zip", "rar", "7z") or not portal.host_allowed(attachment.url):
@@ -414,22 +591,31 @@ class Crawler:
             self._enqueue(queue, portal, stats, Request(attachment.url, kind=ATTACHMENT,
                                                         title=attachment.name), parent=document_id)
 
-    def _settle_page(self, page_id: int) -> None:
-        """Once every attachment of a report page is in, keep one report for the page
-        (scraper.attachments.pick_report): a stub page whose report is its attachment is
-        re-stored as not a report, naming the attachment; a page that printed the tables
-        keeps its report, with any disagreement with its attachments in its problems."""
+    async def _settle_page(self, page_id: int) -> None:
+        """Once a report page and every one of its attachments are in, keep one report for
+        the page (scraper.attachments.pick_report): a stub page whose report is its
+        attachment is re-stored as not a report, naming the attachment; a page that printed
+        the tables keeps its report, with any disagreement with its attachments in its problems."""
         rows = self.db.execute(
             "SELECT state, document_id, url FROM crawl_frontier WHERE run_id = ? AND kind = ?"
             " AND parent_document_id = ?", (self.run_id, ATTACHMENT, page_id)).fetchall()
-        if not rows or any(r[0] == state.PENDING for r in rows) or _attachments is None:
+        if not rows or any(r[0] in (state.PENDING, state.FETCHED) for r in rows) or not self.parse:
+            return
+        if _attachments is None or self.db.execute(  # the page itself still in a parser
+                "SELECT 1 FROM crawl_frontier WHERE run_id = ? AND document_id = ? AND state = ?",
+                (self.run_id, page_id, state.FETCHED)).fetchone():
             return
         files = [(r[1], r[2]) for r in rows if r[0] == state.DONE and r[1]]
+        if not any(d in self._reports for d in (page_id, *(d for d, _ in files))):
+            return  # nothing of this page was parsed in this run: what is stored stands
         if not files:
+            self._reports.pop(page_id, None)
             return
         page_url = store.document_name(self.db, page_id)
-        page = store.parse(store.document_bytes(self.db, page_id), name=page_url)
-        reports = [store.parse(store.document_bytes(self.db, d), name=url) for d, url in files]
+        page = await self._report_of(page_id, page_url)
+        reports = [await self._report_of(d, url) for d, url in files]
+        for document_id in (page_id, *(d for d, _ in files)):
+            self._reports.pop(document_id, None)
         before = [list(r.problems) for r in [page, *reports]]
         chosen, source = _attachments.pick_report(page, reports)
         if source != "page":
@@ -445,15 +631,36 @@ class Crawler:
         elif chosen.problems != before[0]:
             store.store_report(self.db, page_id, chosen)
 
-    def _cache(self, request: Request, portal, response: Response, document_id, report_id, *, children) -> None:
-        with self.db.conn:
-            self.db["crawl_pages"].upsert({
-                "key": request.key, "portal_id": portal.id, "url": request.url, "kind": request.kind,
-                "etag": response.headers.get("etag"), "last_modified": response.headers.get("last-modified"),
-                "sha256": hashlib.sha256(response.content).hexdigest(), "document_id": document_id,
-                "report_id": report_id, "http_status": response.status, "fetched_at": state.now(),
-                "children": json.dumps(children, ensure_ascii=False) if children is not None else None,
-            }, pk="key")  # fmt: skip
+    async def _report_of(self, document_id: int, name: str) -> model.Report:
+        """The parsed report of a stored document: kept from this run, else parsed again
+        (in the pool: the fetch loop never waits on a parser)."""
+        report = self._reports.get(document_id)
+        if report is not None:
+            return report
+        data = store.document_bytes(self.db, document_id)
+        if self.parse_pool is None:
+            return parse_job(data, name, None)
+        return await asyncio.wrap_future(self.parse_pool.submit(data, name))
+
+    def _cache(self, request: Request, portal, response: Response | None, document_id, report_id, *,
+               children, validators: tuple | None = None) -> None:
+        if validators is None:
+            validators = (response.headers.get("etag"), response.headers.get("last-modified"),
+                          hashlib.sha256(response.content).hexdigest(), response.status)
+        etag, last_modified, sha, status = validators
+        row = {
+            "key": request.key, "portal_id": portal.id, "url": request.url, "kind": request.kind,
+            "etag": etag, "last_modified": last_modified,
+            "sha256": sha, "document_id": document_id,
+            "report_id": report_id, "http_status": status, "fetched_at": state.now(),
+            "checked_at": state.now(),
+            "children": json.dumps(children, ensure_ascii=False) if children is not None else None,
+        }  # fmt: skip
+        with self.db.conn:  # plain SQL: sqlite-utils' upsert reads the table's schema every call
+            self.db.execute(
+                f"INSERT INTO crawl_pages ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})"
+                f" ON CONFLICT(key) DO UPDATE SET {', '.join(f'{k} = excluded.{k}' for k in row)}",
+                tuple(row.values()))
 
 
 def _looks_like_page(response: Response) -> bool:
@@ -480,18 +687,28 @@ def crawl(
     max_duration: float | None = None,
     reporter: Reporter | None = None,
     fetcher_options: dict | None = None,
+    parse: bool = True,
+    revalidate: str = "recent",
+    pool_options: dict | None = None,
 ) -> CrawlResult:
     """Crawl the registry's portals (or `only` these) into the database at `db_path`.
 
+    Bodies are parsed off the fetch loop in a process pool (`pool_options`: workers,
+    time_limit, memory_mb; see db.parsepool); `parse=False` stores raw documents only
+    (`xxgk reparse` parses them later). `revalidate` is recent, all or none.
     Raises `state.CrawlLocked` if another crawl holds the database. An interrupted crawl
     (Ctrl-C) is recorded as interrupted and resumed by the next call.
     """
+    if revalidate not in REVALIDATE_MODES:
+        raise ValueError(f"revalidate must be one of {', '.join(REVALIDATE_MODES)}, not {revalidate!r}")
     portals = registry.select(only)
-    with state.CrawlLock(db_path):
+    with state.CrawlLock(db_path), contextlib.ExitStack() as stack:
+        pool = stack.enter_context(ParsePool(**(pool_options or {}))) if parse else None
         db = store.open_db(db_path)
         state.ensure_tables(db)
         crawler = Crawler(db, registry, portals, delay=delay, max_duration=max_duration,
-                          reporter=reporter, fetcher_options=fetcher_options)
+                          reporter=reporter, fetcher_options=fetcher_options, parse_pool=pool,
+                          parse=parse, revalidate=revalidate)
         try:
             return asyncio.run(crawler.run())
         except BaseException:

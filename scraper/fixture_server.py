@@ -44,6 +44,7 @@ from xxgk.scraper import fixture_families
 
 REPO = Path(__file__).resolve().parent.parent
 PORTALS_DIR = REPO / "fixtures" / "portals"
+DEMO_DIR = REPO / "fixtures" / "demo"  # `xxgk demo`: real reports only
 CORPUS_DIR = REPO / "fixtures" / "corpus"
 
 _TYPES = {
@@ -327,11 +328,12 @@ class FixtureServer:
         self.hosts: dict[str, str] = {}
 
     @classmethod
-    def bundled(cls, names: list[str] | None = None, **kwargs) -> FixtureServer:
-        """The fixture portals in fixtures/portals/ (all, or `names`)."""
-        if not PORTALS_DIR.is_dir():
-            raise FileNotFoundError(f"{PORTALS_DIR}: fixture portals not found (run from a source checkout)")
-        dirs = sorted(p for p in PORTALS_DIR.iterdir() if (p / "site.toml").exists())
+    def bundled(cls, names: list[str] | None = None, *, root: Path = PORTALS_DIR,
+                **kwargs) -> FixtureServer:
+        """The fixture portals in `root` (fixtures/portals/; all, or `names`)."""
+        if not root.is_dir():
+            raise FileNotFoundError(f"{root}: fixture portals not found (is xxgk installed whole?)")
+        dirs = sorted(p for p in root.iterdir() if (p / "site.toml").exists())
         sites = [Site(d.name, d) for d in dirs if names is None or d.name in names]
         return cls(sites, **kwargs)
 

@@ -113,8 +113,9 @@ def assess(db, run_id: int, portal: Portal, stats, previous_seen: int | None) ->
     entries = {normalise_url(u) for u in portal.entry_urls}
     entry_rows = [r for r in rows if r[0] in entries]
     # report links: articles, and report-titled links of unknown shape (static_generic's PAGE)
+    # (depth -1: a known report requested only to revalidate it, not found on a list)
     seen = db.execute("SELECT count(*) FROM crawl_frontier WHERE run_id = ? AND portal_id = ?"
-                      " AND (kind = ? OR (kind = ? AND title IS NOT NULL))",
+                      " AND (kind = ? OR (kind = ? AND title IS NOT NULL)) AND depth >= 0",
                       (run_id, portal.id, ARTICLE, PAGE)).fetchone()[0]
     if stats.blocked:
         return BLOCKED, stats.blocked, seen

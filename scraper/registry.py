@@ -70,6 +70,8 @@ class Portal:
     robots: str = "obey"
     encoding: str | None = None  # forced encoding for sites that declare a wrong one
     attachments: str = "follow"
+    revalidate_recent_days: float = 400  # known reports first seen since then: every run
+    revalidate_every_days: float = 30  # older ones: when last checked longer ago than this
     status: str = "unverified"
     notes: str | None = None
 
@@ -144,7 +146,7 @@ _KNOWN_KEYS = {
     "id", "agency", "short_name", "kind", "level", "province", "city", "county",
     "division_code", "parent_id", "allowed_hosts", "entry_urls", "adapter", "params",
     "pagination", "selectors", "filters", "politeness", "robots", "encoding", "attachments",
-    "status", "notes", "home",
+    "status", "notes", "home", "revalidate",
 }  # fmt: skip
 
 
@@ -238,6 +240,14 @@ def _portal(entry: dict, defaults: dict, *, where: str) -> Portal:
         max_pages = int(pagination.get("max_pages", 100))
     except (TypeError, ValueError) as error:
         raise RegistryError(f"{where}: bad number in politeness/pagination: {error}") from None
+    revalidate = {**defaults.get("revalidate", {}), **entry.get("revalidate", {})}
+    try:
+        recent_days = float(revalidate.get("recent_days", 400))
+        every_days = float(revalidate.get("every_days", 30))
+    except (TypeError, ValueError) as error:
+        raise RegistryError(f"{where}: bad number in revalidate: {error}") from None
+    if recent_days < 0 or every_days < 0:
+        raise RegistryError(f"{where}: revalidate recent_days and every_days must be >= 0")
     if min_delay < 0 or max_concurrency < 1 or max_pages < 1:
         raise RegistryError(f"{where}: min_delay must be >= 0, max_concurrency and max_pages >= 1")
     params = dict(entry.get("params", {}))
@@ -267,6 +277,8 @@ def _portal(entry: dict, defaults: dict, *, where: str) -> Portal:
         robots=robots,
         encoding=entry.get("encoding") or None,
         attachments=attachments,
+        revalidate_recent_days=recent_days,
+        revalidate_every_days=every_days,
         status=status,
         notes=entry.get("notes"),
     )

@@ -3,8 +3,9 @@ the conditional-request cache, and the lock that keeps two crawls off one databa
 
     crawl_runs      one row per run: status, counts, summary
     crawl_portals   one row per portal: last run's status, counts, error
-    crawl_frontier  every request of a run and its state (pending/done/failed/skipped)
-    crawl_pages     per URL: ETag, Last-Modified, sha256, document id, child list pages
+    crawl_frontier  every request of a run and its state (pending/fetched/done/failed/skipped)
+    crawl_pages     per URL: ETag, Last-Modified, sha256, document id, child list pages,
+                    when it was last revalidated
 """
 
 from __future__ import annotations
@@ -13,18 +14,31 @@ import fcntl
 import json
 import os
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlite_utils import Database
 
 PENDING, DONE, FAILED, SKIPPED = "pending", "done", "failed", "skipped"
+FETCHED = "fetched"  # raw bytes stored, the report not yet parsed (resumed from the stored bytes)
 RUNNING, FINISHED, STOPPED, INTERRUPTED = "running", "finished", "stopped", "interrupted"
 RESUMABLE = (RUNNING, STOPPED, INTERRUPTED)
 
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def days_ago(days: float) -> str:
+    """The moment `days` ago, as `now()` writes it (ISO strings compare in time order)."""
+    return (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="seconds")
+
+
+# Columns added after the tables first shipped: added to an older database on first use.
+_ADDED_COLUMNS = {
+    "crawl_runs": ("revalidated", "revalidated_unchanged", "revalidated_changed", "withdrawn",
+                   "parse_failures"),
+}
 
 
 def ensure_tables(db: Database) -> None:
@@ -57,10 +71,23 @@ def ensure_tables(db: Database) -> None:
          "http_status": int, "fetched_at": str, "children": str},
         pk="key", if_not_exists=True,
     )  # fmt: skip
+    if "checked_at" not in db["crawl_pages"].columns_dict:
+        db["crawl_pages"].add_column("checked_at", str)  # last revalidation (304, 200 or 404)
+    for table, columns in _ADDED_COLUMNS.items():
+        present = db[table].columns_dict
+        for column in columns:
+            if column not in present:
+                db[table].add_column(column, int)
     db.execute("CREATE UNIQUE INDEX IF NOT EXISTS crawl_frontier_key"
                " ON crawl_frontier(run_id, portal_id, key)")
     db.execute("CREATE INDEX IF NOT EXISTS crawl_frontier_state"
                " ON crawl_frontier(run_id, portal_id, state)")
+    # A report page's attachments, and the row of a stored document: looked up once per
+    # parsed report, so a scan would make a national crawl quadratic.
+    db.execute("CREATE INDEX IF NOT EXISTS crawl_frontier_parent"
+               " ON crawl_frontier(run_id, parent_document_id)")
+    db.execute("CREATE INDEX IF NOT EXISTS crawl_frontier_document"
+               " ON crawl_frontier(run_id, document_id)")
     from xxgk.scraper import health  # portal health columns and stored discoveries (issue 9)
 
     health.ensure_tables(db)

@@ -130,3 +130,9 @@ def test_check_compliance_prints_the_missing_and_late_agencies(fixture_db):
                                 "missing": 2, "on_time_share": 0.0}]
     wrong = CliRunner().invoke(xxgk, ["check", "--db", str(fixture_db), "--year", "2021"])
     assert wrong.exit_code == 2 and "--year goes with --compliance" in wrong.output
+
+
+def test_the_deadlines_are_d1s():
+    from xxgk.db import checks
+
+    assert compliance.DEADLINES == checks.DEADLINES

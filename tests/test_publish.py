@@ -113,9 +113,14 @@ def test_publish_writes_a_self_contained_read_only_site(site, fixture_db):
         Path(dashboards.__file__).read_bytes()
     with sqlite3.connect(site / "reports.db") as snap:
         assert snap.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        plan = snap.execute("EXPLAIN QUERY PLAN SELECT value FROM cells"
+                            " WHERE key = 'table3.granted.total'").fetchall()
+        assert "cells_key" in plan[0][3]  # one key across all reports, by index
         assert snap.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     source_counts = counts(fixture_db)
     snapshot_counts = counts(site / "reports.db")
+    # Every row but the raw bytes, which the snapshot leaves out by default (--with-raw).
+    assert snapshot_counts.pop("blobs") == 0 and source_counts.pop("blobs") > 0
     assert {k: v for k, v in snapshot_counts.items() if k != "sqlite_stat1"} == source_counts
     assert source_counts["reports"] == FIXTURE_REPORTS
     inspect = json.loads((site / "inspect-data.json").read_text())
