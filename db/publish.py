@@ -283,6 +283,9 @@ def serve(db_path: Path, port: int, public: bool):
     # A service manager stops us with SIGTERM: unwind like Ctrl-C, so the datasette we
     # started and the temporary snapshot go with us.
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Started in the background by a shell (`xxgk serve &`, cron, nohup), we inherit SIGINT
+    # ignored: Ctrl-C or `kill -INT` must still stop us cleanly.
+    signal.signal(signal.SIGINT, _raise_interrupt)
     with tempfile.TemporaryDirectory(prefix="xxgk-site-") as tmp:
         site = publish_site(db_path, Path(tmp), public=public)
         process, url = start_datasette(site, port)
