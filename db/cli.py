@@ -15,8 +15,10 @@ from pathlib import Path
 import click
 
 from xxgk.db import checks as cross_checks
+from xxgk.db import compliance as compliance_view
 from xxgk.db import export as exporter
-from xxgk.db import parsepool, store
+from xxgk.db import parsepool, prose_checks, store
+from xxgk.db import similar as similar_reports
 from xxgk.db.archive import MissingBytes
 
 # What `load` picks up when given a directory: the formats the parsers read.
@@ -239,18 +241,40 @@ def _failure_line(command: str, name, error: Exception) -> int:
 @DB_OPTION
 @click.option("--limit", default=30, show_default=True, help="Failures listed (0: all).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary and failures as JSON.")
-def check(db_path: str, limit: int, as_json: bool) -> None:
-    """Run the cross-report checks (X1 carry-over, X2 in-force, D1 deadline) and print a
-    summary of every check's failures, the per-report ones (I1-I5) included.
+@click.option("--compliance", is_flag=True,
+              help="Print the agencies whose report is missing or late (the compliance view).")
+@click.option("--year", type=int, help="With --compliance: only this report year.")
+@click.option("--similar", is_flag=True,
+              help="Recompute similar_reports (copy-paste reports) for every report.")
+def check(db_path: str, limit: int, as_json: bool, compliance: bool, year: int | None,
+          similar: bool) -> None:
+    """Run the cross-report checks (X1 carry-over, X2 in-force, D1 deadline) and P1 (the
+    overview's figures against the tables), and print a summary of every check's failures,
+    the per-report ones (I1-I5) included. --compliance lists missing and late reports
+    instead; --similar recomputes the copy-paste pairs first.
 
     Example:
 
         xxgk check --db reports.db
 
         xxgk check --db reports.db --limit 0 --json > failures.json
+
+        xxgk check --db reports.db --compliance --year 2024
+
+        xxgk check --db reports.db --similar
     """
     db = _open(db_path, must_exist=True)
+    if year is not None and not compliance:
+        raise click.UsageError("--year goes with --compliance")
+    if similar:
+        pairs = similar_reports.recompute(db)
+        click.echo(f"similar_reports: {pairs} pairs of sections at Jaccard >= "
+                   f"{similar_reports.THRESHOLD} ({similar_reports.METHOD})", err=as_json)
+    if compliance:
+        _print_compliance(db, year, limit, as_json)
+        return
     cross_checks.refresh(db)
+    prose_checks.refresh(db)
     summary = cross_checks.summary(db)
     failures = cross_checks.failures(db, limit=limit or None)
     if as_json:
@@ -268,6 +292,29 @@ def check(db_path: str, limit: int, as_json: bool) -> None:
         click.echo(f"  {f['check_id']} {f['agency'] or '?'} {f['year'] or '?'} {f['scope']}"
                    f" [{f['fault'] or '?'}{', soft' if f['severity'] == 'soft' else ''}]:"
                    f" {f['detail']}")
+
+
+def _print_compliance(db, year: int | None, limit: int, as_json: bool) -> None:
+    rows = compliance_view.rows(db, year=year)
+    summary = compliance_view.summary(db, year=year)
+    if as_json:
+        click.echo(json.dumps({"summary": summary, "missing_or_late": rows}, ensure_ascii=False))
+        return
+    click.echo(f"{'year':6}{'agencies':>9}{'on time':>9}{'late':>7}{'missing':>9}{'on time %':>11}")
+    for row in summary:
+        click.echo(f"{row['year']:<6}{row['agencies']:>9}{row['on_time']:>9}{row['late']:>7}"
+                   f"{row['missing']:>9}{100 * (row['on_time_share'] or 0):>10.1f}%")
+    if rows:
+        click.echo("\nmissing and late:")
+    for row in rows[:limit or None]:
+        if row["verdict"] == "late":
+            what = (f"late by {row['days_late']} days (published {row['published_date']},"
+                    f" deadline {row['deadline']})")
+        else:
+            what = f"missing: {row['reason']}"
+        click.echo(f"  {row['year']} {row['agency']}: {what}")
+    if limit and len(rows) > limit:
+        click.echo(f"  ... {len(rows) - limit} more (--limit 0 lists all)")
 
 
 @click.command()

@@ -97,6 +97,21 @@ WHERE year = -1 [[ + 1 + CAST(:year AS INTEGER) ]] AND n_new_received > 0
   [[ AND :region IN (province, city, county) ]]
 ORDER BY new_received DESC, agency LIMIT 15"""
 
+# Compliance (db/compliance.py): the share of registered agencies on time, late and missing.
+_VERDICTS = (("on_time", "按时发布"), ("late", "逾期发布"), ("missing", "未找到报告"),
+             ("date_unknown", "发布日期不详"), ("no_deadline", "无法定期限"))
+COMPLIANCE_BY_YEAR = (
+    "SELECT year, CASE verdict "
+    + " ".join(f"WHEN '{v}' THEN '{label}'" for v, label in _VERDICTS)
+    + " END AS verdict, CASE verdict "
+    + " ".join(f"WHEN '{v}' THEN {i}" for i, (v, _) in enumerate(_VERDICTS))
+    + """ END AS ord, count(*) AS agencies
+FROM compliance
+WHERE 1 = 1
+  [[ AND year = CAST(:year AS INTEGER) ]]
+  [[ AND :region IN (province, city, county) ]]
+GROUP BY year, verdict ORDER BY year, ord""")
+
 YEAR_OPTIONS = ("SELECT DISTINCT year FROM overview_totals WHERE region = '' AND year > 0"
                 " ORDER BY year DESC")
 REGION_OPTIONS = ("SELECT DISTINCT region AS name FROM overview_totals WHERE region != ''"
@@ -148,6 +163,17 @@ def _charts(db: str) -> dict:
                 {"field": "new_received", "type": "quantitative", "title": "本年新收申请（件）"},
                 {"field": "agency", "type": "nominal", "title": None, "sort": "-x"}),
         },
+        "compliance_by_year": {
+            "title": "年报发布合规情况 Published on time, late, missing (share of agencies)",
+            "db": db, "query": COMPLIANCE_BY_YEAR, "library": "vega-lite",
+            "display": _bar(
+                {"field": "year", "type": "ordinal", "title": "报告年度"},
+                {"field": "agencies", "type": "quantitative", "title": "机关占比",
+                 "stack": "normalize", "axis": {"format": "%"}},
+                color={"field": "verdict", "type": "nominal", "title": "结论",
+                       "sort": {"field": "ord"}},
+                order={"field": "ord"}),
+        },
     }
 
 
@@ -156,12 +182,14 @@ def dashboard_config(db: str) -> dict:
     return {
         DASHBOARD_SLUG: {
             "title": "政府信息公开工作年度报告 · 概览",
-            "description": "依申请公开的数量、办理结果、行政复议和行政诉讼结果，按年度和地区筛选。"
-                           " Applications, outcomes, review and litigation; filter by year "
-                           "and region (province, city or county).",
+            "description": "依申请公开的数量、办理结果、行政复议和行政诉讼结果，年报按时、逾期和未发布的"
+                           "机关占比，按年度和地区筛选。 Applications, outcomes, review and "
+                           "litigation, and the share of agencies publishing on time, late or "
+                           "not at all; filter by year and region (province, city or county).",
             "settings": {"allow_fullscreen": True},
             "layout": [["applications_per_year", "outcome_mix"],
-                       ["review_litigation", "top_agencies"]],
+                       ["review_litigation", "top_agencies"],
+                       ["compliance_by_year", "compliance_by_year"]],
             "filters": {
                 "year": {"name": "年度 Year", "type": "select", "db": db, "query": YEAR_OPTIONS},
                 "region": {"name": "地区 Region", "type": "select", "db": db,

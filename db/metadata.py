@@ -54,6 +54,8 @@ FACETS = {
     "table3_wide": ["year", "template_version", "row_label"],
     "table4_wide": ["year", "row_label"],
     "carryover_mismatches": ["year", "column_label", "fault"],
+    "compliance": ["year", "verdict", "reason"],
+    "similar_reports": ["section", "method"],
 }
 SORT = {
     "agencies": ("sort", "name"),
@@ -67,6 +69,8 @@ SORT = {
     "table3_wide": ("sort", "report_id"),
     "table4_wide": ("sort", "report_id"),
     "carryover_mismatches": ("sort", "agency"),
+    "compliance": ("sort_desc", "year"),
+    "similar_reports": ("sort_desc", "similarity"),
 }
 # The column shown in place of an id when another table points at this one.
 LABEL_COLUMNS = {

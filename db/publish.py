@@ -12,6 +12,7 @@ The published directory is self-contained and read-only:
     site/settings.json        time and row limits; default_allow_sql off with --public
     site/inspect-data.json    row counts and hash; makes Datasette open the snapshot immutable
     site/plugins/xxgk_dashboards.py   lets the dashboard's own queries through when SQL is off
+    site/plugins/xxgk_agency.py       one page per agency, /-/agency/<id> (db/agency_page.py)
 """
 
 from __future__ import annotations
@@ -151,7 +152,7 @@ def write_inspect_file(database: Path, target: Path) -> Path:
 def publish_site(db_path: Path, out: Path, *, public: bool = False,
                  with_raw: bool = False) -> Path:
     """Write the self-contained published directory `out` (see the module docstring)."""
-    from xxgk.db import dashboards, metadata
+    from xxgk.db import agency_page, dashboards, metadata
 
     out.mkdir(parents=True, exist_ok=True)
     database = snapshot(db_path, out / f"{DB_NAME}.db", with_raw=with_raw)
@@ -162,6 +163,7 @@ def publish_site(db_path: Path, out: Path, *, public: bool = False,
     write_inspect_file(database, out / "inspect-data.json")
     (out / "plugins").mkdir(exist_ok=True)
     shutil.copyfile(dashboards.__file__, out / "plugins" / "xxgk_dashboards.py")
+    shutil.copyfile(agency_page.__file__, out / "plugins" / "xxgk_agency.py")
     return out
 
 
@@ -281,6 +283,9 @@ def serve(db_path: Path, port: int, public: bool):
     # A service manager stops us with SIGTERM: unwind like Ctrl-C, so the datasette we
     # started and the temporary snapshot go with us.
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    # Started in the background by a shell (`xxgk serve &`, cron, nohup), we inherit SIGINT
+    # ignored: Ctrl-C or `kill -INT` must still stop us cleanly.
+    signal.signal(signal.SIGINT, _raise_interrupt)
     with tempfile.TemporaryDirectory(prefix="xxgk-site-") as tmp:
         site = publish_site(db_path, Path(tmp), public=public)
         process, url = start_datasette(site, port)

@@ -165,6 +165,41 @@ WHERE length((SELECT q FROM term)) BETWEEN 1 AND 2 AND r.is_current = 1
 ORDER BY year DESC, agency, section
 """
 
+COMPLIANCE = f"""
+SELECT agency, agency_kind, agency_level, province, city, county, year, verdict, reason,
+       published_date, deadline, days_late, status, i_check_failures, portal_id,
+       portal_status, report_id
+FROM compliance
+WHERE {_YEAR_OR_ALL} AND {_REGION}
+  AND (:verdict = '' OR verdict = :verdict)
+ORDER BY year DESC,
+  CASE verdict WHEN 'missing' THEN 0 WHEN 'late' THEN 1 ELSE 2 END,
+  days_late DESC, agency
+"""
+
+# Each pair once (report_id < other_id), both agencies and years, closest first; pairs of
+# one agency's versions of the same year (a corrected re-publication) are not copies.
+SIMILAR_PAIRS = """
+SELECT s.similarity, s.section,
+       coalesce(a1.name, r1.agency_name) AS agency, r1.year,
+       coalesce(a2.name, r2.agency_name) AS other_agency, r2.year AS other_year,
+       CASE WHEN r1.agency_id = r2.agency_id THEN '同一机关 same agency'
+            ELSE '不同机关 other agency' END AS relation,
+       s.report_id, s.other_id, s.method
+FROM similar_reports s
+JOIN reports r1 ON r1.id = s.report_id
+JOIN reports r2 ON r2.id = s.other_id
+LEFT JOIN agencies a1 ON a1.id = r1.agency_id
+LEFT JOIN agencies a2 ON a2.id = r2.agency_id
+WHERE r1.is_current = 1 AND r2.is_current = 1
+  AND NOT (r1.agency_id IS r2.agency_id AND r1.year IS r2.year)
+  AND (:section = '' OR s.section = :section)
+  AND (:year = '' OR CAST(:year AS INTEGER) IN (r1.year, r2.year))
+  AND (:agency = '' OR coalesce(a1.name, r1.agency_name) LIKE '%' || :agency || '%'
+       OR coalesce(a2.name, r2.agency_name) LIKE '%' || :agency || '%')
+ORDER BY s.similarity DESC, s.section = 'whole' DESC, agency, r1.year
+"""
+
 _LEVELS = "province 省级, city 市级, county 县级, township 乡镇"
 
 QUERIES: dict[str, dict] = {
@@ -202,7 +237,8 @@ QUERIES: dict[str, dict] = {
         "title": "未通过勾稽检查的报告 Reports failing checks",
         "sql": FAILING_CHECKS,
         "params": ["year", "check_id", "fault"],
-        "about": "当前报告中未通过的检查（I1-I5 表内勾稽，X1/X2 跨年度，D1 发布期限）及说明；"
+        "about": "当前报告中未通过的检查（I1-I5 表内勾稽，X1/X2 跨年度，D1 发布期限，P1 正文与表格"
+                 "数字不符）及说明；"
                  "fault 为 source（报告本身）或 parse（解析）。 Every failed check with its "
                  "detail; filter by year, check id and fault.",
         "columns": ("check_id", "detail", "fault"),
@@ -235,6 +271,29 @@ QUERIES: dict[str, dict] = {
                  "under three characters fall back to LIKE, and search_mode says so.",
         "columns": ("search_mode", "excerpt"),
     },
+    "missing_and_late": {
+        "title": "年报发布合规情况 Who published, late or not at all",
+        "sql": COMPLIANCE,
+        "params": ["year", "region", "verdict"],
+        "about": "每个登记机关自2019年至上一完整年度每年一行：是否找到报告、发布日期、法定期限"
+                 "（部门次年1月31日，人民政府次年3月31日）、逾期天数、表内检查未通过数；未找到时"
+                 "说明原因（无门户、从未抓取、门户失败或被拦截、门户未验证、已抓取并验证但无报告）。"
+                 "verdict 可选 missing、late、on_time、date_unknown、no_deadline。"
+                 " Every registered agency and year: found, on time, late or missing and why.",
+        "table": "compliance",
+        "columns": ("verdict", "reason", "days_late", "i_check_failures"),
+    },
+    "similar_pairs": {
+        "title": "雷同报告 Copy-paste reports",
+        "sql": SIMILAR_PAIRS,
+        "params": ["year", "section", "agency"],
+        "about": "正文去掉数字和机关名称后高度相同的报告对（同一机关往年报告只改数字，或其他机关"
+                 "报告只改名称），相似度最高的在前。section 可选 overview、problems、"
+                 "other_matters、whole。 Pairs of reports whose prose repeats one another once "
+                 "numbers and agency names are removed, closest first.",
+        "table": "similar_reports",
+        "columns": ("similarity", "section", "method"),
+    },
 }
 
 
@@ -245,7 +304,7 @@ def _description_html(query: dict, tables: dict) -> str:
         "rank": {"zh": "名次", "en": "rank, 1 = highest (ties share a rank)"},
         "metric_label": {"zh": "指标名称", "en": "the metric's Chinese label"},
         "value": {"zh": "数值", "en": "the metric's value"},
-        "check_id": {"zh": "检查项", "en": "I1-I5, X1, X2 or D1"},
+        "check_id": {"zh": "检查项", "en": "I1-I5, X1, X2, D1 or P1"},
         "detail": {"zh": "说明", "en": "what was compared, with the numbers"},
         "fault": {"zh": "责任方", "en": "source (the report) or parse"},
         "search_mode": {"zh": "检索方式", "en": "trigram FTS, or LIKE for terms under 3 characters"},

@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from xxgk.db import compliance, similar
 from xxgk.parsers import model
 from xxgk.parsers import schema as keys
 
@@ -29,7 +30,7 @@ REPORT_STATUSES = (
 )
 AGENCY_KINDS = ("government", "department", "township", "other")
 AGENCY_LEVELS = ("province", "city", "county", "township")
-CHECK_IDS = ("I1", "I2", "I3", "I4", "I5", "X1", "X2", "D1")
+CHECK_IDS = ("I1", "I2", "I3", "I4", "I5", "X1", "X2", "D1", "P1")
 
 
 def _in(values) -> str:
@@ -324,6 +325,103 @@ def m010_national_empty_totals_index(db: Database) -> None:
         db.execute(sql)
 
 
+# ------------------------------------------------------------------ analysis (issue 12)
+
+SIMILAR_REPORTS_SQL = f"""
+CREATE TABLE similar_reports (
+    id INTEGER PRIMARY KEY,
+    report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+    other_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+    section TEXT NOT NULL CHECK (section IN {_in(similar.SECTIONS)}),
+    similarity REAL NOT NULL CHECK (similarity BETWEEN 0 AND 1),
+    estimate REAL,
+    method TEXT NOT NULL,
+    computed_at TEXT NOT NULL,
+    CHECK (report_id < other_id),
+    UNIQUE (report_id, other_id, section)
+) STRICT
+"""
+
+# The MinHash values of each report's sections, and their LSH bands (db/similar.py).
+SIMILAR_SIGNATURES_SQL = """
+CREATE TABLE similar_signatures (
+    report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+    section TEXT NOT NULL,
+    shingles INTEGER NOT NULL,
+    signature BLOB NOT NULL,
+    PRIMARY KEY (report_id, section)
+) STRICT, WITHOUT ROWID
+"""
+
+SIMILAR_BUCKETS_SQL = """
+CREATE TABLE similar_buckets (
+    bucket INTEGER NOT NULL,
+    report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
+    PRIMARY KEY (bucket, report_id)
+) STRICT, WITHOUT ROWID
+"""
+
+# The crawler's table of portal states, as scraper/state.py creates it: the compliance view
+# reads it, so a database that was only ever loaded (never crawled) has it too, empty.
+CRAWL_PORTALS_COLUMNS = {
+    "portal_id": str, "agency": str, "agency_id": int, "status": str, "last_run_id": int,
+    "last_started_at": str, "last_finished_at": str, "last_ok_at": str,
+    "pages_fetched": int, "not_modified": int, "list_pages": int, "reports_found": int,
+    "new_reports": int, "changed_reports": int, "failures": int, "capped": int,
+    "last_error": str,
+    # the two health columns (scraper/health.py) the compliance view reads; the crawler adds
+    # the others when it first runs
+    "health": str, "verified_at": str,
+}  # fmt: skip
+
+P1_COLUMNS_SQL = (
+    "ALTER TABLE checks ADD COLUMN quote TEXT",
+    "ALTER TABLE checks ADD COLUMN cell_key TEXT",
+    "ALTER TABLE checks ADD COLUMN stated_value ANY",
+    "ALTER TABLE checks ADD COLUMN cell_value ANY",
+)
+
+
+@migrations()
+def m011_analysis_compliance_similar_prose(db: Database) -> None:
+    _allow_check_ids(db, CHECK_IDS)
+    for sql in P1_COLUMNS_SQL:
+        db.execute(sql)
+    for sql in (SIMILAR_REPORTS_SQL, SIMILAR_SIGNATURES_SQL, SIMILAR_BUCKETS_SQL):
+        db.execute(sql)
+    db.execute("CREATE INDEX similar_reports_other ON similar_reports(other_id)")
+    db.execute("CREATE INDEX similar_reports_closest ON similar_reports(similarity)")
+    db.execute("CREATE INDEX similar_buckets_report ON similar_buckets(report_id)")
+    db["crawl_portals"].create(CRAWL_PORTALS_COLUMNS, pk="portal_id", if_not_exists=True)
+    db.execute("DROP VIEW IF EXISTS compliance")
+    db.execute(f"CREATE VIEW compliance AS {compliance.COMPLIANCE_SQL}")
+
+
+def _allow_check_ids(db: Database, check_ids) -> None:
+    """Widen the CHECK on checks.check_id: SQLite cannot alter a constraint, so the table is
+    rebuilt with its rows, indexes and the views that read it (their SQL as stored)."""
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'checks'").fetchone()[0]
+    old = sql[sql.index("check_id IN ("):]
+    old = old[:old.index(")") + 1]
+    new = f"check_id IN {_in(check_ids)}"
+    if old == new:
+        return  # a database made with these ids already
+    views = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view'").fetchall()
+    indexes = db.execute("SELECT sql FROM sqlite_master WHERE type = 'index'"
+                         " AND tbl_name = 'checks' AND sql IS NOT NULL").fetchall()
+    for name, _ in views:
+        db.execute(f"DROP VIEW {name}")
+    db.execute(sql.replace("CREATE TABLE checks", "CREATE TABLE checks_widened", 1)
+               .replace(old, new))
+    db.execute("INSERT INTO checks_widened SELECT * FROM checks")
+    db.execute("DROP TABLE checks")
+    db.execute("ALTER TABLE checks_widened RENAME TO checks")
+    for (index_sql,) in indexes:
+        db.execute(index_sql)
+    for _, view_sql in views:
+        db.execute(view_sql)
+
+
 def create_views(db: Database) -> None:
     """(Re)create every view: views hold no data, so replacing them is always safe."""
     for name, sql in VIEWS.items():
@@ -570,7 +668,11 @@ def _wide_columns(table: str, columns: list[tuple[str, str]], units: dict) -> di
 
 # The crawler's tables, created by scraper/state.py when a crawl first runs (a database
 # built by `xxgk load` alone has none); described here so that they are published.
-CRAWL_TABLES = ("crawl_runs", "crawl_portals", "portal_discoveries")
+# crawl_portals is in every database since m008 (the compliance view reads it), with the
+# columns of CRAWL_PORTALS_COLUMNS; the crawler adds its health columns when it first runs.
+CRAWL_TABLES = ("crawl_runs", "portal_discoveries")
+CRAWLER_ADDED_COLUMNS = {"crawl_portals": ("health_reason", "adapter", "entry_url",
+                                           "entry_params", "entry_source", "reports_seen")}
 
 TABLES: dict[str, dict] = {
     "agencies": {
@@ -1030,6 +1132,66 @@ VIEWS: dict[str, str] = {
     "table3_wide": _stored_wide_sql("table3"),
     "table4_wide": _stored_wide_sql("table4"),
     "carryover_mismatches": f"SELECT {', '.join(CARRYOVER_COLUMNS)} FROM carryover_rows",
+    # a view over indexed lookups (db/compliance.py), not a summary table: no stored copy
+    "compliance": compliance.COMPLIANCE_SQL,
 }
+
+
+# ------------------------------------------------------------------ analysis (issue 12)
+
+TABLES["checks"]["en"] = ("every check result: I1-I5 within a report, X1/X2 across years, "
+                          "D1 deadline, P1 prose against tables")
+TABLES["checks"]["columns"]["check_id"] = _col(
+    "检查项", "I1-I5, X1, X2, D1 or P1 (see the shared schema spec; P1: parsers/prose.py)")
+TABLES["checks"]["columns"].update({
+    "quote": _col("原文语句", "P1: the overview sentence stating the figure, as printed"),
+    "cell_key": _col("对应指标键", "P1: the table cell compared (keys summed joined by +)"),
+    "stated_value": _col("正文数字", "P1: the number the sentence states", "件"),
+    "cell_value": _col("表格数字", "P1: the table's value (null when a cell is blank)", "件"),
+})
+TABLES.update({
+    "similar_reports": {
+        "zh": "雷同报告",
+        "en": "pairs of reports whose prose repeats one another once numbers and agency "
+              "names are removed (MinHash/LSH candidates, exact Jaccard of 5-grams)",
+        "columns": {
+            "id": _col("编号", "row id"),
+            "report_id": _col("报告编号", "reports.id of one report (the smaller id)"),
+            "other_id": _col("相似报告编号", "reports.id of the other report (the larger id)"),
+            "section": _col("章节", "overview, problems, other_matters or whole (all the prose)"),
+            "similarity": _col("相似度", "Jaccard index of the normalised character 5-gram sets,"
+                                        " 0-1", "比例"),
+            "estimate": _col("估计相似度", "the MinHash estimate that made them candidates",
+                             "比例"),
+            "method": _col("方法", "how it was computed, e.g. minhash64-lsh16x4+jaccard-5gram"),
+            "computed_at": _col("计算时间", "UTC, ISO 8601"),
+        },
+    },
+    "similar_signatures": {
+        "zh": "相似度签名",
+        "en": "the MinHash signature of each report section compared (db/similar.py)",
+        "columns": {
+            "report_id": _REPORT_ID,
+            "section": _col("章节", "overview, problems, other_matters or whole"),
+            "shingles": _col("片段数", "distinct character 5-grams of the normalised text", "个"),
+            "signature": _col("签名", "64 MinHash values, uint32, native byte order"),
+        },
+    },
+    "similar_buckets": {
+        "zh": "相似度分桶",
+        "en": "LSH index: one row per report section and band (16 bands of 4 MinHash values)",
+        "columns": {
+            "bucket": _col("桶", "63-bit hash of section, band number and the band's values"),
+            "report_id": _REPORT_ID,
+        },
+    },
+    "compliance": {
+        "zh": "年报发布合规情况",
+        "en": "one row per registered agency and year from 2019 to the last complete year: "
+              "published, on time or late, or missing and why",
+        "columns": {name: _col(zh, en, unit)
+                    for name, (zh, en, unit) in compliance.COLUMNS.items()},
+    },
+})
 
 VIEW_NAMES = tuple(VIEWS)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from xxgk.db import archive, schema, summaries
+from xxgk.db import archive, prose_checks, schema, similar, summaries
 from xxgk.db import checks as cross_checks
 from xxgk.parsers import PARSER_VERSION, model
 from xxgk.parsers import schema as keys
@@ -410,6 +410,8 @@ def store_report(
         report_id = _write_report_row(db, old[0] if old else None, fields)
         _write_children(db, report_id, cells, report)
         summaries.refresh_wide(db, report_id)
+        prose_checks.write(db, report_id)  # P1: the overview's figures against the tables
+        similar.index_report(db, report_id)  # this report against every stored one
         groups = {(agency_id, fields["year"])} | ({(old[1], old[2])} if old else set())
         for group_agency, year in groups:
             update_current(db, group_agency, year, report_id=report_id)

@@ -13,7 +13,13 @@ import yaml
 
 from xxgk.db.dashboards import DASHBOARD_SLUG
 from xxgk.db.publish import publish_site
-from xxgk.db.screenshot import build_fixture_db, capture_dashboard, find_chromium
+from xxgk.db.screenshot import (
+    Browser,
+    build_fixture_db,
+    capture_dashboard,
+    external_requests,
+    find_chromium,
+)
 
 pytestmark = [
     pytest.mark.browser,
@@ -50,6 +56,13 @@ def marks(charts: list[dict]) -> dict[str, int]:
     return {c["id"].removeprefix("chart-"): c["marks"] for c in charts if c["svg"]}
 
 
+def compliance_bars(database, where: str = "1 = 1") -> int:
+    """One stacked bar segment per (year, verdict) of the compliance view."""
+    with sqlite3.connect(database) as connection:
+        return connection.execute(
+            f"SELECT count(DISTINCT year || verdict) FROM compliance WHERE {where}").fetchone()[0]
+
+
 def test_dashboard_charts_render_in_chromium(fixture_db, tmp_path):
     site = publish_site(fixture_db, tmp_path / "site")
     shot = tmp_path / "dashboard.png"
@@ -61,6 +74,7 @@ def test_dashboard_charts_render_in_chromium(fixture_db, tmp_path):
         "review_litigation": 12,  # 3 groups x 4 results
         # one bar per agency with a table 3 (at most 15); the count grows with fixtures/corpus
         "top_agencies": min(15, agencies_with_table3(fixture_db)),
+        "compliance_by_year": compliance_bars(fixture_db),  # 2019 to the last complete year
     }
     width, height = png_size(shot)
     assert width == 1400 and height > 600 and shot.stat().st_size > 20_000
@@ -72,6 +86,8 @@ def test_dashboard_filters_apply_in_chromium(fixture_db, tmp_path):
     charts = capture_dashboard(site, tmp_path / "filtered.png", filters=filters)
     counted = marks(charts)
     assert counted["applications_per_year"] == 1 and counted["top_agencies"] == 1
+    assert counted["compliance_by_year"] == 1 == compliance_bars(
+        fixture_db, "year = 2023 AND province = '福建省'")
     texts = {c["id"]: c["text"] for c in charts}
     assert "平潭综合实验区" in texts["chart-top_agencies"]
     assert "淮安市" not in texts["chart-top_agencies"]
@@ -80,7 +96,7 @@ def test_dashboard_filters_apply_in_chromium(fixture_db, tmp_path):
 def test_dashboard_renders_on_a_public_site_without_arbitrary_sql(fixture_db, tmp_path):
     site = publish_site(fixture_db, tmp_path / "site", public=True)
     charts = capture_dashboard(site, tmp_path / "public.png")
-    assert len(charts) == 4 and all(n > 0 for n in marks(charts).values())
+    assert len(charts) == 5 and all(n > 0 for n in marks(charts).values())
 
 
 def test_an_empty_chart_or_an_outside_url_fails_the_check(fixture_db, tmp_path):
@@ -98,3 +114,54 @@ def test_an_empty_chart_or_an_outside_url_fails_the_check(fixture_db, tmp_path):
     assert "charts not drawn" in str(failure.value)
     assert "https://cdn.example.com/logo.png" in str(failure.value)
     assert (tmp_path / "broken.png").exists()  # the evidence is kept
+
+
+# ------------------------------------------------------------------ one page per agency
+
+LINKS_JS = """Array.from(document.querySelectorAll('a.agency-page'))
+  .map(a => ({text: a.innerText, href: a.href}))"""
+AGENCY_JS = """(() => {
+  const svg = document.querySelector('svg#series');
+  const rows = id => Array.from(document.querySelectorAll('#' + id + ' tr')).slice(1)
+      .map(tr => Array.from(tr.cells).map(td => td.innerText));
+  return {title: document.querySelector('h1') && document.querySelector('h1').innerText,
+          points: svg ? svg.querySelectorAll('circle.point').length : 0,
+          series: svg ? Array.from(svg.querySelectorAll('g.series'))
+              .map(g => g.dataset.series + ':' + g.querySelectorAll('circle').length) : [],
+          reports: rows('reports'), failures: rows('failures'), similar: rows('similar'),
+          compliance: rows('compliance'),
+          originals: Array.from(document.querySelectorAll('a.original')).map(a => a.href)};
+})()"""
+
+
+def test_agency_page_from_report_overview_in_chromium(fixture_db, tmp_path):
+    from xxgk.db.publish import start_datasette, stop
+
+    site = publish_site(fixture_db, tmp_path / "site", public=True)
+    process, base = start_datasette(site)
+    try:
+        with Browser(width=1200, height=900) as browser:
+            browser.goto(f"{base}reports/report_overview")
+            links = browser.wait_for(LINKS_JS, lambda ls: len(ls) >= 4)
+            xihe = [link for link in links if link["text"] == "阜新市细河区民政局"]
+            assert len(xihe) == 2  # its 2020 and 2021 reports link to one page
+            assert xihe[0]["href"] == xihe[1]["href"] and "/-/agency/" in xihe[0]["href"]
+            browser.goto(xihe[0]["href"])
+            page = browser.wait_for(AGENCY_JS, lambda p: p["points"] > 0)
+            assert page["title"] == "阜新市细河区民政局"
+            assert [r[0] for r in page["reports"]] == ["2020", "2021"]
+            # 2 years x new_received, outcome_total, disclosed, review, litigation
+            assert page["points"] == 10 and "new_received:2" in page["series"]
+            assert {(f[0], f[1]) for f in page["failures"]} == {
+                ("2021", "D1"), ("2021", "X1")}
+            assert any(row[1] == "whole" and float(row[0]) >= 0.8 for row in page["similar"])
+            late = [row for row in page["compliance"] if row[0] == "2021"]
+            assert late[0][1] == "late" and late[0][5] == "20"
+            assert len(page["originals"]) == 2
+            browser.goto(page["originals"][0])  # the stored original's record
+            assert browser.wait_for("document.body && document.body.innerText",
+                                    lambda text: "sha256" in text)
+            assert not external_requests(browser.requests), browser.requests
+            assert not browser.errors, browser.errors
+    finally:
+        stop(process)

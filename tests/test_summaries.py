@@ -135,7 +135,7 @@ def test_a_database_made_before_the_summary_tables_migrates_in_place(tmp_path):
     for table in ("overview_rows", "overview_totals", "agency_totals", "carryover_rows",
                   "table2_wide_rows", "table3_wide_rows", "table4_wide_rows"):
         raw.execute(f"DROP TABLE {table}")
-    raw.execute("DELETE FROM _sqlite_migrations WHERE name LIKE 'm008%'")
+    raw.execute("DELETE FROM _sqlite_migrations WHERE name = 'm008_national_summary_tables'")
     raw.conn.commit()
     before = {n: rows(raw, f"SELECT * FROM {n}") for n in schema.SOURCE_VIEWS}
     raw.close()

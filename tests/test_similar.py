@@ -1,0 +1,95 @@
+"""similar_reports: copies of a report under another agency's name, or of last year's with
+only the figures changed, pair with their original; unrelated corpus reports do not."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from xxgk.db import similar, store
+from xxgk.db.screenshot import FIXTURE_AGENCIES, build_fixture_db
+from xxgk.scraper.cli import main as xxgk
+
+from conftest import CORPUS
+
+
+def copied_under_another_name() -> bytes:
+    """pingtan-2023 as a neighbour would copy it: another agency's name, other figures."""
+    html = (CORPUS / "pingtan-2023.html").read_bytes().decode("utf-8")
+    assert html.count("平潭综合实验区") > 3
+    html = html.replace("平潭综合实验区", "示例县").replace("实验区", "县")
+    for old, new in (("13561", "9870"), ("81件", "64件"), ("393件", "120件"), ("1654", "833")):
+        html = html.replace(old, new)
+    return html.encode("utf-8")
+
+
+def pairs(db, report_id: int) -> dict[tuple[int, str], float]:
+    return {(r["report_id"], r["section"]): r["similarity"]
+            for r in similar.neighbours(db, report_id, limit=100)}
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    path = build_fixture_db(tmp_path_factory.mktemp("similar") / "r.db")
+    db = store.open_db(path)
+    store.upsert_agency(db, name="示例县", kind="government",
+                        level="county", province="福建省", city="福州市", county="示例县")
+    store.load_bytes(db, copied_under_another_name(), name="shili-2023-copy.html")
+    return db
+
+
+def report_of(db, agency: str, year: int) -> int:
+    return db.execute("SELECT r.id FROM reports r JOIN agencies a ON a.id = r.agency_id"
+                      " WHERE a.name = ? AND r.year = ? AND r.is_current = 1",
+                      (agency, year)).fetchone()[0]
+
+
+def test_a_copy_under_another_agency_pairs_with_its_original(db):
+    original = report_of(db, "平潭综合实验区", 2023)
+    copy = report_of(db, "示例县", 2023)
+    found = pairs(db, copy)
+    assert found[(original, "overview")] >= 0.8
+    assert found[(original, "whole")] >= 0.8
+    row = db.execute("SELECT report_id, other_id, method FROM similar_reports"
+                     " WHERE section = 'overview' AND ? IN (report_id, other_id)",
+                     (copy,)).fetchone()
+    assert sorted((row[0], row[1])) == sorted((original, copy)) and "minhash" in row[2]
+
+
+def test_last_years_report_with_other_figures_pairs_with_it(db):
+    # the fixture's 2021 report of 细河区民政局 is its 2020 one with dates and figures changed
+    found = pairs(db, report_of(db, "阜新市细河区民政局", 2021))
+    assert found[(report_of(db, "阜新市细河区民政局", 2020), "whole")] >= 0.8
+
+
+def test_unrelated_reports_do_not_pair(db):
+    pingtan = report_of(db, "平潭综合实验区", 2023)
+    others = {report_of(db, "淮安市洪泽区人民政府", 2023), report_of(db, "平潭综合实验区", 2020),
+              report_of(db, "阜新市细河区民政局", 2020)}
+    assert not {rid for rid, _ in pairs(db, pingtan)} & others
+
+
+def test_numbers_and_names_are_normalised_away():
+    names = [FIXTURE_AGENCIES[1]["name"], FIXTURE_AGENCIES[1]["short_name"], "淮安市", "洪泽区"]
+    a = similar.normalise("2023年，洪泽区人民政府受理申请21件。", names)
+    b = similar.normalise("2024年,淮阴区人民政府受理申请 35 件.", ["淮阴区人民政府", "淮阴区"])
+    assert a == b == "年受理申请件"
+
+
+def test_recompute_finds_the_same_pairs_as_loading(db):
+    def all_pairs():
+        return db.execute("SELECT report_id, other_id, section, similarity FROM similar_reports"
+                          " ORDER BY 1, 2, 3").fetchall()
+    loaded = all_pairs()
+    assert loaded and similar.recompute(db) == len(loaded)
+    assert all_pairs() == loaded
+
+
+def test_check_similar_recomputes(db):
+    path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+    result = CliRunner().invoke(xxgk, ["check", "--db", path, "--similar"])
+    assert result.exit_code == 0, result.output
+    assert "similar_reports:" in result.output and "pairs" in result.output
+    copy = report_of(db, "示例县", 2023)
+    assert {r["report_id"] for r in similar.neighbours(db, copy)} == {
+        report_of(db, "平潭综合实验区", 2023)}
