@@ -116,7 +116,6 @@ def load(inputs: tuple[str, ...], db_path: str, agency: str | None, quiet: bool,
     agency_id = store.upsert_agency(db, name=agency) if agency else None
     tally: Counter = Counter()
     unreadable = 0
-
     def stored():  # raw bytes first; only what needs a parse goes to the pool
         nonlocal unreadable
         for path in files:
@@ -126,15 +125,24 @@ def load(inputs: tuple[str, ...], db_path: str, agency: str | None, quiet: bool,
                 click.echo(f"xxgk load: {path}: cannot read: {error.strerror or error}", err=True)
                 unreadable += 1
                 continue
-            before = _report_state(db, path)
-            document_id, report_id = store.store_unparsed(db, data, name=str(path), path=str(path))
+            try:
+                before = _report_state(db, path)
+                document_id, report_id = store.store_unparsed(db, data, name=str(path),
+                                                              path=str(path))
+            except Exception as error:  # noqa: BLE001 - one input's failure is its line
+                unreadable += _failure_line("load", path, error)
+                continue
             yield (path, before, document_id, report_id), None if report_id else data, str(path)
 
     with _pool(workers, parse_timeout, parse_memory) as pool:
         for (path, before, document_id, report_id), report in parsepool.parse_all(pool, stored()):
-            if report is not None:
-                report_id = store.store_report(db, document_id, report, agency_id=agency_id)
-            changed = before != _report_state(db, path)
+            try:
+                if report is not None:
+                    report_id = store.store_report(db, document_id, report, agency_id=agency_id)
+                changed = before != _report_state(db, path)
+            except Exception as error:  # noqa: BLE001 - one input's failure is its line
+                unreadable += _failure_line("load", path, error)
+                continue
             _tally_line(db, tally, path, document_id, report_id, changed, quiet)
     statuses = ", ".join(f"{tally[s]} {s}" for s in store.schema.REPORT_STATUSES if tally[s])
     click.echo(f"{len(files) - unreadable} files: {tally['changed']} stored, "
@@ -180,7 +188,9 @@ def reparse(db_path: str, outdated_only: bool, all_documents: bool, quiet: bool,
     stored without parsing them (`xxgk crawl --no-parse`) are parsed too.
 
     Each report's cells, checks and narratives are replaced in one transaction; the
-    documents are never touched, so a reparse can be interrupted and run again.
+    documents are never touched, so a reparse can be interrupted and run again. A
+    document that cannot be reparsed is one line on stderr, the others go on; exit
+    status 1 then.
 
     Example:
 
@@ -192,7 +202,6 @@ def reparse(db_path: str, outdated_only: bool, all_documents: bool, quiet: bool,
     ids = store.documents_to_reparse(db, outdated_only=outdated_only,
                                      all_documents=all_documents)
     tally: Counter = Counter()
-
     def jobs():
         for document_id in ids:
             try:
@@ -203,7 +212,13 @@ def reparse(db_path: str, outdated_only: bool, all_documents: bool, quiet: bool,
 
     with _pool(workers, parse_timeout, parse_memory) as pool:
         for document_id, report in parsepool.parse_all(pool, jobs()):
-            report_id = store.store_reparsed(db, document_id, report)
+            try:
+                report_id = store.store_reparsed(db, document_id, report)
+            except Exception as error:  # noqa: BLE001 - one document's failure is its line
+                tally["not reparsed"] += _failure_line(
+                    "reparse", f"document {document_id} ({store.document_name(db, document_id)})",
+                    error)
+                continue
             status = db.execute("SELECT status FROM reports WHERE id = ?", (report_id,)).fetchone()[0]
             tally[status] += 1
             if not quiet:
@@ -212,6 +227,14 @@ def reparse(db_path: str, outdated_only: bool, all_documents: bool, quiet: bool,
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(tally.items()))
     click.echo(f"reparsed {len(ids)} documents with parser {store.PARSER_VERSION}"
                f" ({statuses or 'nothing to do'})")
+    sys.exit(1 if tally["not reparsed"] else 0)
+
+
+def _failure_line(command: str, name, error: Exception) -> int:
+    """One input that failed outside the parser (which turns its own failures into
+    failed reports): one line naming it, and the other inputs go on."""
+    click.echo(f"xxgk {command}: {name}: {type(error).__name__}: {error}", err=True)
+    return 1
 
 
 @click.command()

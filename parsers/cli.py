@@ -39,14 +39,20 @@ def parse(inputs: tuple[str, ...], as_json: bool, render: str | None) -> None:
     unreadable = 0
     for name in inputs:
         report = parse_bytes(sys.stdin.buffer.read(), name="-") if name == "-" else parse_path(name)
+        try:
+            output = json.dumps(report.to_dict(), ensure_ascii=False) if as_json else \
+                summary(report)
+        except Exception as error:  # noqa: BLE001 - one input's failure is that input's line
+            report = Report(path=name, template_version="not_a_report", status=FAILED,
+                            problems=[f"{name}: cannot print the result: "
+                                      f"{type(error).__name__}: {error}"])
+            output = json.dumps(report.to_dict(), ensure_ascii=False) if as_json else None
         if report.status == FAILED:
             unreadable += 1
         for problem in report.problems if report.status == FAILED else []:
             click.echo(f"xxgk parse: {problem}", err=True)
-        if as_json:
-            click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
-        elif report.status != FAILED:
-            click.echo(summary(report))
+        if as_json or report.status != FAILED:
+            click.echo(output)
     sys.exit(1 if unreadable else 0)
 
 

@@ -99,15 +99,21 @@ def parse_bytes(data: bytes, *, name: str = "-") -> model.Report:
 
     try:
         document = read_document(data, name=name)
+        return build_report(document, path=name)
     except ReadError as error:
-        return model.Report(
-            path=name,
-            template_version="not_a_report",
-            status=error.status,
-            problems=[f"{name}: {error}"],
-            source_format=sniff(data, name) if data else None,
-        )
-    return build_report(document, path=name)
+        return _unread(data, name, error.status, str(error))
+    except Exception as error:  # noqa: BLE001 - a reader bug (RecursionError too) costs one input
+        return _unread(data, name, model.FAILED, f"parser error: {type(error).__name__}: {error}")
+
+
+def _unread(data: bytes, name: str, status: str, reason: str) -> model.Report:
+    return model.Report(
+        path=name,
+        template_version="not_a_report",
+        status=status,
+        problems=[f"{name}: {reason}"],
+        source_format=sniff(data, name) if data else None,
+    )
 
 
 def parse_path(path: str | Path) -> model.Report:

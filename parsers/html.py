@@ -13,7 +13,7 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from xxgk.parsers.decode import DecodeError, decode
+from xxgk.parsers.decode import DecodeError, decode_text
 from xxgk.parsers.dispatch import ReadError
 from xxgk.parsers.document import Block, Document
 from xxgk.parsers.metadata import is_title, labelled_date
@@ -41,15 +41,21 @@ _META_NAMES = {
 _REPORT_WORDS = ("本年新收", "行政复议", "总体情况", "主动公开", "依申请", "上年结转", "予以公开",
                  "不予公开")
 _SURE = 6
+# Elements nested deeper than this are not read (and said so): Chromium's parser stops
+# nesting at 512 too, and no report page comes near it.
+MAX_DEPTH = 512
 
 
 def read(data: bytes, *, name: str, content_type: str | None = None) -> Document:
     try:
-        text, encoding = decode(data, content_type=content_type)
+        decoded = decode_text(data, content_type=content_type)
     except DecodeError as error:
         raise ReadError(str(error)) from None
+    text, encoding = decoded.text, decoded.encoding
     tree = LexborHTMLParser(text)
     document = Document(source_format="html", encoding=encoding, meta=_page_meta(tree))
+    if decoded.damage:
+        document.problems.append(decoded.problem())
     container = _content_container(tree)
     if container is None:
         return document
@@ -59,17 +65,23 @@ def read(data: bytes, *, name: str, content_type: str | None = None) -> Document
         if node.tag != "-text" and (not style or _HIDDEN_STYLE.search(style)):
             node.decompose()
     # Text with inline HTML tables (markdown from PDF converters): its lines are lines.
-    fragment = not re.search(r"<(?:html|body|p|div|br)\b", text[:200_000], re.I)
+    fragment = not _PAGE_TAG.search(text, 0, 200_000)
     _Walker(document, lines=fragment).walk(container)
     # The 来源/日期 line usually sits just outside the article container.
     if "pubdate" not in document.meta or "source" not in document.meta:
-        _info_line(tree, document.meta)
+        _info_line(tree, document.meta, container)
     return document
 
 
 def _page_meta(tree: LexborHTMLParser) -> dict[str, str]:
     meta: dict[str, str] = {}
-    for node in tree.css("meta[name]"):
+    # <meta> belongs in <head>: the whole page (its body is mostly chrome) is searched
+    # only when the head has none of them.
+    head = tree.head
+    tags = head.css("meta[name]") if head is not None else []
+    if not any(_META_NAMES.get((n.attributes.get("name") or "").lower()) for n in tags):
+        tags = tree.css("meta[name]")
+    for node in tags:
         key = _META_NAMES.get((node.attributes.get("name") or "").lower())
         value = (node.attributes.get("content") or "").strip()
         if key and value:
@@ -111,11 +123,28 @@ def _report_weight(node: LexborNode) -> int:
     return sum(text.count(word) for word in _REPORT_WORDS)
 
 
-def _info_line(tree: LexborHTMLParser, meta: dict[str, str]) -> None:
+def _info_line(tree: LexborHTMLParser, meta: dict[str, str], container: LexborNode) -> None:
+    """The 来源/日期 line: looked for around the container first (it sits just outside
+    the article), the whole body after: a portal page is mostly chrome, and searching all
+    of its text for one line costs more than reading the report."""
     body = tree.body
     if body is None:
         return
-    text = clean(body.text(deep=True, separator=" "))
+    text = body.text(deep=True, separator=" ")
+    article = container.text(deep=True, separator=" ").strip()
+    at = text.find(article[:200]) if article else -1
+    if at >= 0:
+        _info_in(clean(text[max(0, at - _AROUND):at + len(article) + _AROUND]), meta)
+        if "pubdate" in meta and "source" in meta:
+            return
+    _info_in(clean(text), meta)
+
+
+# Characters of page text before and after the article searched for its info line first.
+_AROUND = 4000
+
+
+def _info_in(text: str, meta: dict[str, str]) -> None:
     if "pubdate" not in meta:
         date = labelled_date(text)
         if date:
@@ -126,6 +155,7 @@ def _info_line(tree: LexborHTMLParser, meta: dict[str, str]) -> None:
             meta["source"] = match.group(1)
 
 
+_PAGE_TAG = re.compile(r"<(?:html|body|p|div|br)\b", re.I)
 _MARKDOWN = re.compile(r"^(?:#{1,6}|>|[-*+])\s+|\*\*")
 
 
@@ -137,22 +167,21 @@ class _Walker:
         self.line: list[str] = []
         self.tables = 0
         self.lines = lines  # line breaks in text end a line (text with inline tables)
+        self.too_deep = False
 
     def walk(self, node: LexborNode) -> None:
-        self._visit(node)
-        self._flush()
-
-    def _visit(self, node: LexborNode) -> None:
-        for child in node.iter(include_text=True):
+        # An explicit stack, not recursion: a page nested thousands of levels deep is
+        # read like any other (a browser shows it).
+        stack = [(node.iter(include_text=True), False)]
+        while stack:
+            child = next(stack[-1][0], None)
+            if child is None:
+                if stack.pop()[1]:
+                    self._flush()
+                continue
             tag = child.tag
             if tag == "-text":
-                text = child.text_content or ""
-                if self.lines and "\n" in text:
-                    *done, text = text.split("\n")
-                    for part in done:
-                        self.line.append(part)
-                        self._flush()
-                self.line.append(text)
+                self._text(child.text_content or "")
             elif tag in _SKIP or tag == "-comment":
                 continue
             elif tag == "table" and len(child.css("table")) == 1:
@@ -160,13 +189,26 @@ class _Walker:
                 # is page layout, walked into below)
                 self._flush()
                 self._table(child)
+            elif len(stack) >= MAX_DEPTH:
+                if not self.too_deep:
+                    self.too_deep = True
+                    self.document.problems.append(
+                        f"the page nests elements more than {MAX_DEPTH} levels deep; "
+                        "what lies deeper is not read")
             else:
                 block = tag in _BLOCK
                 if block:
                     self._flush()
-                self._visit(child)
-                if block:
-                    self._flush()
+                stack.append((child.iter(include_text=True), block))
+        self._flush()
+
+    def _text(self, text: str) -> None:
+        if self.lines and "\n" in text:
+            *done, text = text.split("\n")
+            for part in done:
+                self.line.append(part)
+                self._flush()
+        self.line.append(text)
 
     def _flush(self) -> None:
         text = clean("".join(self.line))
@@ -189,12 +231,14 @@ def table_rows(table: LexborNode) -> list[list[str]]:
     once, a rowspan cell once where it starts (an empty value cell below it)."""
     rows: list[list[str]] = []
     carried: dict[int, tuple[int, str]] = {}  # column -> (rows left, text) from rowspans
+    # Only spanning cells have their attributes read (a dict of long styles per cell).
+    spanning = {node.mem_id for node in table.css("[colspan], [rowspan]")}
     for tr in table.css("tr"):
         cells: list[str] = []
         column = 0
         tds = [c for c in tr.iter() if c.tag in ("td", "th")]
-        queue = list(tds)
-        while queue or any(col >= column for col in carried):
+        taken = 0
+        while taken < len(tds) or (carried and max(carried) >= column):
             if column in carried:
                 left, text = carried[column]
                 # A value merged over rows was printed once, for the first row; a label
@@ -204,19 +248,21 @@ def table_rows(table: LexborNode) -> list[list[str]]:
                 carried = _step(carried, column, left)
                 column += 1
                 continue
-            if not queue:
+            if taken == len(tds):
                 column += 1
                 if column > 200:
                     break
                 continue
-            td = queue.pop(0)
+            td = tds[taken]
+            taken += 1
             text = cell_text(td)
-            attrs = td.attributes
-            span = _int_attr(attrs, "colspan")
-            rowspan = _int_attr(attrs, "rowspan")
+            span = rowspan = 1
+            if td.mem_id in spanning:
+                attrs = td.attributes
+                span, rowspan = _int_attr(attrs.get("colspan")), _int_attr(attrs.get("rowspan"))
             cells.append(text)
-            for offset in range(span):
-                if rowspan > 1:
+            if rowspan > 1:
+                for offset in range(span):
                     carried[column + offset] = (rowspan - 1, text)
             column += span
         rows.append(cells)
@@ -232,8 +278,8 @@ def _step(carried: dict[int, tuple[int, str]], column: int, left: int):
     return carried
 
 
-def _int_attr(attrs: dict, name: str) -> int:
-    value = attrs.get(name)
+def _int_attr(value: str | None) -> int:
+    """A span attribute's value, 1 to 100 (65534 is a hostile page, not a table)."""
     if not value:
         return 1
     try:
@@ -245,6 +291,13 @@ def _int_attr(attrs: dict, name: str) -> int:
 def cell_text(td: LexborNode) -> str:
     """A cell's text with its <p>/<br> breaks as spaces: "商业</p><p>企业" is read as a
     label either way, while "230</p><p>000023" stays visibly two numbers."""
+    # Most cells hold one text in a chain of single elements (<td><p>80</p></td>): its
+    # text is the cell's, without walking the cell node by node.
+    node = td.child
+    while node is not None and node.next is None and node.tag not in ("-text", "sup"):
+        node = node.child
+    if node is not None and node.next is None and node.tag == "-text":
+        return clean(node.text_content or "")
     parts: list[str] = []
     superscript = False
     for node in td.traverse(include_text=True):

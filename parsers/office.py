@@ -52,10 +52,30 @@ def _value_like(text: str) -> bool:
     return bool(text) and is_value_text(text)
 
 
+# An Office file unpacks to a few MB of XML; more than this is a zip bomb, read by nobody.
+# (Below it, a part that still explodes when parsed meets the parse worker's memory limit.)
+MAX_UNPACKED = 256 * 1024 * 1024
+
+
+def _refuse_bombs(data: bytes, kind: str) -> None:
+    """Refuse a zip whose parts unpack to more than a report could hold, from the sizes
+    the archive declares (zipfile stops reading a part at its declared size)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return  # the reader says what is wrong
+    total = sum(p.file_size for p in parts)
+    if total > MAX_UNPACKED:
+        raise ReadError(f"{kind} unpacks to {total / 2**20:.0f} MB (more than "
+                        f"{MAX_UNPACKED // 2**20} MB): a zip bomb, not read")
+
+
 # ---------------------------------------------------------------- .docx
 def read_docx(data: bytes, *, name: str) -> Document:
     import docx
 
+    _refuse_bombs(data, "Word document")
     try:
         word = docx.Document(io.BytesIO(_plain_word_type(data)))
     except Exception as error:  # python-docx raises KeyError, BadZipFile, XML errors...
@@ -65,7 +85,7 @@ def read_docx(data: bytes, *, name: str) -> Document:
     if not any((b.text or "").strip() or b.cells for b in doc.blocks):
         if _has_media(data, "word/media/"):
             raise NeedsOCR("Word document holds only images (a scan); OCR needed")
-        raise ReadError("Word document has no text")
+        raise ReadError("; ".join(["Word document has no text", *doc.problems]))
     return doc
 
 
@@ -97,8 +117,19 @@ def _plain_word_type(data: bytes) -> bytes:
         return data  # python-docx will say what is wrong
 
 
-def _body(element, doc: Document, counter: list[int]) -> None:
+# Layout tables boxed in layout tables (and content controls in content controls) are
+# read this many levels deep; deeper ones are skipped with a problem, never a crash.
+MAX_NESTING = 32
+
+
+def _body(element, doc: Document, counter: list[int], depth: int = 0) -> None:
     """Paragraphs and tables in body order (content controls looked into)."""
+    if depth > MAX_NESTING:
+        problem = (f"Word tables or content controls nested more than {MAX_NESTING} levels "
+                   "deep: what lies deeper is not read")
+        if problem not in doc.problems:
+            doc.problems.append(problem)
+        return
     for child in element.iterchildren():
         tag = child.tag
         if tag == f"{_W}p":
@@ -106,11 +137,11 @@ def _body(element, doc: Document, counter: list[int]) -> None:
             if text:
                 doc.blocks.append(Block(text=text))
         elif tag == f"{_W}tbl":
-            _docx_table(child, doc, counter)
+            _docx_table(child, doc, counter, depth)
         elif tag == f"{_W}sdt":
             content = child.find(f"{_W}sdtContent")
             if content is not None:
-                _body(content, doc, counter)
+                _body(content, doc, counter, depth + 1)
 
 
 def _hidden_run(node) -> bool:
@@ -152,9 +183,9 @@ def _tc_text(tc) -> str:
     return " ".join(t for t in texts if t)
 
 
-def _docx_table(tbl, doc: Document, counter: list[int]) -> None:
+def _docx_table(tbl, doc: Document, counter: list[int], depth: int = 0) -> None:
     if _is_layout_frame(tbl):
-        _frame(tbl, doc, counter)
+        _frame(tbl, doc, counter, depth)
         return
     table = counter[0]
     counter[0] += 1
@@ -194,12 +225,12 @@ def _is_layout_frame(tbl) -> bool:
         _value_like(_paragraph_text(p)) for tc in cells for p in _children(tc, "p"))
 
 
-def _frame(tbl, doc: Document, counter: list[int]) -> None:
+def _frame(tbl, doc: Document, counter: list[int], depth: int) -> None:
     """A layout table read as body: each cell's paragraphs and nested tables in order,
     cells left to right, rows top to bottom (a cell's text would merge whole tables)."""
     for tr in _children(tbl, "tr"):
         for tc in _children(tr, "tc"):
-            _body(tc, doc, counter)
+            _body(tc, doc, counter, depth + 1)
 
 
 def _children(element, tag: str):
@@ -240,9 +271,22 @@ def _has_media(data: bytes, prefix: str) -> bool:
 
 
 # ---------------------------------------------------------------- .xlsx
+# A report's sheet has a hundred rows and a dozen columns; a cell far out (XFD1048576)
+# must not make the reader walk seventeen billion empty ones.
+MAX_ROWS, MAX_COLUMNS = 5000, 200
+
+
+def _extent(sheet) -> tuple[int, int]:
+    """The last row and column holding a cell, within the bounds: iter_rows makes a cell
+    object for every position up to max_row x max_column, empty or not."""
+    if sheet.max_row <= MAX_ROWS and sheet.max_column <= MAX_COLUMNS:
+        return sheet.max_row, sheet.max_column
+    inside = [(r, c) for r, c in sheet._cells if r <= MAX_ROWS and c <= MAX_COLUMNS]
+    return max((r for r, _ in inside), default=1), max((c for _, c in inside), default=1)
 def read_xlsx(data: bytes, *, name: str) -> Document:
     import openpyxl
 
+    _refuse_bombs(data, "workbook")
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
         # the same cells as written: a formula whose result was never saved reads as
@@ -268,7 +312,8 @@ def read_xlsx(data: bytes, *, name: str) -> Document:
 
 
 def _report_unsaved_formulas(sheet, written, doc: Document) -> None:
-    for row in written.iter_rows():
+    last_row, last_column = _extent(written)
+    for row in written.iter_rows(max_row=last_row, max_col=last_column):
         for cell in row:
             if isinstance(cell.value, str) and cell.value.startswith("=") \
                     and sheet[cell.coordinate].value is None:
@@ -282,6 +327,10 @@ def _sheet(sheet, doc: Document, table: int) -> int:
     paragraph (prose), unless it follows table rows and is short (a caption such as
     第二十条第（五）项, or a label whose values are blank)."""
     run: list[list[tuple[int, str, int]]] = []  # the table being read
+    if sheet.max_row > MAX_ROWS or sheet.max_column > MAX_COLUMNS:
+        doc.problems.append(
+            f"sheet {sheet.title}: cells reach row {sheet.max_row}, column {sheet.max_column}; "
+            f"only the first {MAX_ROWS} rows and {MAX_COLUMNS} columns are read")
     for cells, blanks in _sheet_rows(sheet):
         filled = [c for c in cells if c[1]]
         lone = not blanks and len(filled) == 1 and not _value_like(filled[0][1])
@@ -309,7 +358,9 @@ def _sheet_rows(sheet) -> list[tuple[list[tuple[int, str, int]], bool]]:
     HTML reader resolves spans, and whether a merged value left a blank in the row."""
     below, texts, rows = _merges(sheet), {}, []
     ends = {(m.min_row, m.min_col): m.max_col for m in sheet.merged_cells.ranges}
-    for r, row in enumerate(sheet.iter_rows(), start=1):
+    last_row, last_column = _extent(sheet)
+    grid = sheet.iter_rows(max_row=last_row, max_col=last_column)
+    for r, row in enumerate(grid, start=1):
         cells, keep, blanks = [], 0, False  # trailing empties are padding; merged blanks are not
         if sheet.row_dimensions[r].hidden:
             continue  # a hidden row is not printed (a draft row, a scratch total)
@@ -338,8 +389,8 @@ def _merges(sheet) -> dict[tuple[int, int], tuple[int, int] | None]:
     below: dict[tuple[int, int], tuple[int, int] | None] = {}
     for merged in sheet.merged_cells.ranges:
         top = (merged.min_row, merged.min_col)
-        for r in range(merged.min_row, merged.max_row + 1):
-            for c in range(merged.min_col, merged.max_col + 1):
+        for r in range(merged.min_row, min(merged.max_row, MAX_ROWS) + 1):
+            for c in range(merged.min_col, min(merged.max_col, MAX_COLUMNS) + 1):
                 if (r, c) != top:
                     below[(r, c)] = top if r > top[0] and c == top[1] else None
     return below

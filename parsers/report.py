@@ -110,6 +110,8 @@ def _read_tables(report: Report, parts: sections.Sections, version: str) -> None
         report.status = PARTIAL
         report.problems.append(f"{len(missing)} cells of the {version} template not found, "
                                f"e.g. {', '.join(missing[:3])}")
+    elif any(c.raw and "\ufffd" in c.raw for c in report.cells):
+        report.status = PARTIAL  # cells damaged by undecodable bytes are there, unread
     else:
         report.status = OK
 

@@ -16,7 +16,7 @@ from functools import lru_cache
 from xxgk.parsers import schema
 from xxgk.parsers.document import Block
 from xxgk.parsers.model import Cell
-from xxgk.parsers.values import compact, is_value_text, read_value
+from xxgk.parsers.values import clean, compact, is_value_text, read_value
 
 # How far ahead of the last matched row a label may match: missing rows are tolerated,
 # but a header word ("其他", "总计") cannot jump to a row far down the table.
@@ -146,7 +146,14 @@ def read_rows(
             last = hit
             continue
         group = next((g for p, g in (groups or {}).items() if _search(p, label)), None)
-        if group is not None and last >= 0:
+        if "\ufffd" in label:
+            # A label damaged by undecodable bytes could be any row's: the values after
+            # it belong to no row we know (never to the row before).
+            if current is not None or last >= 0:
+                problems.append(f"row label {clean(tok.text)!r} damaged by undecodable bytes:"
+                                " its values are not read")
+            current = None
+        elif group is not None and last >= 0:
             current = RowRead(group, tok.text)
             found[group] = current
         elif current is not None and label != compact(current.label) and (
@@ -418,7 +425,8 @@ def read_table4(blocks: Sequence[Block]) -> TableRead:
 def _t4_group_order(header: list[Token]) -> list[str]:
     """The procedures in the order the header prints them (复议 first in the template;
     some tables print 行政诉讼 first)."""
-    labels = [compact(t.text) for t in header if not t.is_value]
+    # (a label damaged by undecodable bytes may be markup turned text: it decides nothing)
+    labels = [compact(t.text) for t in header if not t.is_value and "\ufffd" not in t.text]
     review = next((i for i, h in enumerate(labels) if re.search(_T4_GROUP_ORDER[0][1], h)), None)
     litigation = next((i for i, h in enumerate(labels) if "诉讼" in h or "起诉" in h), None)
     order = [g for g, _ in _T4_GROUP_ORDER]

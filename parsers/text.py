@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import re
 
-from xxgk.parsers.decode import DecodeError, decode
+from xxgk.parsers.decode import DecodeError, decode_text
 from xxgk.parsers.dispatch import ReadError
 from xxgk.parsers.document import Block, Document
 from xxgk.parsers.values import clean, is_value_text
@@ -22,15 +22,20 @@ _RULE = re.compile(r"^\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?$")
 
 
 def read(data: bytes, *, name: str, content_type: str | None = None) -> Document:
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    # Binary formats are full of NULs; a text with a stray NUL is damaged text.
+    if data[:4096].count(b"\x00") > 8 and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ReadError("binary data of no known document format")
     try:
-        text, encoding = decode(data, content_type=content_type)
+        decoded = decode_text(data, content_type=content_type)
     except DecodeError as error:
         raise ReadError(str(error)) from None
+    text, encoding = decoded.text, decoded.encoding
     if _binary(text):
         raise ReadError("binary data, not text")
-    return read_text(text, encoding=encoding)
+    document = read_text(text, encoding=encoding)
+    if decoded.damage:
+        document.problems.append(decoded.problem())
+    return document
 
 
 def read_text(text: str, *, encoding: str | None = None) -> Document:

@@ -30,8 +30,14 @@ _FOOTNOTE = re.compile("[\u2460-\u249b\u24ea-\u24ff\u2776-\u2793\u00b9\u00b2\u00
 # Minus signs of word processors (U+2212, en dash, small hyphen) before a digit.
 _MINUS = re.compile("^[\u2212\u2013\u2012\u2010\u2011\ufe63]" r"(?=\s*\d)")
 _CHANGE = re.compile(r"^(?:增|\+)(?P<add>\d+)[/、,，;；](?:减|-)(?P<rem>\d+)$")
-_RUN_TOGETHER = re.compile(r"^\d+(?:[ \u00a0\u3000]+\d+)+$")
+_TOO_LONG = Decimal(10) ** 18
+# Numbers run together in one cell, a note in brackets after them or not: "230 000023",
+# "1 174(社会组织法人登记证)" (never read as 1174).
+_RUN_TOGETHER = re.compile(r"^\d+(?:[ \u00a0\u3000]+\d+)+(?:\s*[(\[].*)?$")
 
+
+# What a decoder puts for bytes it could not read: a number it touches is unknown.
+_REPLACEMENT = "\ufffd"
 
 # Characters that print as nothing (zero-width space, soft hyphen, word joiner, BOM).
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
@@ -116,7 +122,12 @@ def is_value_text(text: str) -> bool:
 @lru_cache(maxsize=65536)
 def _is_value_text(text: str) -> bool:
     """Whether a cell reads as a value (a number, a null mark, run-together numbers)
-    rather than a label. "1.属于国家秘密" is a label; "174(社会组织…)" is a value."""
+    rather than a label. "1.属于国家秘密" is a label; "174(社会组织…)" is a value.
+    A cell that reads as a value once its undecodable bytes (U+FFFD) are set aside is a
+    damaged value: it keeps its place among the values, read as nothing."""
+    if _REPLACEMENT in text:
+        rest = text.replace(_REPLACEMENT, "")
+        return not rest.strip() or _is_value_text(rest)
     s = compact(_printed_number(text)[0])
     if s in NULL_MARKS:
         return True
@@ -135,6 +146,9 @@ def read_value(text: str, *, amount: bool = False) -> Value:
 def _read_value(text: str, amount: bool) -> Value:
     """Type one printed cell. `amount`: a money column, normalised to 万元.
     "+a/-b" (本年增/减) is a net change with its two halves."""
+    if _REPLACEMENT in text:
+        return Value(None, problem=f"undecodable bytes (U+FFFD) in the cell, not read as a "
+                                   f"number: {clean(text)!r}")
     text, footnote = _printed_number(text)
     spaced = normalize(text)
     s = compact(text)
@@ -156,6 +170,9 @@ def _read_value(text: str, amount: bool) -> Value:
         number = Decimal(digits)
     except InvalidOperation:  # pragma: no cover - the regex admits only decimals
         return Value(None, problem=f"not a number: {spaced!r}")
+    if abs(number) >= _TOO_LONG:
+        # No count or amount of a report has 19 digits; a database integer cannot hold it.
+        return Value(None, problem=f"a number too long to be a count or amount: {spaced!r}")
     note = "; ".join(n for n in ((match["note"] or "").strip(), footnote) if n) or None
     unit = "万元" if match["unit"] == "万" else match["unit"]
     if amount:

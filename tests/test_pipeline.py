@@ -68,8 +68,10 @@ def slow_pdf(depth: int = 5, fanout: int = 13) -> bytes:
     return out.getvalue()
 
 
-def docx_bomb(megabytes: int = 400) -> bytes:
-    """A valid-looking .docx whose document.xml inflates to `megabytes` of paragraphs."""
+def docx_bomb(megabytes: int = 200) -> bytes:
+    """A valid-looking .docx whose document.xml inflates to `megabytes` of paragraphs
+    (under the 256 MB the Word reader refuses unread, so that parsing it meets the
+    worker's memory limit)."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", (
