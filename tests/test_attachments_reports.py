@@ -210,7 +210,8 @@ def test_damaged_pdfs_never_give_silently_wrong_cells():
         wrong = [k for k, v in got.items() if k in want and v != want[k]]
         flagged = report.problems or any(c.ok is False and c.id != "I4" for c in report.checks)
         assert not wrong or flagged, wrong
-    assert "ok" in statuses and statuses - {"ok"}  # the sample hits both outcomes
+    # the sample hits more than one outcome (a damaged stream's numbers are not read: partial)
+    assert len(statuses) >= 2 and "partial" in statuses
 
 
 @pytest.mark.soffice

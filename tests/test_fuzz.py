@@ -382,11 +382,6 @@ def test_a_cell_at_the_far_corner_of_a_sheet():
                for p in report.problems)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "PDF reader (issue 11 item 4, engineer pdf): a flipped byte inside a FlateDecode content "
-    "stream decodes to other digits (deflate checks nothing per block; pdfium ignores the "
-    "adler32 trailer), so the damaged file prints 39 where the original printed 19. Fix: "
-    "verify each content stream's adler32 and treat a mismatch as damage."))
 def test_flipped_bytes_in_a_pdf_content_stream():
     import random
 

@@ -82,8 +82,10 @@ def _read_with(opener, data: bytes, broken: int) -> Document:
     try:
         doc = _read_pdf(pages, info, recheck)
         if broken:
-            doc.problems.insert(0, f"damaged PDF: {broken} compressed streams do not decompress; "
-                                   "what could be recovered was read, text may be missing")
+            _distrust_numbers(doc)
+            doc.problems.insert(0, f"damaged PDF: {broken} compressed streams do not decompress "
+                                   "or fail their checksum; the text that could be recovered was "
+                                   "read, but no number is: a damaged stream can draw other digits")
         return doc
     except (NeedsOCR, ReadError):
         raise
@@ -121,6 +123,20 @@ def _broken_streams(data: bytes) -> int:
         except zlib.error:
             broken += 1
     return broken
+
+
+# A table cell that holds a number (with its separators, signs and a trailing note mark):
+# row labels such as "1.本机关不掌握相关政府信息" hold digits too, and must keep their rows.
+_NUMBER_CELL = re.compile(r"^[\s\d.,，+\-−/%（）()]*\d[\s\d.,，+\-−/%（）()]*$")
+
+
+def _distrust_numbers(doc: Document) -> None:
+    """Mark every number cell of a damaged file as unreadable (U+FFFD, as undecodable bytes
+    are marked): deflate checks nothing per block, so a flipped byte decodes to other digits,
+    and which page's stream drew which cell is not known. Cells are lost, never invented."""
+    for block in doc.blocks:
+        if block.cells is not None:
+            block.cells = [c + "\ufffd" if _NUMBER_CELL.match(c) else c for c in block.cells]
 
 
 def _reason(error: Exception) -> str:
