@@ -102,6 +102,8 @@ def parse_bytes(data: bytes, *, name: str = "-") -> model.Report:
         return build_report(document, path=name)
     except ReadError as error:
         return _unread(data, name, error.status, str(error))
+    except MemoryError:  # the parse worker's memory limit: its own reason
+        raise
     except Exception as error:  # noqa: BLE001 - a reader bug (RecursionError too) costs one input
         return _unread(data, name, model.FAILED, f"parser error: {type(error).__name__}: {error}")
 

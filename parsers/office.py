@@ -43,6 +43,8 @@ def _guarded(func, *args):
         return func(*args)
     except ReadError:
         raise
+    except MemoryError:  # the parse worker's memory limit: its own reason
+        raise
     except Exception as error:
         raise ReadError(f"malformed document content: {type(error).__name__}: {error}") from None
 
@@ -78,6 +80,8 @@ def read_docx(data: bytes, *, name: str) -> Document:
     _refuse_bombs(data, "Word document")
     try:
         word = docx.Document(io.BytesIO(_plain_word_type(data)))
+    except MemoryError:  # the parse worker's memory limit: its own reason
+        raise
     except Exception as error:  # python-docx raises KeyError, BadZipFile, XML errors...
         raise ReadError(f"not a readable .docx: {type(error).__name__}: {error}") from None
     doc = Document(source_format="docx")
@@ -292,6 +296,8 @@ def read_xlsx(data: bytes, *, name: str) -> Document:
         # the same cells as written: a formula whose result was never saved reads as
         # None above, which must be reported, not taken for a blank
         formulas = openpyxl.load_workbook(io.BytesIO(data), data_only=False)
+    except MemoryError:  # the parse worker's memory limit: its own reason
+        raise
     except Exception as error:  # openpyxl raises many types for broken files
         raise ReadError(f"not a readable .xlsx: {type(error).__name__}: {error}") from None
     doc = Document(source_format="xlsx")

@@ -41,6 +41,8 @@ def read(data: bytes, *, name: str, engine: str | None = None) -> Document:
     if is_truncated(data):
         try:
             cut = repair(data)
+        except MemoryError:  # the parse worker's memory limit: its own reason
+            raise
         except Exception as error:  # a damaged tail must not become a traceback
             raise ReadError(f"truncated PDF could not be repaired: {_reason(error)}") from None
         if not cut.pages:
@@ -74,6 +76,8 @@ def _say_truncated(doc: Document, cut: Truncated) -> None:
 def _read_with(opener, data: bytes, broken: int) -> Document:
     try:
         pages, info, close, sound = opener(data)
+    except MemoryError:  # the parse worker's memory limit: its own reason
+        raise
     except Exception as error:  # both engines raise many types for broken files
         raise ReadError(f"not a readable PDF: {_reason(error)}") from None
     # pdfminer's second opinion: where pdfium could not map glyphs, and where it left a
@@ -88,6 +92,8 @@ def _read_with(opener, data: bytes, broken: int) -> Document:
                                    "read, but no number is: a damaged stream can draw other digits")
         return doc
     except (NeedsOCR, ReadError):
+        raise
+    except MemoryError:  # the parse worker's memory limit: its own reason
         raise
     except Exception as error:  # a malformed page must not become a traceback
         raise ReadError(f"PDF could not be read: {_reason(error)}") from None
