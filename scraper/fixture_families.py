@@ -63,6 +63,11 @@ def _page(items: list, number: int, size: int) -> list:
     return items[(number - 1) * size:number * size]
 
 
+def _pages(items: list, size: int) -> int:
+    """How many list pages `items` fill (an empty list still has its first page)."""
+    return max(1, math.ceil(len(items) / size))
+
+
 def _host(site) -> str:
     return site.hosts.get(site.name, "")
 
@@ -86,7 +91,7 @@ def _gkmlpt(site, path: str, args: dict):
     category = path.rsplit("/", 1)[-1]
     if category != str(config["category"]) or args.get("sid") != str(config["sid"]):
         return 200, json.dumps({"classify": {"post_count": 0}, "articles": []}), _JSON
-    if page > max(1, math.ceil(len(items) / size)):
+    if page > _pages(items, size):
         return _not_found()  # deep pages 404, as on single-page gkmlpt sites
     articles = [{
         "id": 4800000 + n, "title": item["title"], "url": _absolute(site, item["path"]),
@@ -119,7 +124,7 @@ def _ucap(site, path: str, args: dict):
         return 200, json.dumps(body, ensure_ascii=False), _JSON
     rows = "".join(f'<li><a href="{html.escape(i["path"])}" target="_blank" title="{html.escape(i["title"])}">'
                    f'{html.escape(i["title"])}</a><span>{i.get("date", "")}</span></li>' for i in chunk)
-    pages = max(1, math.ceil(len(items) / size))
+    pages = _pages(items, size)
     fragment = (f'<ul class="list">{rows}</ul><div class="page">共 {len(items)} 条 共 {pages} 页 '
                 f'当前第 {page} 页</div>')
     return 200, fragment, _HTML
@@ -138,7 +143,7 @@ def _anhui(site, path: str, args: dict):
     rows = "".join(f'<li><a class="title" href="{html.escape(i["path"])}" title="{html.escape(i["title"])}" '
                    f'target="_blank">{html.escape(i["title"])}</a><span class="date">{i.get("date", "")}</span></li>'
                    for i in _page(items, page, size))
-    pages = max(1, math.ceil(len(items) / size))
+    pages = _pages(items, size)
     fragment = (f'<div class="gk_list"><ul class="clearfix">{rows}</ul></div>'
                 f'<div class="pagination"><span>共{len(items)}条</span> <span>共{pages}页</span> '
                 f'<a href="javascript:void(0)" onclick="infoList.go({min(page + 1, pages)})">下一页</a></div>')
