@@ -134,8 +134,9 @@ def load(inputs: tuple[str, ...], db_path: str, agency: str | None, quiet: bool,
                 continue
             yield (path, before, document_id, report_id), None if report_id else data, str(path)
 
-    with _pool(workers, parse_timeout, parse_memory) as pool:
+    with _pool(workers, parse_timeout, parse_memory) as pool, store.Batch(db) as batch:
         for (path, before, document_id, report_id), report in parsepool.parse_all(pool, stored()):
+            batch.tick()
             try:
                 if report is not None:
                     report_id = store.store_report(db, document_id, report, agency_id=agency_id)
@@ -210,8 +211,9 @@ def reparse(db_path: str, outdated_only: bool, all_documents: bool, quiet: bool,
                 click.echo(f"xxgk reparse: {error}", err=True)
                 tally["bytes missing"] += 1
 
-    with _pool(workers, parse_timeout, parse_memory) as pool:
+    with _pool(workers, parse_timeout, parse_memory) as pool, store.Batch(db) as batch:
         for document_id, report in parsepool.parse_all(pool, jobs()):
+            batch.tick()
             try:
                 report_id = store.store_reparsed(db, document_id, report)
             except Exception as error:  # noqa: BLE001 - one document's failure is its line

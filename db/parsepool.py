@@ -46,6 +46,9 @@ def failed_report(name: str, reason: str) -> model.Report:
 
 def _limit_memory(memory_mb: int | None) -> None:
     """Worker initializer: cap the worker's address space (RLIMIT_AS)."""
+    # numpy (similarity shingles, db/store.prepare) with OpenBLAS's default thread buffers
+    # reserves ~140 MB of address space it never uses here; one thread reserves ~40.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     if memory_mb:
         _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         limit = memory_mb * 2**20
@@ -57,6 +60,7 @@ def _limit_memory(memory_mb: int | None) -> None:
 def parse_job(data: bytes, name: str, memory_mb: int | None) -> model.Report:
     """Runs in a worker: the parser, with MemoryError told apart from parser bugs."""
     try:
+        from xxgk.db.store import prepare
         from xxgk.parsers import parse_bytes
 
         report = parse_bytes(data, name=name)
@@ -64,6 +68,10 @@ def parse_job(data: bytes, name: str, memory_mb: int | None) -> model.Report:
         return failed_report(name, f"memory limit: parsing needed more than {memory_mb} MB")
     except Exception as error:  # noqa: BLE001 - a parser bug fails this document only
         return failed_report(name, f"parser error: {type(error).__name__}: {error}")
+    try:  # pure work on the report, done here so that the one writer only stores it
+        prepare(report)
+    except Exception:  # noqa: BLE001 - the writer computes it again (and reports a bug)
+        report.statements = report.shingles = None
     return report
 
 

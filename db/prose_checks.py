@@ -8,6 +8,8 @@ the rules).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from xxgk.parsers import model, prose
 from xxgk.parsers import schema as keys
 
@@ -30,10 +32,33 @@ def statements(db, report_id: int) -> list[prose.Statement]:
     return prose.statements(overview[0], cells, year=row[0])
 
 
-def write(db, report_id: int) -> int:
-    """Replace the report's P1 rows; return how many statements were stored."""
+def report_statements(report: model.Report) -> list[prose.Statement]:
+    """The same statements from a parsed report, before it is stored: what a parse worker
+    computes so that the single writer only stores them (the rules are the stored
+    report's: its overview as stored, the first reading of a cell, its year)."""
+    overview = report.narratives.get("overview")
+    if report.template_version not in CHECKED_TEMPLATES or not (overview and overview.strip()):
+        return []
+    cells = {}
+    for cell in report.cells:
+        if "table3." < cell.key < "table5" and cell.key not in cells:
+            cells[cell.key] = sql_number(cell.value)
+    return prose.statements(overview, cells, year=report.year)
+
+
+def sql_number(value):
+    """A cell value as stored: Decimals become int when whole (187), float otherwise."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def write(db, report_id: int, found: list[prose.Statement] | None = None) -> int:
+    """Replace the report's P1 rows (`found`: the statements a worker computed with
+    report_statements; else read from the stored report); return how many were stored."""
     db.execute("DELETE FROM checks WHERE report_id = ? AND check_id = 'P1'", (report_id,))
-    found = statements(db, report_id)
+    if found is None:
+        found = statements(db, report_id)
     if not found:
         return 0
     status = db.execute("SELECT status FROM reports WHERE id = ?", (report_id,)).fetchone()[0]

@@ -11,10 +11,10 @@ names are removed, as are white space and punctuation. A report copied from last
 only the figures changed, or from a neighbour with the name replaced, then has the same
 text as its original.
 
-Near-duplicates are found with MinHash (datasketch) over character 5-grams and locality-
-sensitive hashing: the 64 MinHash values are cut into 16 bands of 4, and reports sharing a
-band of a section are candidates (a pair with Jaccard 0.5 shares one with probability 0.64,
-one with 0.8 with 0.9998, one with 0.2 with 0.03). The bands live in SQLite
+Near-duplicates are found with MinHash (datasketch's affine32 scheme, computed in numpy)
+over character 5-grams and locality-sensitive hashing: the 64 MinHash values are cut into
+16 bands of 4, and reports sharing a band of a section are candidates (a pair with Jaccard
+0.5 shares one with probability 0.64, one with 0.8 with 0.9998, one with 0.2 with 0.03). The bands live in SQLite
 (`similar_buckets`, indexed), not in memory: datasketch's MinHashLSH keeps its index in
 memory or in Redis/Cassandra, while a report loaded tonight must be compared with the
 100,000 stored before it without rebuilding anything. No all-pairs loop: a report's
@@ -39,13 +39,14 @@ SHINGLE = 5
 THRESHOLD = 0.5  # Jaccard of the normalised 5-gram sets to be recorded as similar
 MIN_CHARS = 60  # shorter normalised sections ("无其他需要报告的事项") are boilerplate
 _MIN_SHINGLES = MIN_CHARS - SHINGLE + 1
-MAX_CANDIDATES = 20  # per report and section, by shared buckets: bounded work per report
+MAX_CANDIDATES = 10  # per report and section, by shared buckets: bounded work per report
+PER_BUCKET = 16  # newest reports read from each bucket: bounded work however crowded
 _CACHED = 2000  # reports' shingles kept between calls (about 10 KB each)
 METHOD = f"minhash{NUM_PERM}-lsh{BANDS}x{ROWS}+jaccard-{SHINGLE}gram"
 
 # Only readable reports of the report templates take part (same rule as is_current).
-_ELIGIBLE = ("r.template_version IN ('v2019', 'v2021', 'legacy')"
-             " AND r.status IN ('ok', 'partial')")
+TEMPLATES, STATUSES = ("v2019", "v2021", "legacy"), ("ok", "partial")
+_ELIGIBLE = (f"r.template_version IN {TEMPLATES} AND r.status IN {STATUSES}")
 
 # Digits (any width), punctuation and white space, removed in one pass.
 _NOT_TEXT = re.compile(r"[\W\d_]+")
@@ -99,25 +100,48 @@ def shingles(text: str):
                      .astype(np.uint32))
 
 
+# MinHash as datasketch 2.x computes it with scheme="affine32", seed 1 (the MurmurHash3
+# finalizer, then a * h + b mod 2**32 per permutation): the values the signatures stored
+# so far were made with, computed here in numpy so that a parse worker need not import
+# datasketch (and scipy: 150 MB of address space under its memory limit).
+# tests/test_similar.py checks them against datasketch itself.
+_FMIX32 = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)
+_EMPTY = 0xFFFFFFFF
+_CHUNK = 4096  # shingles per step: bounded temporary memory for a long legacy text
+
+
 @lru_cache(maxsize=1)
 def _permutations():
-    from datasketch import MinHash
+    import numpy as np
 
-    return MinHash(num_perm=NUM_PERM, seed=1, scheme="affine32").permutations  # costly: shared
+    gen = np.random.RandomState(1)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
+
+
+def _fmix32(values):
+    import numpy as np
+
+    s1, m1, s2, m2, s3 = (np.uint32(c) for c in _FMIX32)
+    values = values ^ (values >> s1)
+    values = values * m1
+    values = values ^ (values >> s2)
+    values = values * m2
+    return values ^ (values >> s3)
 
 
 def signature(grams):
     """The MinHash values (uint32 array) of a shingle-hash array."""
-    from datasketch import MinHash
+    import numpy as np
 
-    minhash = MinHash(num_perm=NUM_PERM, hashfunc=_identity, permutations=_permutations(),
-                      scheme="affine32")
-    minhash.update_batch(grams.tolist())
-    return minhash.hashvalues
-
-
-def _identity(value: int) -> int:
-    return value  # the shingles are hashed already, all at once (shingles())
+    a, b = _permutations()
+    values = np.full(NUM_PERM, _EMPTY, dtype=np.uint32)
+    mixed = _fmix32(np.asarray(grams, dtype=np.uint32))
+    for start in range(0, mixed.size, _CHUNK):
+        part = mixed[start:start + _CHUNK, None] * a + b  # wraps modulo 2**32
+        np.minimum(values, part.min(axis=0), out=values)
+    return values
 
 
 def buckets(section: str, hashvalues) -> list[int]:
@@ -138,6 +162,8 @@ def jaccard(a, b) -> float:
     """Jaccard index of two sorted unique shingle-hash arrays."""
     import numpy as np
 
+    if a.size == b.size and np.array_equal(a, b):
+        return 1.0  # a copy: the commonest case among candidates, at a tenth of the cost
     common = np.intersect1d(a, b, assume_unique=True).size
     union = a.size + b.size - common
     return common / union if union else 0.0
@@ -148,15 +174,34 @@ def jaccard(a, b) -> float:
 
 def report_grams(db, report_id: int) -> dict[str, object]:
     """section -> shingle-hash array of one eligible report ({} if it is not eligible)."""
+    names = _names(db, report_id)
+    return {} if names is None else section_grams(_prose(db, report_id), names)
+
+
+def _names(db, report_id: int) -> tuple | None:
+    """The names removed from an eligible report's text (None if it is not eligible)."""
     row = db.execute(
         f"SELECT r.agency_name, a.name, a.short_name, a.province, a.city, a.county"
         f" FROM reports r LEFT JOIN agencies a ON a.id = r.agency_id"
         f" WHERE r.id = ? AND {_ELIGIBLE}", (report_id,)).fetchone()
-    if row is None:
-        return {}
-    prose = dict(db.execute(
+    return None if row is None else tuple(row)
+
+
+def _prose(db, report_id: int) -> dict[str, str]:
+    return dict(db.execute(
         "SELECT section, text FROM narratives WHERE report_id = ? ORDER BY id", (report_id,)))
-    return section_grams(prose, row)
+
+
+def prepare(prose: dict[str, str], agency: str | None) -> dict:
+    """A parse worker's share of index_report, before the report is stored: the sections'
+    shingles and MinHash values with the names the report itself gives (its agency as
+    printed and as a matching key). The writer uses them when the stored agency has no
+    other names (a new agency, as `xxgk load` makes), and computes them again otherwise."""
+    from xxgk.db.store import normalise_name
+
+    names = (agency, normalise_name(agency) or None)
+    grams = section_grams(prose, names)
+    return {"names": names, "grams": grams, "values": signatures(grams)}
 
 
 def section_grams(prose: dict[str, str], names) -> dict[str, object]:
@@ -204,60 +249,82 @@ def signatures(grams: dict[str, object]) -> dict[str, object]:
     return values
 
 
-def index_report(db, report_id: int, *, fresh: bool = False) -> int:
+def index_report(db, report_id: int, *, fresh: bool = False,
+                 prepared: dict | None = None) -> int:
     """(Re)index one report and record its similar reports; return the pairs written.
 
     Runs in the caller's transaction (store_report's) when there is one. `fresh`: nothing
-    of this report is stored yet (recompute has emptied the tables)."""
+    of this report is stored yet (recompute has emptied the tables). `prepared`: what
+    prepare() computed from the same report in a parse worker."""
     import numpy as np
 
     if not fresh:
         _forget(db, report_id)
-    grams = report_grams(db, report_id)
-    values = signatures(grams)
+    names = _names(db, report_id)
+    if names is None:
+        return 0
+    if prepared is not None and name_variants(prepared["names"]) == name_variants(names):
+        grams, values = prepared["grams"], prepared["values"]
+    else:
+        grams = section_grams(_prose(db, report_id), names)
+        values = signatures(grams)
     pairs = []
     others = _cache(db)
+    computed_at = now()
     for section in compared(grams):
         mine = grams[section]
         ids = buckets(section, values[section])
-        for other, other_values in _candidates(db, report_id, section, ids):
-            guess = estimate(values[section], np.frombuffer(other_values, dtype=np.uint32))
-            if guess < THRESHOLD - 0.1:  # the estimate's error at 64 values is about ±0.06
-                continue
-            if other in others:
-                others.move_to_end(other)
-            else:
-                others[other] = report_grams(db, other)
-                if len(others) > _CACHED:
-                    others.popitem(last=False)  # the least recently used: bounded memory
-            theirs = others[other].get(section)
-            if theirs is None:
-                continue
-            exact = jaccard(mine, theirs)
-            if exact >= THRESHOLD:
+        found = _candidates(db, report_id, section, ids)
+        stacked = np.frombuffer(b"".join(v for _, v in found), dtype=np.uint32)
+        guesses = (stacked.reshape(-1, NUM_PERM) == values[section]).mean(axis=1).tolist()
+        # the estimate's error at 64 values is about ±0.06: a margin below the threshold
+        near = [(other, guess) for (other, _), guess in zip(found, guesses, strict=True)
+                if guess >= THRESHOLD - 0.1]
+        theirs = [_grams_of(db, others, other).get(section) for other, _ in near]
+        for (other, guess), other_grams in zip(near, theirs, strict=True):
+            similarity = None if other_grams is None else jaccard(mine, other_grams)
+            if similarity is not None and similarity >= THRESHOLD:
                 low, high = sorted((report_id, other))
-                pairs.append((low, high, section, round(exact, 4), round(guess, 4), METHOD,
-                              now()))
+                pairs.append((low, high, section, round(similarity, 4), round(guess, 4),
+                              METHOD, computed_at))
         db.execute("INSERT INTO similar_signatures (report_id, section, shingles, signature)"
                    " VALUES (?, ?, ?, ?)", (report_id, section, int(mine.size),
                                             values[section].tobytes()))
         db.conn.executemany("INSERT OR IGNORE INTO similar_buckets (bucket, report_id)"
                             " VALUES (?, ?)", [(b, report_id) for b in ids])
+    others[report_id] = grams  # the next copies of it will have it as a candidate
+    if len(others) > _CACHED:
+        others.popitem(last=False)
     db.conn.executemany(
         "INSERT OR REPLACE INTO similar_reports (report_id, other_id, section, similarity,"
         " estimate, method, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?)", pairs)
     return len(pairs)
 
 
+def _grams_of(db, others: OrderedDict, other: int) -> dict:
+    """A candidate's shingles, from the cache of recently compared reports."""
+    if other in others:
+        others.move_to_end(other)
+    else:
+        others[other] = report_grams(db, other)
+        if len(others) > _CACHED:
+            others.popitem(last=False)  # the least recently used: bounded memory
+    return others[other]
+
+
 def _candidates(db, report_id: int, section: str, ids: list[int]) -> list[tuple]:
-    """Reports sharing a band with this section, most shared bands first, bounded."""
-    marks = ", ".join("?" for _ in ids)
+    """Reports sharing a band with this section, most shared bands first, bounded: each
+    bucket gives only its PER_BUCKET newest reports, so that boilerplate shared by
+    thousands of reports costs the same as a text of its own (a report copied into such a
+    crowd is still paired with the crowd's newest members)."""
+    newest = " UNION ALL ".join(
+        "SELECT * FROM (SELECT report_id FROM similar_buckets WHERE bucket = ?"
+        f" AND report_id != ? ORDER BY report_id DESC LIMIT {PER_BUCKET})" for _ in ids)
     return db.execute(
-        f"SELECT b.report_id, s.signature FROM similar_buckets b"
+        f"SELECT b.report_id, s.signature FROM ({newest}) b"
         f" JOIN similar_signatures s ON s.report_id = b.report_id AND s.section = ?"
-        f" WHERE b.bucket IN ({marks}) AND b.report_id != ?"
         f" GROUP BY b.report_id ORDER BY count(*) DESC, b.report_id LIMIT {MAX_CANDIDATES}",
-        [section, *ids, report_id]).fetchall()
+        [*(v for bucket in ids for v in (bucket, report_id)), section]).fetchall()
 
 
 def recompute(db, *, progress=None) -> int:

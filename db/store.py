@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import re
+import time
 import unicodedata
 import zlib
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -53,7 +54,7 @@ def transaction(db: Database):
     IMMEDIATE waits for the lock (busy_timeout) instead. Nested use is a savepoint.
     """
     if db.conn.in_transaction:
-        with db.atomic():
+        with _savepoint(db):
             yield db
         return
     db.conn.execute("BEGIN IMMEDIATE")
@@ -64,6 +65,65 @@ def transaction(db: Database):
             db.conn.execute("ROLLBACK")
         raise
     db.conn.execute("COMMIT")
+
+
+_SAVEPOINTS = itertools.count()
+
+
+@contextlib.contextmanager
+def _savepoint(db: Database):
+    """A nested transaction. (sqlite-utils' atomic() names each savepoint with
+    secrets.token_hex, a getrandom call per store: measurable at thousands a second.)"""
+    name = f"xxgk_{next(_SAVEPOINTS)}"
+    db.conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield db
+    except BaseException:
+        db.conn.execute(f"ROLLBACK TO {name}")
+        db.conn.execute(f"RELEASE {name}")
+        raise
+    db.conn.execute(f"RELEASE {name}")
+
+
+class Batch:
+    """Many stores in one transaction, committed every `seconds` (and at the end).
+
+        with store.Batch(db) as batch:
+            for ...:
+                store.store_report(db, ...)    # a savepoint inside the batch
+                batch.tick()                   # commits when the batch is due
+
+    Each store stays atomic (a savepoint: one that fails leaves nothing), but a commit
+    costs the WAL pages, the FTS segment flush and the summary-index pages once per batch
+    rather than once per report. A crash loses at most the uncommitted batch, which the same
+    command stores again (loads and reparses are idempotent)."""
+
+    def __init__(self, db: Database, *, seconds: float = 1.0):
+        self.db, self.seconds = db, seconds
+        self._opened = 0.0
+
+    def __enter__(self) -> Batch:
+        self._begin()
+        return self
+
+    def _begin(self) -> None:
+        if not self.db.conn.in_transaction:
+            self.db.conn.execute("BEGIN IMMEDIATE")
+        self._opened = time.monotonic()
+
+    def tick(self) -> None:
+        if time.monotonic() - self._opened >= self.seconds:
+            self.commit()
+            self._begin()
+
+    def commit(self) -> None:
+        if self.db.conn.in_transaction:
+            self.db.conn.execute("COMMIT")
+
+    def __exit__(self, *exc) -> None:
+        # Also on Ctrl-C or an error of the command: every store in the batch is whole (a
+        # store that was interrupted rolled back to its savepoint), so keep them.
+        self.commit()
 
 
 def open_db(path: str | Path) -> Database:
@@ -86,6 +146,7 @@ def open_db(path: str | Path) -> Database:
     db.execute("PRAGMA foreign_keys = ON")
     schema.migrations.apply(db)
     _sync_cell_keys(db)
+    summaries.forget_wide_layout(db)  # a migration may have read it before the keys were in
     archive.attach(db)  # the raw bytes' companion file, if this database has one
     return db
 
@@ -409,9 +470,10 @@ def store_report(
         )  # fmt: skip
         report_id = _write_report_row(db, old[0] if old else None, fields)
         _write_children(db, report_id, cells, report)
-        summaries.refresh_wide(db, report_id)
-        prose_checks.write(db, report_id)  # P1: the overview's figures against the tables
-        similar.index_report(db, report_id)  # this report against every stored one
+        summaries.refresh_wide(db, report_id, cells)
+        # P1: the overview's figures against the tables (computed by the parse worker if it ran)
+        prose_checks.write(db, report_id, report.statements)
+        similar.index_report(db, report_id, prepared=report.shingles)  # against every stored one
         groups = {(agency_id, fields["year"])} | ({(old[1], old[2])} if old else set())
         for group_agency, year in groups:
             update_current(db, group_agency, year, report_id=report_id)
@@ -419,6 +481,19 @@ def store_report(
         cross_checks.refresh(db, agency_ids=[a for a, _ in groups if a is not None],
                              report_ids=[report_id])
     return report_id
+
+
+def prepare(report: model.Report) -> model.Report:
+    """Compute in advance what store_report derives from the report alone (P1's statements,
+    the similarity shingles): a parse worker calls it, so that the single writer only
+    writes. store_report computes whatever is missing itself."""
+    report.statements = prose_checks.report_statements(report)
+    fields, _ = _report_fields(report)
+    eligible = (fields["template_version"] in similar.TEMPLATES
+                and fields["status"] in similar.STATUSES)
+    prose = {row[1]: row[3] for row in _narrative_rows(0, report)}
+    report.shingles = similar.prepare(prose, report.agency) if eligible else None
+    return report
 
 
 def _report_fields(report: model.Report) -> tuple[dict, list[str]]:
@@ -462,11 +537,7 @@ def _cell_rows(cells: list[model.Cell]) -> tuple[list[tuple], list[str]]:
     return list(rows.values()), problems
 
 
-def _sql_number(value):
-    """Decimals become int when whole (187) and float otherwise (5949.088667)."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
+_sql_number = prose_checks.sql_number
 
 
 def _write_report_row(db: Database, report_id: int | None, fields: dict) -> int:
@@ -527,6 +598,7 @@ def _register_new_keys(db: Database, cell_keys: list[str]) -> None:
         table, row, column = (key.split(".", 2) + ["", ""])[:3]
         db.execute("INSERT OR IGNORE INTO cell_keys (key, table_key, row_key, column_key)"
                    " VALUES (?, ?, ?, ?)", (key, table, row, column))
+        summaries.forget_wide_layout(db)
         db.execute("INSERT OR IGNORE INTO key_rows (table_key, row_order, row_key)"
                    " SELECT ?, coalesce(max(row_order), 999) + 1, ? FROM key_rows"
                    " WHERE table_key = ? AND row_order >= 1000",  # after any printed row

@@ -179,6 +179,19 @@ def _wide_rows(db: Database, cells) -> dict[str, list[tuple]]:
 
 
 def _wide_layout(db: Database) -> dict:
+    """Columns and printed rows of the wide tables, kept on the connection's Database
+    between reports (store._register_new_keys forgets it when it adds a row)."""
+    layout = getattr(db, "_xxgk_wide_layout", None)
+    if layout is None:
+        layout = db._xxgk_wide_layout = _read_wide_layout(db)
+    return layout
+
+
+def forget_wide_layout(db: Database) -> None:
+    db.__dict__.pop("_xxgk_wide_layout", None)
+
+
+def _read_wide_layout(db: Database) -> dict:
     return {
         "columns": {t: {key: i for i, (key, _) in enumerate(cols)} for t, cols in WIDE.items()},
         "rows": {(t, r): (order, label) for t, order, r, label in db.execute(
@@ -294,13 +307,17 @@ def _insert_carryover(db: Database, where: str) -> None:
                f"SELECT {columns} FROM ({_carryover_select(where)})")
 
 
-def refresh_wide(db: Database, report_id: int) -> None:
-    """Rebuild the wide rows of one report from its cells (after they changed)."""
+def refresh_wide(db: Database, report_id: int, cells: list[tuple] | None = None) -> None:
+    """Rebuild the wide rows of one report from its cells (after they changed): `cells`,
+    the (key, value, ..., derived) rows just stored, or else read back."""
     for table in WIDE:
         db.execute(f"DELETE FROM {table}_wide_rows WHERE report_id = ?", (report_id,))
-    _insert_wide(db, _wide_rows(db, db.execute(
-        "SELECT report_id, key, value, derived FROM cells WHERE report_id = ?"
-        " ORDER BY key", (report_id,))))
+    if cells is None:
+        rows = db.execute("SELECT report_id, key, value, derived FROM cells"
+                          " WHERE report_id = ? ORDER BY key", (report_id,))
+    else:  # in the primary key's (binary) order, as the scan above gives them
+        rows = sorted((report_id, c[0], c[1], c[-1]) for c in cells)
+    _insert_wide(db, _wide_rows(db, rows))
 
 
 def rebuild(db: Database, *, wide: bool = True, chunk: int = 50_000, progress=None) -> None:

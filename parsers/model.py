@@ -93,6 +93,10 @@ class Report:
     encoding: str | None = None
     narratives: dict[str, str] = field(default_factory=dict)  # section key -> text
     text: str | None = None  # the document's plain text, kept for search and review
+    # The writer's pure share of storing, when a parse worker computed it
+    # (db/store.prepare): P1's statements and the similarity shingles.
+    statements: list | None = None
+    shingles: dict | None = None
 
     def cell(self, key: str) -> Cell | None:
         index = self.__dict__.get("_index")

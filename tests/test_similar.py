@@ -93,3 +93,64 @@ def test_check_similar_recomputes(db):
     copy = report_of(db, "示例县", 2023)
     assert {r["report_id"] for r in similar.neighbours(db, copy)} == {
         report_of(db, "平潭综合实验区", 2023)}
+
+
+def test_minhash_values_are_datasketchs_affine32():
+    """The stored signatures were made by datasketch: the numpy MinHash must equal it, for
+    empty, tiny and long (chunked) shingle sets."""
+    datasketch = pytest.importorskip("datasketch")
+    np = pytest.importorskip("numpy")
+    rng = np.random.default_rng(7)
+    for size in (0, 1, 60, 3000, 10_000):
+        grams = np.unique(rng.integers(0, 2**32, size, dtype=np.uint64).astype(np.uint32))
+        expected = datasketch.MinHash(num_perm=similar.NUM_PERM, seed=1, scheme="affine32",
+                                      hashfunc=lambda value: value)
+        expected.update_batch(grams.tolist())
+        assert similar.signature(grams).tolist() == expected.hashvalues.tolist(), size
+
+
+def test_shingles_prepared_in_a_worker_give_the_same_pairs(tmp_path):
+    """The parse worker's shingles (store.prepare) are used only when the stored agency has
+    no other names to remove; either way the pairs are those of the writer's own reading."""
+    from xxgk.parsers import parse_bytes
+
+    reports = [("a.html", (CORPUS / "pingtan-2023.html").read_bytes()),
+               ("b.html", copied_under_another_name())]
+
+    def load(path, *, prepared: bool, registry: bool):
+        db = store.open_db(path)
+        if registry:
+            store.upsert_agency(db, name="示例县", kind="government", province="福建省",
+                                city="福州市", county="示例县")
+        for name, data in reports:
+            report = parse_bytes(data, name=name)
+            if prepared:
+                store.prepare(report)
+                assert report.shingles is not None and report.statements is not None
+            document_id, _ = store.store_unparsed(db, data, name=name, path=name)
+            store.store_report(db, document_id, report)
+        return db.execute("SELECT report_id, other_id, section, similarity, estimate"
+                          " FROM similar_reports ORDER BY 1, 2, 3").fetchall()
+
+    for registry in (False, True):
+        plain = load(tmp_path / f"plain{registry}.db", prepared=False, registry=registry)
+        worker = load(tmp_path / f"worker{registry}.db", prepared=True, registry=registry)
+        assert plain and worker == plain
+
+
+def test_a_crowded_bucket_reads_a_bounded_number_of_candidates(tmp_path):
+    """Boilerplate shared by many reports: each new one reads at most PER_BUCKET reports of
+    each bucket and pairs with at most MAX_CANDIDATES per section, the newest among them."""
+    db = store.open_db(tmp_path / "r.db")
+    data = (CORPUS / "pingtan-2023.html").read_bytes().decode("utf-8")
+    count = similar.PER_BUCKET + 8
+    for i in range(count):
+        copy = data.replace("平潭综合实验区", f"第{i}号示例县").encode("utf-8")
+        store.load_bytes(db, copy, name=f"copy{i}.html")
+    last = db.execute("SELECT max(id) FROM reports").fetchone()[0]
+    partners = db.execute("SELECT section, count(*), min(report_id) FROM similar_reports"
+                          " WHERE other_id = ? GROUP BY section", (last,)).fetchall()
+    assert partners
+    for section, n, oldest in partners:
+        assert n == similar.MAX_CANDIDATES, section
+        assert oldest > last - similar.PER_BUCKET - 1, section  # from the newest

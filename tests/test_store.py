@@ -463,3 +463,29 @@ def test_pages_that_are_not_reports_add_no_agencies(corpus_db):
         "SELECT agency_id, agency_name FROM reports WHERE template_version = 'not_a_report'"
         " AND agency_name LIKE '%办公室'").fetchone()
     assert letter == (None, "平潭综合实验区管委会办公室")
+
+
+def test_a_batch_keeps_each_store_whole_and_commits_the_others(tmp_path):
+    """store.Batch (load, reparse): many stores in one transaction, each still atomic: a
+    store that fails half-way leaves nothing, the ones before and after it are committed."""
+    path = tmp_path / "r.db"
+    db = store.open_db(path)
+    data = XIHE.read_bytes()
+    with store.Batch(db, seconds=3600) as batch:
+        first, _ = store.store_unparsed(db, data, name="a.txt", path="a.txt")
+        store.store_report(db, first, parse_path(XIHE))
+        second, _ = store.store_unparsed(db, data + b"\n", name="b.txt", path="b.txt")
+        broken = parse_path(XIHE)
+        broken.checks = [None]  # fails in _write_children, after cells were inserted
+        with pytest.raises(AttributeError):
+            store.store_report(db, second, broken)
+        third, _ = store.store_unparsed(db, data + b"\n\n", name="c.txt", path="c.txt")
+        store.store_report(db, third, parse_path(XIHE))
+        batch.tick()  # not due: still one open transaction
+        assert db.conn.in_transaction
+    assert not db.conn.in_transaction
+    other = sqlite3.connect(path)  # what another process sees: committed rows only
+    stored = dict(other.execute("SELECT d.path, count(c.key) FROM documents d"
+                                " LEFT JOIN reports r ON r.document_id = d.id"
+                                " LEFT JOIN cells c ON c.report_id = r.id GROUP BY d.path"))
+    assert stored == {"a.txt": 200, "b.txt": 0, "c.txt": 200}
