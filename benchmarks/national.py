@@ -570,28 +570,41 @@ def measure(db_path: Path, args) -> None:
         f" ({figures['db_bytes'] / reports / 1024:.1f} KB a report)")
 
     db.close()
+    out = Path(str(db_path) + ".figures.json")
     # The database as shipped (no cells(key) index): the snapshot, the published queries,
     # xxgk load.
-    site = Path(args.site or (str(db_path) + ".site"))
-    shutil.rmtree(site, ignore_errors=True)
-    t = time.perf_counter()
-    publish.publish_site(db_path, site)
-    figures["publish_s"] = time.perf_counter() - t
-    figures["snapshot_bytes"] = (site / "reports.db").stat().st_size
-    log(f"published in {figures['publish_s']:.0f} s, snapshot"
-        f" {figures['snapshot_bytes'] / 2**30:.2f} GiB")
-    db = store.open_db(db_path)
-    figures["queries"] = measure_site(site, db)
-    db.close()
-    if not args.keep_site:
+    if "publish" in args.phases:
+        site = Path(args.site or (str(db_path) + ".site"))
         shutil.rmtree(site, ignore_errors=True)
-    seconds, added = measure_load(db_path, args.load, "a")
-    figures["load_s"], figures["load_reports"] = seconds, added
-    log(f"xxgk load of {args.load} files: {added} new reports in {seconds:.1f} s"
-        f" = {added / seconds:.0f} reports/s")
+        t = time.perf_counter()
+        publish.publish_site(db_path, site)
+        figures["publish_s"] = time.perf_counter() - t
+        figures["snapshot_bytes"] = (site / "reports.db").stat().st_size
+        log(f"published in {figures['publish_s']:.0f} s, snapshot"
+            f" {figures['snapshot_bytes'] / 2**30:.2f} GiB")
+        db = store.open_db(db_path)
+        figures["queries"] = measure_site(site, db)
+        db.close()
+        if not args.keep_site:
+            shutil.rmtree(site, ignore_errors=True)
+        out.write_text(json.dumps(figures, ensure_ascii=False, indent=1))
+    if "load" in args.phases:
+        seconds, added = measure_load(db_path, args.load, "a")
+        figures["load_s"], figures["load_reports"] = seconds, added
+        log(f"xxgk load of {args.load} files: {added} new reports in {seconds:.1f} s"
+            f" = {added / seconds:.0f} reports/s")
+        out.write_text(json.dumps(figures, ensure_ascii=False, indent=1))
+    if "cells-key" in args.phases:
+        _measure_cells_key(db_path, args, figures)
+    report(figures)
+    out.write_text(json.dumps(figures, ensure_ascii=False, indent=1))
 
-    # Would cells(key) pay for itself? One key across all reports without and with it,
-    # and what it costs a load.
+
+def _measure_cells_key(db_path: Path, args, figures: dict) -> None:
+    """Would cells(key) pay for itself in the working database? One key across all
+    reports without and with it, and what it costs a load."""
+    from xxgk.db import store
+
     db = store.open_db(db_path)
     key_sql = ("SELECT count(*), sum(value) FROM cells WHERE key = 'table2.admin_licensing"
                ".decisions'")
@@ -614,9 +627,6 @@ def measure(db_path: Path, args) -> None:
     db = store.open_db(db_path)
     db.execute("DROP INDEX cells_key")  # leave the database as shipped
     db.close()
-    report(figures)
-    out = Path(str(db_path) + ".figures.json")
-    out.write_text(json.dumps(figures, ensure_ascii=False, indent=1))
 
 
 def report(f: dict) -> None:
@@ -628,17 +638,22 @@ def report(f: dict) -> None:
               f" {f['summaries_s'] / 60:.1f} min")
     print(f"  database {f['db_bytes'] / 2**30:.2f} GiB ({f['db_bytes'] / n / 1024:.1f} KB a report,"
           " no raw bytes)")
-    print(f"  xxgk publish: {f['publish_s']:.0f} s, snapshot"
-          f" {f['snapshot_bytes'] / 2**30:.2f} GiB")
-    rate = f["load_reports"] / f["load_s"]
-    print(f"  xxgk load of {f['load_reports']} new reports: {rate:.0f} reports/s"
-          f" (target {LOAD_TARGET}: {rate / LOAD_TARGET:.2f}x)")
+    if "publish_s" in f:
+        print(f"  xxgk publish: {f['publish_s']:.0f} s, snapshot"
+              f" {f['snapshot_bytes'] / 2**30:.2f} GiB")
+    if "load_s" in f:
+        rate = f["load_reports"] / f["load_s"]
+        print(f"  xxgk load of {f['load_reports']} new reports: {rate:.0f} reports/s"
+              f" (target {LOAD_TARGET}: {rate / LOAD_TARGET:.2f}x)")
     if "cells_key_scan_s" in f:
         print(f"  one key across all reports: {f['cells_key_scan_s']:.1f} s without cells(key),"
               f" {f['cells_key_indexed_s'] * 1000:.0f} ms with it")
-    print(f"  cells(key) index: built in {f['cells_key_index_build_s']:.0f} s, database"
-          f" {f['db_bytes_indexed'] / 2**30:.2f} GiB with it; xxgk load with it"
-          f" {f['load_indexed_reports'] / f['load_indexed_s']:.0f} reports/s")
+    if "cells_key_index_build_s" in f:
+        print(f"  cells(key) index: built in {f['cells_key_index_build_s']:.0f} s, database"
+              f" {f['db_bytes_indexed'] / 2**30:.2f} GiB with it; xxgk load with it"
+              f" {f['load_indexed_reports'] / f['load_indexed_s']:.0f} reports/s")
+    if "queries" not in f:
+        return
     over = [q for q in f["queries"] if q[1] >= LIMIT_S or not q[2].endswith("rows")]
     print(f"  published queries: {len(f['queries'])} timed, {len(over)} over 1 s or failed")
     print("\n| query | ms | result |\n|---|---:|---|")
@@ -661,6 +676,11 @@ def main() -> None:
     parser.add_argument("--skip-unindexed", action="store_true",
                         help="do not time the full scan of cells for one key")
     parser.add_argument("--generate-only", action="store_true")
+    parser.add_argument("--phases", type=lambda text: set(text.split(",")),
+                        default={"publish", "load", "cells-key"},
+                        help="what to measure (default: publish,load,cells-key; publish"
+                             " includes the published queries; cells-key builds cells(key) in"
+                             " the working database, which needs ~40%% more disk)")
     parser.add_argument("--load-only", action="store_true",
                         help="only time xxgk load of --load new reports into an empty database"
                              " and into --db, without and with cells(key)")

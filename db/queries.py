@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from html import escape
 
+from xxgk.db import compliance
+
 # The numeric columns of report_overview a ranking may use (a canonical cell key such as
 # table2.admin_licensing.decisions works too).
 OVERVIEW_METRICS = (
@@ -173,7 +175,7 @@ FROM compliance
 WHERE {_YEAR_OR_ALL} AND {_REGION}
   AND (:verdict = '' OR verdict = :verdict)
 ORDER BY year DESC,
-  CASE verdict WHEN 'missing' THEN 0 WHEN 'late' THEN 1 ELSE 2 END,
+  {compliance.VERDICT_ORDER},
   days_late DESC, agency
 """
 

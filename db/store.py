@@ -23,7 +23,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from xxgk.db import archive, prose_checks, schema, similar, summaries
+from xxgk.db import archive, compliance, prose_checks, schema, similar, summaries
 from xxgk.db import checks as cross_checks
 from xxgk.parsers import PARSER_VERSION, model
 from xxgk.parsers import schema as keys
@@ -147,6 +147,9 @@ def open_db(path: str | Path) -> Database:
     schema.migrations.apply(db)
     _sync_cell_keys(db)
     summaries.forget_wide_layout(db)  # a migration may have read it before the keys were in
+    if compliance.years_behind(db):  # a year has ended: its rows for every agency
+        with transaction(db):
+            compliance.refresh(db)
     archive.attach(db)  # the raw bytes' companion file, if this database has one
     return db
 

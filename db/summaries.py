@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-from xxgk.db import schema
+from xxgk.db import compliance, schema
 
 WIDE = schema.WIDE_COLUMNS
 T4_KEYS = schema.T4_SUMMED_KEYS
@@ -275,6 +275,8 @@ def refresh(db: Database, *, report_ids=(), agency_ids=()) -> None:
             f"SELECT id FROM reports WHERE agency_id IN ({marks})", agency_ids))
         ids.update(r[0] for r in db.execute(
             f"SELECT report_id FROM overview_rows WHERE agency_id IN ({marks})", agency_ids))
+    if agency_ids and _has_compliance_rows(db):
+        compliance.refresh(db, agency_ids)
     if not ids:
         return
     db.execute("CREATE TEMP TABLE IF NOT EXISTS summary_ids (id INTEGER PRIMARY KEY)")
@@ -294,6 +296,12 @@ def refresh(db: Database, *, report_ids=(), agency_ids=()) -> None:
                " FROM temp.summary_ids s CROSS JOIN carryover_rows c"
                " ON c.next_report_id = s.id)")
     _insert_carryover(db, "x.report_id IN (SELECT id FROM temp.summary_ids)")
+
+
+def _has_compliance_rows(db: Database) -> bool:
+    """compliance_rows exists (from migration m012 on; earlier migrations call refresh)."""
+    return db.execute("SELECT 1 FROM sqlite_master WHERE name = 'compliance_rows'").fetchone() \
+        is not None
 
 
 def _insert_overview(db: Database, where: str) -> None:
@@ -332,6 +340,8 @@ def rebuild(db: Database, *, wide: bool = True, chunk: int = 50_000, progress=No
     for sql in _totals_upserts("1", 1):
         db.execute(sql)
     _insert_carryover(db, "1")
+    if _has_compliance_rows(db):
+        compliance.refresh(db)
     if wide:
         rebuild_wide(db, chunk=chunk, progress=progress)
 

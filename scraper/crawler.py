@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from xxgk.db import store
+from xxgk.db import compliance, store
 from xxgk.db.parsepool import ParsePool, parse_job
 from xxgk.parsers import PARSER_VERSION, model
 from xxgk.scraper import health, state
@@ -243,6 +243,7 @@ class Crawler:
                 if p.status in (OK, PARTIAL, INCOMPLETE):
                     row["last_ok_at"] = state.now()
                 self.db["crawl_portals"].upsert(row, pk="portal_id", alter=True)
+                compliance.refresh_portal(self.db, p.portal_id)  # its agencies' reasons
 
     # ---- one portal --------------------------------------------------------------------
 
@@ -255,6 +256,7 @@ class Crawler:
                  "last_run_id": self.run_id, "last_started_at": state.now()},
                 pk="portal_id", alter=True,
             )  # fmt: skip
+            compliance.refresh_portal(self.db, portal.id)
         queue: asyncio.Queue = asyncio.Queue()
         unparsed: list = []
         rows = self.db.execute(

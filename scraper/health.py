@@ -22,6 +22,7 @@ import re
 from dataclasses import replace
 from urllib.parse import urlsplit
 
+from xxgk.db import compliance
 from xxgk.scraper import discovery, state
 from xxgk.scraper.adapters import ARTICLE, LIST, PAGE, Request, adapter_for, normalise_url
 from xxgk.scraper.registry import Portal
@@ -169,6 +170,7 @@ def record_health(db, portal: Portal, health: str, reason: str, *, source: str |
         row["verified_at"] = state.now()  # a crawl that found reports verifies the entry
     with db.conn:
         db["crawl_portals"].upsert(row, pk="portal_id")
+        compliance.refresh_portal(db, portal.id)  # the reasons of its agencies' missing years
 
 
 def _previous_seen(db, portal_id: str) -> int | None:
