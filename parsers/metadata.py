@@ -137,6 +137,10 @@ def agency(title_text: str | None, document: Document) -> str | None:
     name = _agency_from_title(title_text) if title_text else None
     if name and signed and signed.endswith(name) and len(signed) > len(name):
         name = signed  # "财政金融局2023年…" signed "平潭综合实验区财政金融局"
+    if name:
+        # A title that abbreviates the name the page prints in full: "平潭县广电局" /
+        # 来源 "平潭县广播电视事业局"; "平潭市场监督管理局" / signed "平潭综合实验区市场监督管理局".
+        name = next((full for full in (signed, source) if full and _abbreviates(name, full)), name)
     if not name and signed and source and signed in (source + "办公室", source + "办"):
         name = source  # a department's report signed by its office
     name = name or signed or source
@@ -145,6 +149,15 @@ def agency(title_text: str | None, document: Document) -> str | None:
     if not name:
         return None
     return complete_with_city(name, document)
+
+
+def _abbreviates(short: str, full: str) -> bool:
+    """`short` is `full` with characters left out, same first and last character (so a
+    government is not taken for its 办公室, which signs its report)."""
+    if not (3 <= len(short) < len(full) and short[0] == full[0] and short[-1] == full[-1]):
+        return False
+    rest = iter(full)
+    return all(ch in rest for ch in short)
 
 
 # 来源 lines that name the website, not an agency.
