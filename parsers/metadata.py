@@ -14,7 +14,14 @@ from xxgk.parsers import sections
 from xxgk.parsers.document import Document
 from xxgk.parsers.values import arabic_dates, compact, squeeze
 
-_TITLE_WORDS = re.compile(r"(政府信息公开|政务公开|信息公开).{0,12}(年度报告|年报|工作报告)")
+_TITLE_WORDS = re.compile(r"(政府信息公开|政务公开|信息公开|信息工作公开).{0,12}(年度报告|年报|工作报告)")
+# Older titles that name no 报告: "平潭县卫生局2011年度政府信息公开",
+# "平潭县卫生局2013年度政府信息公开情况总结". Only with an agency before the year, so a
+# menu item ("2022年度政府信息公开") is not taken for a title.
+_SUMMARY_TITLE = re.compile(
+    r"^(.{2,30}?)(?:20\d\d|19\d\d)年度?(?:政府信息公开|政务公开)(?:工作)?(?:情况总结|工作总结)?$")
+# A field label in front of the title, as text renderings of a page write it ("标题: …").
+_TITLE_LABEL = re.compile(r"^(?:标题|题目|文章标题)\s*[:：]\s*")
 _YEAR_IN_TITLE = re.compile(r"(20\d\d|19\d\d)年")
 _DATE = re.compile(r"(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})")
 _COUNTY = re.compile(r"^(.{2,8}?(?:区|县|旗|市))")
@@ -25,16 +32,25 @@ _AGENCY_END = re.compile(r"(政府|局|委|委员会|办|办公室|院|署|厅|�
 
 def is_title(line: str) -> bool:
     """A report title names its year; breadcrumbs and menu items (政府信息公开年报) do not."""
-    return bool(_TITLE_WORDS.search(line) and _YEAR_IN_TITLE.search(arabic_dates(line))
+    return bool(names_annual_report(line) and _YEAR_IN_TITLE.search(arabic_dates(line))
                 and len(line) <= 60 and not re.search(r"首页|当前位置|>|»", line))
+
+
+def names_annual_report(text: str) -> bool:
+    """The words of an annual report's title (政府信息公开…年度报告, or an older
+    "<agency><year>年度政府信息公开[情况总结]")."""
+    if _TITLE_WORDS.search(text):
+        return True
+    match = _SUMMARY_TITLE.match(arabic_dates(text))
+    return bool(match and _AGENCY_END.search(match.group(1)))
 
 
 def title(document: Document) -> str | None:
     meta = document.meta
     if meta.get("title"):
         return compact(meta["title"])
-    lines = [compact(b.text) if len(b.text) <= 100 else "" for b in document.blocks[:15]
-             if b.cells is None]
+    lines = [_TITLE_LABEL.sub("", compact(b.text)) if len(b.text) <= 100 else ""
+             for b in document.blocks[:15] if b.cells is None]
     for i, line in enumerate(lines):
         if is_title(line):
             # A title broken over two lines: "洪泽区人民政府" / "2023年…年度报告".
@@ -121,6 +137,10 @@ def agency(title_text: str | None, document: Document) -> str | None:
     name = _agency_from_title(title_text) if title_text else None
     if name and signed and signed.endswith(name) and len(signed) > len(name):
         name = signed  # "财政金融局2023年…" signed "平潭综合实验区财政金融局"
+    if name:
+        # A title that abbreviates the name the page prints in full: "平潭县广电局" /
+        # 来源 "平潭县广播电视事业局"; "平潭市场监督管理局" / signed "平潭综合实验区市场监督管理局".
+        name = next((full for full in (signed, source) if full and _abbreviates(name, full)), name)
     if not name and signed and source and signed in (source + "办公室", source + "办"):
         name = source  # a department's report signed by its office
     name = name or signed or source
@@ -131,13 +151,24 @@ def agency(title_text: str | None, document: Document) -> str | None:
     return complete_with_city(name, document)
 
 
+def _abbreviates(short: str, full: str) -> bool:
+    """`short` is `full` with characters left out, same first and last character (so a
+    government is not taken for its 办公室, which signs its report)."""
+    if not (3 <= len(short) < len(full) and short[0] == full[0] and short[-1] == full[-1]):
+        return False
+    rest = iter(full)
+    return all(ch in rest for ch in short)
+
+
 # 来源 lines that name the website, not an agency.
 _NOT_AN_AGENCY = re.compile(r"^\s*(本网|本站|网站|原创|转载)")
 
 
 def _labelled_source(document: Document) -> str | None:
     """来源/发布机构 in the page's info line, as text extraction keeps it."""
-    match = re.search(r"(?:来源|发布机构|信息来源)\s*[:：|]\s*([^\s|]{2,30})",
+    # An empty field ("发布机构: " then the next line "栏目: …") names no agency: a
+    # capture that is itself a label (ends in a colon) is not taken.
+    match = re.search(r"(?:来源|发布机构|信息来源)\s*[:：|]\s*([^\s|:：]{2,30})(?![^\s|]*[:：])",
                       "\n".join(document.text_lines(40)))
     return match.group(1) if match else None
 

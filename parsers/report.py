@@ -14,7 +14,6 @@ from xxgk.parsers.document import Document
 from xxgk.parsers.model import NOT_A_REPORT, OK, PARTIAL, Cell, Report
 from xxgk.parsers.values import arabic_dates, compact
 
-_ANNUAL_REPORT = re.compile(r"(政府信息公开|政务公开|信息公开).{0,12}(年度报告|年报|工作报告)")
 
 
 def detect_version(parts: sections.Sections) -> str | None:
@@ -71,7 +70,7 @@ def _classify_without_tables(report: Report, document: Document) -> None:
         report.template_version = report.status = NOT_A_REPORT
         report.year = None
         return
-    if not (_ANNUAL_REPORT.search(title) and re.search(r"(19|20)\d\d", title)):
+    if not (metadata.names_annual_report(title) and re.search(r"(19|20)\d\d", title)):
         report.template_version = NOT_A_REPORT
         report.status = NOT_A_REPORT
         report.year = None

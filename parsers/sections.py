@@ -23,6 +23,7 @@ _MAX_HEADING = 40
 _CHROME = re.compile(r"主办单位|版权所有|ICP备|网站标识码|公网安备|联系我们|扫一扫|附件下载|关闭窗口|打印本页")
 _SIGNATURE_LINE = re.compile(r"^\s*((?!.*(?:日期|时间))[^\s\d，,。：:]{3,30})\s+(\S{8,14})\s*$")
 _SIGNATURE_DATE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日$")
+_SIGNATURE_AT_END = re.compile(r"(?:^|\s)([^\s\d，,。：:；;、）)]{3,30})\s+(\S{8,14})\s*(?:附件下载)?\s*$")
 
 
 @dataclass
@@ -129,4 +130,10 @@ def _signature(document: Document) -> tuple[str | None, str | None]:
             agency = compact(lines[i - 1])
             if 2 < len(agency) <= 30 and not re.search(r"\d|[，,。：:]", agency):
                 found = (agency, date)
+    if found == (None, None) and lines:
+        # Text that runs a whole page into one line (an archive's text rendering) ends
+        # with the signature: "… 平潭综合实验区市场监督管理局 2017年1月12日".
+        tail = _SIGNATURE_AT_END.search(lines[-1][-80:])
+        if tail and _SIGNATURE_DATE.match(arabic_dates(compact(tail[2]))):
+            found = (compact(tail[1]), arabic_dates(compact(tail[2])))
     return found

@@ -45,6 +45,20 @@ def test_corpus_report_cells_and_metadata(path):
             assert report.cell(key).note == note
 
 
+@pytest.mark.parametrize("path", corpus_params(".pdf"))
+def test_corpus_pdf_cells_and_metadata(path):
+    """Real PDFs of the corpus (as published, or as a public repository keeps them)."""
+    expected = expected_for(path)
+    report = parse_path(path)
+    assert report.source_format == "pdf"
+    assert_matches_expected(report, expected)
+    assert report.published_date == expected["published_date"]
+    if expected.get("title"):
+        assert report.title == expected["title"]
+    failed = sorted((c.id, c.scope) for c in report.checks if c.ok is False)
+    assert failed == sorted(tuple(f) for f in expected.get("failed_checks", failed))
+
+
 @pytest.mark.parametrize("path", corpus_params(".html"))
 @pytest.mark.parametrize("style", STYLES)
 def test_text_renderings_parse_to_the_same_cells(path, style):
