@@ -82,8 +82,14 @@ _METRIC_CASE = "CASE :metric\n" + "".join(
 ) + "  END"
 
 # {metric_labels} is filled in from TABLES by canned_queries().
+# The value is computed once per report (MATERIALIZED: referenced three times, the CASE
+# and its cell lookup ran three times a row), the first RANKED_ROWS by value kept with a
+# top-N sort, and only they are ranked: a rank counts the reports with a greater value,
+# all of which are among them, so the ranks are those of the whole year. Datasette shows
+# at most max_returned_rows (2,000) of a canned query anyway.
+RANKED_ROWS = 2000
 METRIC_RANKING = f"""
-WITH ranked AS (
+WITH ranked AS MATERIALIZED (
   SELECT o.report_id, o.agency, o.agency_level, o.province, o.city, o.county, o.year,
          coalesce({_METRIC_CASE},
                   (SELECT value FROM cells c WHERE c.report_id = o.report_id AND c.key = :metric))
@@ -92,14 +98,16 @@ WITH ranked AS (
   WHERE o.year = coalesce(CAST(nullif(:year, '') AS INTEGER), {_LATEST})
     AND (:level = '' OR o.agency_level = :level)
     AND {_REGION}
+),
+top AS (
+  SELECT * FROM ranked WHERE value IS NOT NULL ORDER BY value DESC LIMIT {RANKED_ROWS}
 )
 SELECT rank() OVER (ORDER BY value DESC) AS rank, agency, agency_level, province, city, county,
        year, :metric AS metric,
        coalesce({{metric_labels}}, (SELECT label FROM cell_keys WHERE key = :metric), :metric)
          AS metric_label,
        value, report_id
-FROM ranked
-WHERE value IS NOT NULL
+FROM top
 ORDER BY rank, agency
 """
 
@@ -138,33 +146,48 @@ ORDER BY agency, year, column_key
 # trigram, so it is looked up with LIKE instead and the search_mode column says which ran.
 # The term is quoted as one FTS phrase, so a visitor's AND/OR/NEAR/* are plain text.
 # The excerpt is cut around the term with instr/substr, not FTS5's snippet(): snippet
-# re-tokenises every matching text and took ~90% of the time (3.3 s for a term in 6,000
-# narratives of a national-size database; 0.4 s without it).
-SEARCH_NARRATIVES = r"""
-WITH term AS (SELECT trim(:q) AS q)
-SELECT '全文检索 trigram FTS' AS search_mode, r.id AS report_id,
+# re-tokenises every matching text and took ~90% of the time.
+# Bounded at national size: the index gives the SEARCH_HITS most recently stored matching
+# sections (by rowid, descending: FTS5 walks its doclists backwards and stops), which are
+# then joined and sorted; joining and sorting every match of a common term took 1.4 s at
+# 150,000 reports. A LIKE scan reads at most the LIKE_SCAN most recently stored sections
+# (every section of a million reports would take ~10 s).
+SEARCH_HITS = 1000
+LIKE_SCAN = 100_000
+SEARCH_NARRATIVES = rf"""
+WITH term AS (SELECT trim(:q) AS q),
+hits AS (
+  SELECT rowid AS id, '全文检索 trigram FTS' AS search_mode FROM narratives_fts
+  WHERE narratives_fts MATCH '"' || replace((SELECT q FROM term), '"', '""') || '"'
+    AND length((SELECT q FROM term)) >= 3
+  ORDER BY rowid DESC LIMIT {SEARCH_HITS}
+),
+recent AS (  -- a rowid range: nothing at all for a longer term
+  SELECT id, text FROM narratives
+  WHERE id > (SELECT max(id) FROM narratives) - CASE WHEN length((SELECT q FROM term))
+                                                   BETWEEN 1 AND 2 THEN {LIKE_SCAN} ELSE 0 END
+  ORDER BY id DESC
+),
+like_hits AS (
+  SELECT id, '少于3个字：在最近存入的 {LIKE_SCAN:,} 段正文中用 LIKE 匹配'
+              || ' (under 3 characters: LIKE over the newest {LIKE_SCAN:,} sections)'
+           AS search_mode
+  FROM recent
+  WHERE text LIKE '%' || replace(replace(replace((SELECT q FROM term),
+      '\', '\\'), '%', '\%'), '_', '\_') || '%' ESCAPE '\'
+  LIMIT {SEARCH_HITS}
+)
+SELECT h.search_mode, r.id AS report_id,
        coalesce(a.name, r.agency_name) AS agency, r.year, n.section, n.heading,
        '…' || replace(substr(n.text, max(1, instr(n.text, (SELECT q FROM term)) - 24), 60),
                       (SELECT q FROM term), '【' || (SELECT q FROM term) || '】') || '…'
          AS excerpt
-FROM narratives_fts
-JOIN narratives n ON n.id = narratives_fts.rowid
+FROM (SELECT * FROM hits UNION ALL SELECT * FROM like_hits) h
+JOIN narratives n ON n.id = h.id
 JOIN reports r ON r.id = n.report_id
 LEFT JOIN agencies a ON a.id = r.agency_id
-WHERE narratives_fts MATCH '"' || replace((SELECT q FROM term), '"', '""') || '"'
-  AND length((SELECT q FROM term)) >= 3 AND r.is_current = 1
-UNION ALL
-SELECT '少于3个字，改用 LIKE 匹配 (under 3 characters: LIKE)', r.id,
-       coalesce(a.name, r.agency_name), r.year, n.section, n.heading,
-       '…' || replace(substr(n.text, max(1, instr(n.text, (SELECT q FROM term)) - 24), 60),
-                      (SELECT q FROM term), '【' || (SELECT q FROM term) || '】') || '…'
-FROM narratives n
-JOIN reports r ON r.id = n.report_id
-LEFT JOIN agencies a ON a.id = r.agency_id
-WHERE length((SELECT q FROM term)) BETWEEN 1 AND 2 AND r.is_current = 1
-  AND n.text LIKE '%' || replace(replace(replace((SELECT q FROM term),
-      '\', '\\'), '%', '\%'), '_', '\_') || '%' ESCAPE '\'
-ORDER BY year DESC, agency, section
+WHERE r.is_current = 1
+ORDER BY r.year DESC, agency, n.section
 """
 
 COMPLIANCE = f"""
@@ -269,8 +292,11 @@ QUERIES: dict[str, dict] = {
         "params": ["q"],
         "about": "在“总体情况”“存在的主要问题及改进情况”“其他需要报告的事项”中检索。三个字"
                  "及以上用 trigram 全文索引；一两个字的检索词没有三元组，改用 LIKE 子串匹配，"
-                 "search_mode 列会注明。 Full-text search with the trigram index; terms "
-                 "under three characters fall back to LIKE, and search_mode says so.",
+                 "search_mode 列会注明。结果为最近存入的至多 1,000 段匹配正文（一两个字只查最近存入的"
+                 "100,000 段），按年度、机关排序。 Full-text search with the trigram index; "
+                 "terms under three characters fall back to LIKE, and search_mode says so. "
+                 "At most the 1,000 most recently stored matching sections (a 1-2 character "
+                 "term: within the newest 100,000 sections), sorted by year and agency.",
         "columns": ("search_mode", "excerpt"),
     },
     "missing_and_late": {

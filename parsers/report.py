@@ -15,7 +15,6 @@ from xxgk.parsers.model import NOT_A_REPORT, OK, PARTIAL, Cell, Report
 from xxgk.parsers.values import arabic_dates, compact
 
 
-
 def detect_version(parts: sections.Sections) -> str | None:
     """v2019 / v2021 from the labels of the table parts; "unknown" for tables without
     version-specific labels; None without tables."""
