@@ -577,7 +577,7 @@ def measure(db_path: Path, args) -> None:
         site = Path(args.site or (str(db_path) + ".site"))
         shutil.rmtree(site, ignore_errors=True)
         t = time.perf_counter()
-        publish.publish_site(db_path, site)
+        publish.publish_site(db_path, site, cells_index=not args.no_cells_index)
         figures["publish_s"] = time.perf_counter() - t
         figures["snapshot_bytes"] = (site / "reports.db").stat().st_size
         log(f"published in {figures['publish_s']:.0f} s, snapshot"
@@ -676,6 +676,9 @@ def main() -> None:
     parser.add_argument("--skip-unindexed", action="store_true",
                         help="do not time the full scan of cells for one key")
     parser.add_argument("--generate-only", action="store_true")
+    parser.add_argument("--no-cells-index", action="store_true",
+                        help="publish without cells(key, value) (xxgk publish"
+                             " --no-cells-index): at a million reports it needs >20 GB to build")
     parser.add_argument("--phases", type=lambda text: set(text.split(",")),
                         default={"publish", "load", "cells-key"},
                         help="what to measure (default: publish,load,cells-key; publish"

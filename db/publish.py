@@ -52,7 +52,8 @@ SETTINGS = {
 }
 
 
-def snapshot(source: Path, target: Path, *, with_raw: bool = False) -> Path:
+def snapshot(source: Path, target: Path, *, with_raw: bool = False,
+             cells_index: bool = True) -> Path:
     """Copy `source` into `target` with VACUUM INTO: one transaction, so a crawl writing
     meanwhile is either wholly in or wholly out; the source is opened read-only.
 
@@ -78,7 +79,10 @@ def snapshot(source: Path, target: Path, *, with_raw: bool = False) -> Path:
         # scan of every cell without this: 3 s at 80,000 reports, ~40 s at a million. The
         # snapshot is never written, so the index costs no load time here, only ~40% more
         # file; the working database goes without it (see the README, "national").
-        if copy.execute("SELECT 1 FROM sqlite_master WHERE name = 'cells'").fetchone():
+        # At a million reports (200 million cells) building it needs ~10 GB more file and
+        # over 20 GB of sort space: --no-cells-index leaves it out.
+        if cells_index and copy.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'cells'").fetchone():
             copy.execute("CREATE INDEX IF NOT EXISTS cells_key ON cells(key, value)")
         copy.execute("ANALYZE")  # query-planner statistics for the canned queries
         copy.commit()
@@ -150,12 +154,13 @@ def write_inspect_file(database: Path, target: Path) -> Path:
 
 
 def publish_site(db_path: Path, out: Path, *, public: bool = False,
-                 with_raw: bool = False) -> Path:
+                 with_raw: bool = False, cells_index: bool = True) -> Path:
     """Write the self-contained published directory `out` (see the module docstring)."""
     from xxgk.db import agency_page, dashboards, metadata
 
     out.mkdir(parents=True, exist_ok=True)
-    database = snapshot(db_path, out / f"{DB_NAME}.db", with_raw=with_raw)
+    database = snapshot(db_path, out / f"{DB_NAME}.db", with_raw=with_raw,
+                        cells_index=cells_index)
     meta = metadata.build_metadata(database, DB_NAME, public=public)
     metadata.write_yaml(meta, out / "metadata.yml")
     settings = site_settings(public)
@@ -250,16 +255,22 @@ _PUBLIC_OPTION = click.option(
 @click.option("--with-raw", is_flag=True,
               help="Keep the raw bytes of every document in the snapshot (blobs; from the "
                    "archive file too). Left out by default: they are most of the file.")
-def publish(db_path: Path, out: Path, public: bool, with_raw: bool):
+@click.option("--cells-index/--no-cells-index", default=True, show_default=True,
+              help="Index cells(key, value) in the snapshot (one key across all reports by "
+                   "index; ~40% more file, and at a million reports over 20 GB of temporary "
+                   "sort space to build).")
+def publish(db_path: Path, out: Path, public: bool, with_raw: bool, cells_index: bool):
     """Write a read-only snapshot of the database and its Datasette configuration. The raw
     bytes are left out unless --with-raw (documents keeps URL, version and SHA-256).
 
     Example:
 
         xxgk publish --db reports.db --out site/ --public
+
+        xxgk publish --db national.db --out site/ --no-cells-index   # a million reports
         datasette site/ -h 0.0.0.0      # on the server; or: datasette -i site/reports.db -m site/metadata.yml
     """
-    site = publish_site(db_path, out, public=public, with_raw=with_raw)
+    site = publish_site(db_path, out, public=public, with_raw=with_raw, cells_index=cells_index)
     for path in sorted(site.rglob("*")):
         if path.is_file():
             click.echo(f"wrote {path} ({path.stat().st_size:,} bytes)")

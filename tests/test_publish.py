@@ -475,3 +475,15 @@ def test_tables_nobody_described_are_hidden_and_named_in_a_warning(fixture_db, t
     warning = capsys.readouterr().err
     assert "so hidden: zz_crawl_notes" in warning
     assert "reports.zz_extra has no description" in warning
+
+
+def test_publish_no_cells_index_leaves_the_key_index_out(fixture_db, tmp_path):
+    """`xxgk publish --no-cells-index` (a million reports): the same rows, no cells(key)."""
+    result = CliRunner().invoke(xxgk, ["publish", "--db", str(fixture_db), "--out",
+                                       str(tmp_path / "site"), "--no-cells-index"])
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(tmp_path / "site" / "reports.db") as snap:
+        names = {r[0] for r in snap.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert "cells_key" not in names and "overview_rows_year" in names
+        assert snap.execute("SELECT count(*) FROM cells").fetchone()[0] == \
+            counts(fixture_db)["cells"]
