@@ -89,15 +89,21 @@ _METRIC_CASE = "CASE :metric\n" + "".join(
 # at most max_returned_rows (2,000) of a canned query anyway.
 RANKED_ROWS = 2000
 METRIC_RANKING = f"""
-WITH ranked AS MATERIALIZED (
+WITH chosen AS MATERIALIZED (
   SELECT o.report_id, o.agency, o.agency_level, o.province, o.city, o.county, o.year,
-         coalesce({_METRIC_CASE},
-                  (SELECT value FROM cells c WHERE c.report_id = o.report_id AND c.key = :metric))
-           AS value
+         {_METRIC_CASE} AS metric_value
   FROM report_overview o
   WHERE o.year = coalesce(CAST(nullif(:year, '') AS INTEGER), {_LATEST})
     AND (:level = '' OR o.agency_level = :level)
     AND {_REGION}
+  ORDER BY o.report_id  -- a cell key is then looked up in cells' own order: few pages read
+),
+ranked AS MATERIALIZED (
+  SELECT report_id, agency, agency_level, province, city, county, year,
+         coalesce(metric_value, (SELECT value FROM cells c
+                                 WHERE c.report_id = o.report_id AND c.key = :metric))
+           AS value
+  FROM chosen o
 ),
 top AS (
   SELECT * FROM ranked WHERE value IS NOT NULL ORDER BY value DESC LIMIT {RANKED_ROWS}
