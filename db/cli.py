@@ -145,7 +145,9 @@ def load(inputs: tuple[str, ...], db_path: str, agency: str | None, quiet: bool,
             except Exception as error:  # noqa: BLE001 - one input's failure is its line
                 unreadable += _failure_line("load", path, error)
                 continue
-            _tally_line(db, tally, path, document_id, report_id, changed, quiet)
+            line = _tally_line(db, tally, path, document_id, report_id, changed, quiet)
+            if line:
+                batch.after_commit(lambda line=line: click.echo(line))
     statuses = ", ".join(f"{tally[s]} {s}" for s in store.schema.REPORT_STATUSES if tally[s])
     click.echo(f"{len(files) - unreadable} files: {tally['changed']} stored, "
                f"{tally['unchanged']} unchanged ({statuses or 'none'}) -> {db_path}")
@@ -174,16 +176,18 @@ def _read_ahead(files: list[Path], *, ahead: int = 8):
 
 
 def _tally_line(db, tally: Counter, path, document_id: int, report_id: int, changed: bool,
-                quiet: bool) -> None:
-    """Count one loaded file and print its line: the one place a load reports an input."""
+                quiet: bool) -> str | None:
+    """Count one loaded file and return its line (printed once it is committed): the one
+    place a load reports an input."""
     tally["changed" if changed else "unchanged"] += 1
     row = db.execute("SELECT status, template_version, year, cell_count FROM reports"
                      " WHERE id = ?", (report_id,)).fetchone()
     tally[row[0]] += 1
-    if not quiet:
-        state = "stored" if changed else "unchanged"
-        click.echo(f"{path}: {state} · document {document_id} · report {report_id} · "
-                   f"{row[1]} {row[2] or '?'} · {row[0]} · {row[3]} cells")
+    if quiet:
+        return None
+    state = "stored" if changed else "unchanged"
+    return (f"{path}: {state} · document {document_id} · report {report_id} · "
+            f"{row[1]} {row[2] or '?'} · {row[0]} · {row[3]} cells")
 
 
 def _report_state(db, path: Path):
@@ -245,9 +249,10 @@ def reparse(db_path: str, outdated_only: bool, all_documents: bool, quiet: bool,
                 continue
             status = db.execute("SELECT status FROM reports WHERE id = ?", (report_id,)).fetchone()[0]
             tally[status] += 1
-            if not quiet:
-                click.echo(f"document {document_id} ({store.document_name(db, document_id)}):"
-                           f" report {report_id} {status}")
+            if not quiet:  # printed once committed, like load's lines
+                line = (f"document {document_id} ({store.document_name(db, document_id)}):"
+                        f" report {report_id} {status}")
+                batch.after_commit(lambda line=line: click.echo(line))
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(tally.items()))
     click.echo(f"reparsed {len(ids)} documents with parser {store.PARSER_VERSION}"
                f" ({statuses or 'nothing to do'})")

@@ -102,6 +102,12 @@ class Batch:
     def __init__(self, db: Database, *, seconds: float = 1.0):
         self.db, self.seconds = db, seconds
         self._opened = 0.0
+        self._after: list = []
+
+    def after_commit(self, action) -> None:
+        """Run `action()` once what was stored so far is committed (a line saying a file
+        is stored must not be printed for a store a crash would lose)."""
+        self._after.append(action)
 
     def __enter__(self) -> Batch:
         self._begin()
@@ -120,6 +126,9 @@ class Batch:
     def commit(self) -> None:
         if self.db.conn.in_transaction:
             self.db.conn.execute("COMMIT")
+        actions, self._after = self._after, []
+        for action in actions:
+            action()
 
     def __exit__(self, *exc) -> None:
         # Also on Ctrl-C or an error of the command: every store in the batch is whole (a
