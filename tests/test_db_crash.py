@@ -27,7 +27,9 @@ def make_inputs(directory) -> int:
 def start_load(db_path, inputs) -> subprocess.Popen:
     command = [sys.executable, "-c", "from xxgk.scraper.cli import main; main()",
                "load", "--db", str(db_path), str(inputs)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # every store its own commit, so a kill after N lines stops the load part way whatever
+    # the machine's speed (a line is printed only once its store is committed)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "XXGK_BATCH_SECONDS": "0"}
     return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
