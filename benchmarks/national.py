@@ -575,6 +575,9 @@ def measure(db_path: Path, args) -> None:
 
     db.close()
     out = Path(str(db_path) + ".figures.json")
+
+    def save() -> None:  # after each phase: a later one failing keeps what was measured
+        out.write_text(json.dumps(figures, ensure_ascii=False, indent=1))
     # The database as shipped (no cells(key) index): the snapshot, the published queries,
     # xxgk load.
     site = Path(args.site or (str(db_path) + ".site"))
@@ -586,25 +589,25 @@ def measure(db_path: Path, args) -> None:
         figures["snapshot_bytes"] = (site / "reports.db").stat().st_size
         log(f"published in {figures['publish_s']:.0f} s, snapshot"
             f" {figures['snapshot_bytes'] / 2**30:.2f} GiB")
-        out.write_text(json.dumps(figures, ensure_ascii=False, indent=1))
+        save()
     if "queries" in args.phases:
         db = store.open_db(db_path)
         figures["queries"] = measure_site(site, db)
         db.close()
         if not args.keep_site:
             shutil.rmtree(site, ignore_errors=True)
-        out.write_text(json.dumps(figures, ensure_ascii=False, indent=1))
+        save()
     if "load" in args.phases:
         # agencies of their own each time: a second run must not re-store the first's
         seconds, added = measure_load(db_path, args.load, f"a{int(time.time()) % 100_000}")
         figures["load_s"], figures["load_reports"] = seconds, added
         log(f"xxgk load of {args.load} files: {added} new reports in {seconds:.1f} s"
             f" = {added / seconds:.0f} reports/s")
-        out.write_text(json.dumps(figures, ensure_ascii=False, indent=1))
+        save()
     if "cells-key" in args.phases:
         _measure_cells_key(db_path, args, figures)
     report(figures)
-    out.write_text(json.dumps(figures, ensure_ascii=False, indent=1))
+    save()
 
 
 def _measure_cells_key(db_path: Path, args, figures: dict) -> None:

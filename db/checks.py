@@ -28,9 +28,13 @@ def refresh(db: Database, agency_ids: list[int] | None = None, *,
 
     The summary tables (db/summaries.py) of these agencies' reports and of `report_ids`
     are brought up to date in the same transaction: the failed-check counts change."""
+    from xxgk.db.store import transaction  # store imports this module
+
     # Each branch writes before it reads, so the write lock is taken (waiting for another
     # writer if need be) before the transaction has read anything that could go stale.
-    with db.atomic():
+    # (store.transaction, not sqlite-utils' atomic(): inside a store it is a savepoint, and
+    # atomic() names each one with a getrandom call.)
+    with transaction(db):
         everything = agency_ids is None
         if everything:
             db.execute(f"DELETE FROM checks WHERE check_id IN {_in(CROSS_CHECKS)}")

@@ -213,13 +213,12 @@ def add_document(
     Identity is the url (else the path): the same bytes again return the existing row;
     new bytes at the same url become the next version, and the old version stays.
     """
-    packed = packed or pack(data)
-    sha = packed.sha256
+    sha = packed.sha256 if packed else hashlib.sha256(data).hexdigest()
     with transaction(db):
         latest = _latest_version(db, url=url, path=path, sha=sha)
         if latest is not None and latest[1] == sha:
-            return latest[0], False
-        _store_blob(db, packed)
+            return latest[0], False  # unchanged: nothing to compress
+        _store_blob(db, packed or pack(data, sha256=sha))
         version = latest[2] + 1 if latest is not None else 1
         cursor = db.execute(
             "INSERT INTO documents (url, path, version, sha256, size, content_type, encoding,"
@@ -254,11 +253,11 @@ class Packed:
     zlib: bytes | None
 
 
-def pack(data: bytes) -> Packed:
-    """Hash and compress raw bytes. Pure, and zlib and hashlib release the GIL: a thread
-    can do it for the next files while the writer stores this one."""
+def pack(data: bytes, *, sha256: str | None = None) -> Packed:
+    """Hash (unless `sha256` is known) and compress raw bytes. Pure, and zlib and hashlib
+    release the GIL: a thread can do it for the next files while the writer stores this one."""
     packed = zlib.compress(data, 1)  # level 6 is ~2x slower for ~20% smaller pages
-    return Packed(data, hashlib.sha256(data).hexdigest(),
+    return Packed(data, sha256 or hashlib.sha256(data).hexdigest(),
                   packed if len(packed) < len(data) else None)
 
 
