@@ -81,7 +81,7 @@ LABEL_COLUMNS = {
     "cell_keys": "label",
 }
 # Bookkeeping: sqlite-utils migrations, the crawler's frontier and HTTP validators.
-HIDDEN = ("_sqlite_migrations", "crawl_frontier", "crawl_pages")
+HIDDEN = ("_sqlite_migrations", "crawl_frontier", "crawl_pages", "narratives_unindexed")
 
 
 def _column_description(info: dict) -> str:

@@ -77,6 +77,7 @@ def snapshot(source: Path, target: Path, *, with_raw: bool = False,
         # A WAL source makes a WAL copy; an immutable file must not need -wal/-shm beside it.
         copy.execute("PRAGMA journal_mode=DELETE")
         _raw_bytes(copy, source, with_raw)
+        _index_narratives(copy)
         # One key across all reports (the cells page filtered by key, a metric in SQL) is a
         # scan of every cell without this: 3 s at 80,000 reports, ~40 s at a million. The
         # snapshot is never written, so the index costs no load time here, only ~40% more
@@ -92,6 +93,16 @@ def snapshot(source: Path, target: Path, *, with_raw: bool = False,
         copy.close()
     os.replace(partial, target)  # a server reading the old snapshot keeps its open file
     return target
+
+
+def _index_narratives(copy: sqlite3.Connection) -> None:
+    """Narratives a writer committed without adding them to the search index, added."""
+    from sqlite_utils import Database
+
+    from xxgk.db import store
+
+    store.index_narratives(Database(copy))
+    copy.commit()
 
 
 def _raw_bytes(copy: sqlite3.Connection, source: Path, with_raw: bool) -> None:

@@ -320,10 +320,15 @@ def _candidates(db, report_id: int, section: str, ids: list[int]) -> list[tuple]
     newest = " UNION ALL ".join(
         "SELECT * FROM (SELECT report_id FROM similar_buckets WHERE bucket = ?"
         f" AND report_id != ? ORDER BY report_id DESC LIMIT {PER_BUCKET})" for _ in ids)
+    # The candidates are chosen before their signatures are read: 10 lookups, not 256.
+    # (A report in a section's bucket has that section's signature: both are written and
+    # removed together.)
     return db.execute(
-        f"SELECT b.report_id, s.signature FROM ({newest}) b"
+        f"SELECT b.report_id, s.signature FROM (SELECT report_id, count(*) AS shared"
+        f" FROM ({newest}) GROUP BY report_id ORDER BY shared DESC, report_id"
+        f" LIMIT {MAX_CANDIDATES}) b"
         f" JOIN similar_signatures s ON s.report_id = b.report_id AND s.section = ?"
-        f" GROUP BY b.report_id ORDER BY count(*) DESC, b.report_id LIMIT {MAX_CANDIDATES}",
+        f" ORDER BY b.shared DESC, b.report_id",
         [*(v for bucket in ids for v in (bucket, report_id)), section]).fetchall()
 
 

@@ -16,6 +16,7 @@ import itertools
 import json
 import os
 import re
+import sqlite3
 import time
 import unicodedata
 import zlib
@@ -62,11 +63,25 @@ def transaction(db: Database):
     db.conn.execute("BEGIN IMMEDIATE")
     try:
         yield db
+        index_narratives(db)
     except BaseException:
         if db.conn.in_transaction:
             db.conn.execute("ROLLBACK")
         raise
     db.conn.execute("COMMIT")
+
+
+def index_narratives(db: Database) -> None:
+    """Add the narratives stored since the last commit to the search index (narratives_fts),
+    in one write: called just before every COMMIT of a store (see schema.m013)."""
+    try:
+        if db.conn.execute("SELECT 1 FROM narratives_unindexed LIMIT 1").fetchone() is None:
+            return
+    except sqlite3.OperationalError:  # a database before m013 (a migration under way)
+        return
+    db.conn.execute("INSERT INTO narratives_fts (rowid, text) SELECT n.id, n.text"
+                    " FROM narratives_unindexed u JOIN narratives n ON n.id = u.id")
+    db.conn.execute("DELETE FROM narratives_unindexed")
 
 
 _SAVEPOINTS = itertools.count()
@@ -129,6 +144,7 @@ class Batch:
 
     def commit(self) -> None:
         if self.db.conn.in_transaction:
+            index_narratives(self.db)
             self.db.conn.execute("COMMIT")
         actions, self._after = self._after, []
         for action in actions:
@@ -159,6 +175,9 @@ def open_db(path: str | Path) -> Database:
     db.execute("PRAGMA cache_size = -65536")
     db.execute("PRAGMA foreign_keys = ON")
     schema.migrations.apply(db)
+    if db.execute("SELECT 1 FROM narratives_unindexed LIMIT 1").fetchone():
+        with transaction(db):  # rows another program committed without indexing them
+            index_narratives(db)
     _sync_cell_keys(db)
     summaries.forget_wide_layout(db)  # a migration may have read it before the keys were in
     if compliance.years_behind(db):  # a year has ended: its rows for every agency

@@ -103,6 +103,7 @@ RULES = (
           ("table4.litigation_direct.total", "table4.litigation_after_review.total"),
           exclude=r"维持|纠正|驳回|其他|尚未|复议后|未经", unit="(?:件|起)"),
 )
+_ZERO_RULES = tuple(rule for rule in RULES if rule.zero)
 
 # A clause that speaks of another time or a change, not of this year's figure.
 _OTHER_TIME = re.compile(
@@ -110,6 +111,8 @@ _OTHER_TIME = re.compile(
     r"月份|\d+月|季度|上半年|下半年|截至|截止|至今|近\d*年|年均|平均|占比|分别")
 _COUNT = re.compile(r"\d+(?:件|起|条|个|份|项)")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)年")
+_DIGIT = re.compile(r"\d")
+_SPACE = re.compile(r"\s+")
 _SENTENCE = re.compile(r"[^。；;！？!?\n]+")
 _CLAUSE = re.compile(r"[^，,]+")
 
@@ -119,17 +122,23 @@ def clauses(text: str):
     for sentence in _SENTENCE.finditer(text):
         printed = sentence.group().strip()
         for clause in _CLAUSE.finditer(printed):
-            yield printed, re.sub(r"\s+", "", unicodedata.normalize("NFKC", clause.group()))
+            yield printed, _SPACE.sub("", unicodedata.normalize("NFKC", clause.group()))
 
 
 def statements(text: str, cells: dict[str, object], *, year: int | None) -> list[Statement]:
     """The unambiguous figure statements of `text` (an overview), checked against `cells`
     (key -> value; a blank cell is None)."""
     found = []
+    skipped: dict[str, bool] = {}  # sentence -> names another year (asked once per sentence)
     for sentence, clause in clauses(text or ""):
-        if _OTHER_TIME.search(clause) or _other_year(sentence, year):
+        if _OTHER_TIME.search(clause):
             continue
-        for rule in RULES:
+        if sentence not in skipped:
+            skipped[sentence] = _other_year(sentence, year)
+        if skipped[sentence]:
+            continue
+        # every rule but the zero ones reads a number: most clauses have none
+        for rule in RULES if _DIGIT.search(clause) else _ZERO_RULES:
             for match in rule.pattern.finditer(clause):
                 mid = match.group("mid")
                 if rule.exclude is not None and rule.exclude.search(mid):

@@ -402,6 +402,73 @@ def test_reparse_leaves_no_stale_search_rows(db, monkeypatch):
     assert db.execute("SELECT * FROM pragma_integrity_check").fetchall() == [("ok",)]
 
 
+
+def _search_index_is_whole(db) -> None:
+    """FTS5's own check of the index against the narratives table, and nothing left over."""
+    db.execute("INSERT INTO narratives_fts (narratives_fts, rank) VALUES ('integrity-check', 1)")
+    assert db.execute("SELECT count(*) FROM narratives_unindexed").fetchone() == (0,)
+    indexed = db.execute("SELECT count(*) FROM narratives_fts_docsize").fetchone()[0]
+    assert indexed == db.execute("SELECT count(*) FROM narratives").fetchone()[0]
+
+
+def test_search_index_is_written_at_commit_and_stays_whole(db, monkeypatch):
+    """Narratives reach the search index once per commit (schema.m013); one batch that
+    stores, re-stores (rows deleted before they were ever indexed) and re-parses a report
+    leaves an index FTS5 itself finds whole, and the text findable."""
+    def hits(term):
+        return db.execute("SELECT count(*) FROM narratives_fts WHERE narratives_fts MATCH ?",
+                          (term,)).fetchone()[0]
+
+    first, _ = store.load_path(db, XIHE)  # committed on its own: indexed at once
+    assert hits("保障资金发放") == 2
+    _search_index_is_whole(db)
+    monkeypatch.setattr(store, "PARSER_VERSION", "99.0.0")
+    with store.Batch(db, seconds=3600):
+        second, _ = store.load_bytes(db, XIHE.read_bytes() + b"\n", name="copy.txt")
+        # not yet indexed inside the transaction: listed to be
+        assert db.execute("SELECT count(*) FROM narratives_unindexed").fetchone()[0] == 3
+        store.reparse_document(db, second)  # deletes rows never indexed, adds new ones
+        store.reparse_document(db, first)  # deletes indexed rows, adds new ones
+        assert hits("保障资金发放") == 0  # the first report's rows are out, the new not in
+    assert hits("保障资金发放") == 4
+    _search_index_is_whole(db)
+
+
+def test_a_failed_store_takes_its_unindexed_rows_with_it(db, monkeypatch):
+    """A store that fails rolls back to its savepoint: its rows leave the to-index list too."""
+    def fail(*args, **kwargs):
+        raise RuntimeError("after the narratives were written")
+
+    with store.Batch(db, seconds=3600):
+        store.load_path(db, XIHE)
+        document_id, _ = store.add_document(db, b"broken", path="broken.txt")
+        report = hand_report()
+        report.narratives = {"overview": "一段不会存下的文字"}
+        monkeypatch.setattr(store.summaries, "refresh_wide", fail)
+        with pytest.raises(RuntimeError):
+            store.store_report(db, document_id, report)
+        monkeypatch.undo()
+        assert db.execute("SELECT count(*) FROM narratives_unindexed").fetchone() == (3,)
+    assert db.execute("SELECT count(*) FROM narratives_fts WHERE narratives_fts MATCH ?",
+                      ("不会存下",)).fetchone() == (0,)
+    _search_index_is_whole(db)
+
+
+def test_rows_committed_without_indexing_are_indexed_when_the_file_is_opened(tmp_path):
+    """Another program (or a writer that stopped between its commit and ours) may leave
+    listed rows: opening the database indexes them."""
+    path = tmp_path / "r.db"
+    db = store.open_db(path)
+    store.load_path(db, XIHE)
+    db.execute("INSERT INTO narratives_fts (narratives_fts) VALUES ('delete-all')")
+    db.execute("INSERT INTO narratives_unindexed SELECT id FROM narratives")
+    db.conn.commit()
+    db.close()
+    db = store.open_db(path)
+    assert db.execute("SELECT count(*) FROM narratives_fts WHERE narratives_fts MATCH ?",
+                      ("保障资金发放",)).fetchone() == (2,)
+    _search_index_is_whole(db)
+
 def test_a_key_beyond_the_spec_is_kept_and_shown_in_the_wide_view(db):
     document_id, _ = store.add_document(db, b"new key", path="k.txt")
     store.store_report(db, document_id, hand_report(cells=[
@@ -489,3 +556,27 @@ def test_a_batch_keeps_each_store_whole_and_commits_the_others(tmp_path):
                                 " LEFT JOIN reports r ON r.document_id = d.id"
                                 " LEFT JOIN cells c ON c.report_id = r.id GROUP BY d.path"))
     assert stored == {"a.txt": 200, "b.txt": 0, "c.txt": 200}
+
+
+def test_a_database_indexed_by_the_old_triggers_migrates_whole(tmp_path, monkeypatch):
+    """Before m013 the insert trigger wrote the index itself; such a file migrates in place,
+    its indexed rows stay findable, and a re-parse deletes them from the index properly."""
+    import sqlite_utils
+
+    from xxgk.db import schema
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    old.execute("PRAGMA foreign_keys = ON")
+    old.conn.create_function("reverse_text", 1, lambda text: text[::-1] if text else text)
+    schema.migrations.apply(old, stop_before="m013_national_deferred_search_index")
+    document_id, _ = store.load_path(old, XIHE)
+    old.close()
+    db = store.open_db(path)
+    assert schema.migrations.pending(db) == []
+    search = "SELECT count(*) FROM narratives_fts WHERE narratives_fts MATCH '保障资金发放'"
+    assert db.execute(search).fetchone() == (2,)
+    monkeypatch.setattr(store, "PARSER_VERSION", "99.0.0")
+    store.reparse_document(db, document_id)
+    assert db.execute(search).fetchone() == (2,)
+    _search_index_is_whole(db)
