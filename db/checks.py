@@ -20,6 +20,10 @@ from xxgk.parsers import schema as keys
 CROSS_CHECKS = ("X1", "X2", "D1")
 X2_ROWS = ("regulations", "normative_documents")
 DEADLINES = {"government": "03-31", "department": "01-31"}
+# Reports on 2018 and before fall under the 2008 Regulations (art. 31): every administrative
+# body by 31 March. The 2019 Regulations (in force from 15 May 2019) set the dates above.
+FIRST_YEAR_2019_RULES = 2019
+DEADLINE_2008_RULES = "03-31"
 
 
 def refresh(db: Database, agency_ids: list[int] | None = None, *,
@@ -152,6 +156,8 @@ def _in_force(db: Database, earlier: tuple, later: tuple) -> list[tuple]:
 def _deadline(report: tuple, kind: str | None, level: str | None) -> tuple:
     report_id, year, _template, _status, published = report
     suffix = DEADLINES.get(kind) if level != "township" else None
+    if suffix is not None and year < FIRST_YEAR_2019_RULES:
+        suffix = DEADLINE_2008_RULES
     if suffix is None:
         return (report_id, "D1", "publication", None, "hard",
                 f"no statutory deadline known for agency kind {kind!r}", None, None)

@@ -279,8 +279,9 @@ QUERIES: dict[str, dict] = {
         "sql": LATE_PUBLICATIONS,
         "params": ["year", "region"],
         "about": "发布日期晚于法定期限的报告：部门为次年1月31日，人民政府本级为次年3月31日"
-                 "（条例第四十九、五十条）。 Reports published after the statutory deadline "
-                 "(31 January for departments, 31 March for governments).",
+                 "（条例第四十九、五十条）；2018年度及以前的报告按2008年条例第三十一条，一律为次年"
+                 "3月31日。 Reports published after the statutory deadline (31 January for "
+                 "departments, 31 March for governments; 31 March for all before 2019).",
         "columns": ("deadline", "published_date", "days_after_deadline"),
     },
     "carryover_mismatches": {

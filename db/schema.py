@@ -443,6 +443,18 @@ def m013_national_deferred_search_index(db: Database) -> None:
         db.execute(sql)
 
 
+
+@migrations()
+def m014_analysis_deadlines_before_2019(db: Database) -> None:
+    """D1 and the overview's deadline for reports on 2018 and before: 31 March for every
+    body (2008 Regulations), where the 2019 dates had been applied."""
+    from xxgk.db import checks
+
+    agency_ids = [r[0] for r in db.execute(
+        "SELECT DISTINCT agency_id FROM reports WHERE year < 2019 AND agency_id IS NOT NULL")]
+    if agency_ids:
+        checks.refresh(db, agency_ids)
+
 def _allow_check_ids(db: Database, check_ids) -> None:
     """Widen the CHECK on checks.check_id: SQLite cannot alter a constraint, so the table is
     rebuilt with its rows, indexes and the views that read it (their SQL as stored)."""
@@ -548,10 +560,13 @@ _UNABLE = [r.key for r in keys.T3_ROWS if r.key.startswith("unable_")]
 _NOT_PROCESSED = [r.key for r in keys.T3_ROWS if r.key.startswith("not_processed_")]
 
 # Art. 49-50 of the Regulations: departments publish by 31 January, people's governments
-# (their own report) by 31 March of the following year. Other kinds: no fixed deadline here.
-DEADLINE_SQL = """CASE a.kind
-        WHEN 'government' THEN (r.year + 1) || '-03-31'
-        WHEN 'department' THEN (r.year + 1) || '-01-31'
+# (their own report) by 31 March of the following year; for 2018 and before the 2008
+# Regulations (art. 31): all by 31 March (db/checks.py, D1). Other kinds: no fixed deadline.
+DEADLINE_SQL = """CASE
+        WHEN a.kind IN ('government', 'department') AND r.year < 2019
+            THEN (r.year + 1) || '-03-31'
+        WHEN a.kind = 'government' THEN (r.year + 1) || '-03-31'
+        WHEN a.kind = 'department' THEN (r.year + 1) || '-01-31'
     END"""
 
 REPORT_OVERVIEW_SQL = f"""

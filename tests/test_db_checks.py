@@ -169,3 +169,47 @@ def test_refresh_is_repeatable(db):
     assert db.execute("SELECT count(*) FROM checks").fetchone()[0] == before
     summary = {row["check_id"]: row for row in checks.summary(db)}
     assert summary["X1"]["failed"] == 2 and summary["X1"]["passed"] == 5
+
+
+def test_deadline_before_2019_is_31_march_for_every_body(db):
+    """Reports on 2018 and before fall under the 2008 Regulations (art. 31): all bodies by
+    31 March, so a department's legacy report out in March is on time (the 2019 rules'
+    31 January applies from the 2019 reports on). A real legacy report, its date moved."""
+    text = (CORPUS / "pingtan-nfj-2017.txt").read_text(encoding="utf-8")
+    text = text.replace("2018-01-17", "2018-03-20").replace("2018年1月16日", "2018年3月19日")
+    store.load_bytes(db, text.encode("utf-8"), name="nfj-2017.txt")
+    kind, year, published = db.execute(
+        "SELECT a.kind, r.year, r.published_date FROM reports r"
+        " JOIN agencies a ON a.id = r.agency_id").fetchone()
+    assert (kind, year, published) == ("department", 2017, "2018-03-20")
+    assert db.execute("SELECT ok, detail FROM checks WHERE check_id = 'D1'").fetchone() == \
+        (1, "published 2018-03-20, deadline 2018-03-31")
+    assert next(db.query("SELECT deadline, days_after_deadline FROM report_overview")) == \
+        {"deadline": "2018-03-31", "days_after_deadline": -11}
+
+
+def test_a_database_checked_with_the_2019_dates_before_2019_is_corrected(tmp_path):
+    """Migration m014 re-runs D1 and the overview rows of pre-2019 reports stored before."""
+    import sqlite_utils
+
+    from xxgk.db import schema
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    old.execute("PRAGMA foreign_keys = ON")
+    old.conn.create_function("reverse_text", 1, lambda text: text[::-1] if text else text)
+    schema.migrations.apply(old, stop_before="m014_analysis_deadlines_before_2019")
+    text = (CORPUS / "pingtan-nfj-2017.txt").read_text(encoding="utf-8")
+    store.load_bytes(old, text.replace("2018-01-17", "2018-03-20").encode("utf-8"),
+                     name="nfj-2017.txt")
+    # what the old code stored: the 2019 rules' 31 January
+    old.execute("UPDATE checks SET ok = 0, detail = 'published 2018-03-20, deadline"
+                " 2018-01-31' WHERE check_id = 'D1'")
+    old.execute("UPDATE overview_rows SET deadline = '2018-01-31', days_after_deadline = 48")
+    old.conn.commit()
+    old.close()
+    db = store.open_db(path)
+    assert db.execute("SELECT ok, detail FROM checks WHERE check_id = 'D1'").fetchone() == \
+        (1, "published 2018-03-20, deadline 2018-03-31")
+    assert next(db.query("SELECT deadline, days_after_deadline FROM report_overview")) == \
+        {"deadline": "2018-03-31", "days_after_deadline": -11}
