@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import itertools
 import json
 import os
 import re
@@ -84,22 +83,27 @@ def index_narratives(db: Database) -> None:
     db.conn.execute("DELETE FROM narratives_unindexed")
 
 
-_SAVEPOINTS = itertools.count()
-
-
 @contextlib.contextmanager
 def _savepoint(db: Database):
-    """A nested transaction. (sqlite-utils' atomic() names each savepoint with
-    secrets.token_hex, a getrandom call per store: measurable at thousands a second.)"""
-    name = f"xxgk_{next(_SAVEPOINTS)}"
-    db.conn.execute(f"SAVEPOINT {name}")
+    """A nested transaction, named by its depth: a few statement texts, all of them kept in
+    the connection's statement cache. (A name per savepoint filled the 128-statement cache
+    with thousands of one-off statements a load; sqlite-utils' atomic() also costs a
+    getrandom call per name.) SQLite allows a name again inside itself; RELEASE and
+    ROLLBACK TO act on the innermost."""
+    depth = db.__dict__.get("_xxgk_savepoints", 0)
+    name = f"xxgk_{depth}"
+    db._xxgk_savepoints = depth + 1
     try:
-        yield db
-    except BaseException:
-        db.conn.execute(f"ROLLBACK TO {name}")
+        db.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield db
+        except BaseException:
+            db.conn.execute(f"ROLLBACK TO {name}")
+            db.conn.execute(f"RELEASE {name}")
+            raise
         db.conn.execute(f"RELEASE {name}")
-        raise
-    db.conn.execute(f"RELEASE {name}")
+    finally:
+        db._xxgk_savepoints = depth
 
 
 class Batch:
