@@ -15,6 +15,8 @@ narratives sampled sentence by sentence from the corpus sections. The agencies a
 registry of 31 provinces, their cities and counties, each unit with its government and
 departments: one report per agency and year 2019-2025. Raw bytes are not generated: the
 documents carry provenance (URL, version, a SHA-256) and the bytes would live in the archive.
+The similarity index has its real size (three sections' signatures and 48 LSH buckets per
+report) with random values: a load's reports look their candidates up in it.
 
 Then, printed as a table:
 - the database size, the time to build the summary tables, `cells(key)` with and without
@@ -186,6 +188,7 @@ def generate(db_path: Path, n_reports: int, narrative_sentences: int) -> None:
         summaries.rebuild(db, progress=lambda done, total: log(f"wide rows {done:,}/{total:,}"))
     build = time.perf_counter() - build_started
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    similarity_index(db_path, n_reports)
     (db_path.parent / (db_path.name + ".build.json")).write_text(json.dumps({
         "reports": n_reports, "generate_s": time.perf_counter() - started,
         "summaries_s": build}))
@@ -342,6 +345,60 @@ def _narratives(conn, start, end, pats, sentences, registry, n_agencies) -> None
             rows.append((report_id, section, keys.NARRATIVE_SECTIONS.get(section), text))
     conn.executemany("INSERT INTO narratives (report_id, section, heading, text)"
                      " VALUES (?, ?, ?, ?)", rows)
+
+
+def similarity_index(db_path: Path, n_reports: int, chunk: int = 100_000) -> None:
+    """The similarity index a million stored reports would have, at its real size: per
+    report, the signature of each section compared (overview, problems, whole) and its 16
+    LSH buckets each. The values are random (the generated narratives are corpus sentences
+    reshuffled, not reports worth comparing): what a load pays for is finding its
+    candidates in and adding its rows to b-trees of this size, which random rows give."""
+    import sqlite3
+
+    import numpy as np
+
+    from xxgk.db import similar
+
+    sections = ("overview", "problems", "whole")
+    rng = np.random.default_rng(2019)
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute("PRAGMA cache_size = -1000000")
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute("BEGIN")
+    for table in ("similar_reports", "similar_buckets", "similar_signatures"):
+        conn.execute(f"DELETE FROM {table}")
+    # the buckets' second index is built once at the end, not row by row
+    conn.execute("DROP INDEX IF EXISTS similar_buckets_report")
+    started = time.perf_counter()
+    for start in range(1, n_reports + 1, chunk):
+        ids = np.arange(start, min(n_reports, start + chunk - 1) + 1, dtype=np.int64)
+        signatures = rng.integers(0, 2**32, (len(ids) * len(sections), similar.NUM_PERM),
+                                  dtype=np.uint32)
+        conn.executemany(
+            "INSERT INTO similar_signatures (report_id, section, shingles, signature)"
+            " VALUES (?, ?, ?, ?)",
+            ((int(ids[i // len(sections)]), sections[i % len(sections)], 600,
+              signatures[i].tobytes()) for i in range(len(signatures))))
+        log(f"similarity signatures: {ids[-1]:,} / {n_reports:,}")
+    # Random 63-bit ids, as the bands of random signatures hash to, inserted in key order
+    # (an append, not 48 million random inserts).
+    per_report = similar.BANDS * len(sections)
+    buckets = rng.integers(0, 2**63, n_reports * per_report, dtype=np.int64)
+    owners = np.repeat(np.arange(1, n_reports + 1, dtype=np.int64), per_report)
+    order = np.argsort(buckets, kind="stable")
+    buckets, owners = buckets[order], owners[order]
+    del order
+    step = chunk * per_report
+    for start in range(0, len(buckets), step):
+        conn.executemany("INSERT OR IGNORE INTO similar_buckets (bucket, report_id) VALUES (?, ?)",
+                         zip(buckets[start:start + step].tolist(),
+                             owners[start:start + step].tolist(), strict=True))
+        log(f"similarity buckets: {min(len(buckets), start + step):,} / {len(buckets):,}")
+    conn.execute("CREATE INDEX similar_buckets_report ON similar_buckets(report_id)")
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    log(f"similarity index of {n_reports:,} reports in {time.perf_counter() - started:.0f} s")
 
 
 # ------------------------------------------------------------------ measuring
@@ -686,6 +743,9 @@ def main() -> None:
     parser.add_argument("--skip-unindexed", action="store_true",
                         help="do not time the full scan of cells for one key")
     parser.add_argument("--generate-only", action="store_true")
+    parser.add_argument("--similarity-only", action="store_true",
+                        help="(re)generate only the similarity index of the database at --db"
+                             " (a database generated before it was part of the generation)")
     parser.add_argument("--no-cells-index", action="store_true",
                         help="publish without cells(key, value) (xxgk publish"
                              " --no-cells-index): at a million reports it needs >20 GB to build")
@@ -704,6 +764,9 @@ def main() -> None:
         tmp = tempfile.mkdtemp(prefix="xxgk-national-", dir=os.environ.get("TMPDIR"))
         args.db = Path(tmp) / "national.db"
     try:
+        if args.similarity_only:
+            similarity_index(args.db, _reports(args.db))
+            return
         if not args.reuse:
             for old in args.db.parent.glob(args.db.name + "*"):
                 if old.is_file():
