@@ -519,7 +519,7 @@ def store_report(
         old = db.execute(
             "SELECT id, agency_id, year FROM reports WHERE document_id = ?", (document_id,)
         ).fetchone()
-        cells, cell_problems = _cell_rows(report.cells)
+        cells, cell_problems, wide = _prepared_cells(report)
         fields.update(
             document_id=document_id, agency_id=agency_id, cell_count=len(cells),
             problems=_json_list(problems + cell_problems),
@@ -528,7 +528,7 @@ def store_report(
         )  # fmt: skip
         report_id = _write_report_row(db, old[0] if old else None, fields)
         _write_children(db, report_id, cells, report)
-        summaries.refresh_wide(db, report_id, cells)
+        summaries.refresh_wide(db, report_id, cells, prepared=wide)
         # P1: the overview's figures against the tables (computed by the parse worker if it ran)
         prose_checks.write(db, report_id, report.statements)
         similar.index_report(db, report_id, prepared=report.shingles)  # against every stored one
@@ -551,7 +551,24 @@ def prepare(report: model.Report) -> model.Report:
                 and fields["status"] in similar.STATUSES)
     prose = {row[1]: row[3] for row in _narrative_rows(0, report)}
     report.shingles = similar.prepare(prose, report.agency) if eligible else None
+    cells, problems = _cell_rows(report.cells)
+    wide = (summaries.spec_wide_rows(cells) if all(c[0] in _KNOWN_KEYS for c in cells)
+            else None)
+    report.cell_rows = {"cells": report.cells, "rows": cells, "problems": problems,
+                        "wide": wide}
     return report
+
+
+def _prepared_cells(report: model.Report) -> tuple[list[tuple], list[str], dict | None]:
+    """The report's cell rows, their problems and its wide rows: as prepare() computed
+    them, if its cells are still the ones it saw (the same objects, a cheap test), else
+    computed here (no wide rows: the database's layout gives them)."""
+    done = report.cell_rows
+    if done is not None and len(done["cells"]) == len(report.cells) and all(
+            a is b for a, b in zip(done["cells"], report.cells, strict=True)):
+        return done["rows"], done["problems"], done["wide"]
+    cells, problems = _cell_rows(report.cells)
+    return cells, problems, None
 
 
 def _report_fields(report: model.Report) -> tuple[dict, list[str]]:

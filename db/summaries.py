@@ -20,6 +20,8 @@ migration, a bulk load or `xxgk check`.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from sqlite_utils import Database
 
 from xxgk.db import compliance, schema
@@ -155,7 +157,26 @@ def _wide_rows(db: Database, cells) -> dict[str, list[tuple]]:
     Done in Python over one ordered scan: the cells of a (report, table, row) are adjacent
     in key order, so no sort is needed, where SQL's GROUP BY over a generated or joined
     row key sorts every cell (~5x slower at a million reports)."""
-    layout = _wide_layout(db)
+    return _pivot(_wide_layout(db), cells)
+
+
+def spec_wide_rows(cell_rows: list[tuple]) -> dict[str, list[tuple]]:
+    """The wide rows of one report's cells (store._cell_rows), report id 0, laid out as the
+    spec prints its rows: what a parse worker computes for the writer (store.prepare) when
+    every key is the spec's, so that the database's layout cannot differ."""
+    return _pivot(_spec_layout(), sorted((0, c[0], c[1], c[-1]) for c in cell_rows))
+
+
+@lru_cache(maxsize=1)
+def _spec_layout() -> dict:
+    return {
+        "columns": {t: {key: i for i, (key, _) in enumerate(cols)} for t, cols in WIDE.items()},
+        "rows": {(r["table_key"], r["row_key"]): (r["row_order"], r["row_label"])
+                 for r in schema.key_row_rows()},
+    }
+
+
+def _pivot(layout: dict, cells) -> dict[str, list[tuple]]:
     out: dict[str, list[tuple]] = {table: [] for table in WIDE}
     current = None
     values: list = []
@@ -320,11 +341,17 @@ def _insert_carryover(db: Database, where: str) -> None:
                f"SELECT {columns} FROM ({_carryover_select(where)})")
 
 
-def refresh_wide(db: Database, report_id: int, cells: list[tuple] | None = None) -> None:
+def refresh_wide(db: Database, report_id: int, cells: list[tuple] | None = None, *,
+                 prepared: dict[str, list[tuple]] | None = None) -> None:
     """Rebuild the wide rows of one report from its cells (after they changed): `cells`,
-    the (key, value, ..., derived) rows just stored, or else read back."""
+    the (key, value, ..., derived) rows just stored, or else read back; `prepared`: the
+    same rows as spec_wide_rows made them from those cells in a parse worker."""
     for table in WIDE:
         db.execute(f"DELETE FROM {table}_wide_rows WHERE report_id = ?", (report_id,))
+    if prepared is not None:
+        _insert_wide(db, {table: [(report_id, *row[1:]) for row in rows]
+                          for table, rows in prepared.items()})
+        return
     if cells is None:
         rows = db.execute("SELECT report_id, key, value, derived FROM cells"
                           " WHERE report_id = ? ORDER BY key", (report_id,))

@@ -99,9 +99,11 @@ class Report:
     narratives: dict[str, str] = field(default_factory=dict)  # section key -> text
     text: str | None = None  # the document's plain text, kept for search and review
     # The writer's pure share of storing, when a parse worker computed it
-    # (db/store.prepare): P1's statements and the similarity shingles.
+    # (db/store.prepare): P1's statements, the similarity shingles, the cells' rows and
+    # wide-table rows (with the cell objects they were made from).
     statements: list | None = None
     shingles: dict | None = None
+    cell_rows: dict | None = None
 
     def cell(self, key: str) -> Cell | None:
         index = self.__dict__.get("_index")

@@ -228,3 +228,36 @@ def test_keeping_them_current_looks_reports_up_by_id_not_by_scanning(db):
         # a SEARCH, or a scan of a partial index holding only the rows to delete
         assert (first_table.startswith("SEARCH") or "totals_empty" in first_table) and any(used in first_table for used in (
             "PRIMARY KEY", "checks_report", "totals_empty", "carryover_rows_report")), plan
+
+
+def test_wide_rows_prepared_in_a_worker_equal_the_writers(tmp_path):
+    """store.prepare pivots the wide rows in the parse worker with the spec's layout; the
+    stored rows are those the writer makes from the database's layout, for every corpus
+    report, and a report whose cells changed after prepare is pivoted again."""
+    import pickle
+
+    from xxgk.parsers import parse_bytes
+
+    def stored(path, *, prepared: bool):
+        db = store.open_db(path)
+        for case in corpus_cases(".html", ".txt", ".pdf"):
+            report = parse_bytes(case.read_bytes(), name=case.name)
+            if prepared:  # as a worker sends it: prepared, then pickled across
+                report = pickle.loads(pickle.dumps(store.prepare(report)))
+                assert report.cell_rows is not None
+            document_id, _ = store.store_unparsed(db, case.read_bytes(), name=case.name,
+                                                  path=case.name)
+            store.store_report(db, document_id, report)
+        return {t: db.execute(f"SELECT * FROM {t}_wide_rows ORDER BY 1, 2").fetchall()
+                for t in ("table2", "table3", "table4")}
+
+    writer = stored(tmp_path / "writer.db", prepared=False)
+    assert sum(map(len, writer.values())) > 500  # 17 reports with tables
+    assert stored(tmp_path / "worker.db", prepared=True) == writer
+
+    report = store.prepare(parse_bytes((CORPUS / "xihe-minzheng-2020.txt").read_bytes(),
+                                       name="x.txt"))
+    report.cells = [c for c in report.cells if c.key != "table3.granted.total"] + [
+        model.Cell("table3.granted.total", 99, "99")]
+    rows, _, wide = store._prepared_cells(report)
+    assert wide is None and ("table3.granted.total", 99, "99", None, 0) in rows
