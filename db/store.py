@@ -609,7 +609,9 @@ def _cell_rows(cells: list[model.Cell]) -> tuple[list[tuple], list[str]]:
             problems.append(f"{cell.key}: read twice, first value kept")
             continue
         rows[cell.key] = (cell.key, _sql_number(cell.value), cell.raw, cell.note, int(cell.derived))
-    return list(rows.values()), problems
+    # in primary-key order: each insert then lands at the end of the b-tree, not among the
+    # report's other cells (keys are unique, so only keys are compared)
+    return sorted(rows.values()), problems
 
 
 _sql_number = prose_checks.sql_number
