@@ -176,6 +176,21 @@ def test_search_falls_back_to_like_under_three_characters_and_says_so(datasette)
     assert run(datasette, "search_narratives", q="") == []
 
 
+
+def test_search_goes_from_its_hits_to_their_rows_without_statistics(tmp_path):
+    """A working database has no ANALYZE statistics; the search must still start from its
+    (at most 1,000) hits and look their rows up, never walk every current report (0.5 s at
+    a million reports when it did)."""
+    path = query_fixture_db(tmp_path / "q.db")
+    conn = sqlite3.connect(path)
+    assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'"
+                        ).fetchone() is None
+    plan = [r[3] for r in conn.execute(f"EXPLAIN QUERY PLAN {queries.SEARCH_NARRATIVES}",
+                                       {"q": "依申请公开"})]
+    assert not any(step.startswith("SEARCH r USING INDEX")
+                   or step.split(" ")[:2] in (["SCAN", "r"], ["SCAN", "n"]) for step in plan), plan
+    assert plan.count("SEARCH r USING INTEGER PRIMARY KEY (rowid=?)") == 2, plan
+
 def test_empty_year_means_the_latest_year_with_table_3_totals(tmp_path):
     # A newer report without table 3 (here: the 2018 legacy report moved to 2024) must not
     # make the first click compare nothing.
