@@ -580,3 +580,12 @@ def test_a_database_indexed_by_the_old_triggers_migrates_whole(tmp_path, monkeyp
     store.reparse_document(db, document_id)
     assert db.execute(search).fetchone() == (2,)
     _search_index_is_whole(db)
+
+
+def test_search_index_merges_sixteen_segments_at_a_time(db):
+    """m015: FTS5's automerge is 16 (its default of 4 rewrote each report's terms about
+    seven times at a million reports)."""
+    assert db.execute("SELECT v FROM narratives_fts_config WHERE k = 'automerge'"
+                      ).fetchone() == (16,)
+    store.load_path(db, XIHE)
+    _search_index_is_whole(db)
