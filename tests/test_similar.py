@@ -3,6 +3,8 @@ only the figures changed, pair with their original; unrelated corpus reports do 
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from click.testing import CliRunner
 
@@ -154,3 +156,33 @@ def test_a_crowded_bucket_reads_a_bounded_number_of_candidates(tmp_path):
     for section, n, oldest in partners:
         assert n == similar.MAX_CANDIDATES, section
         assert oldest > last - similar.PER_BUCKET - 1, section  # from the newest
+
+
+def test_candidates_walk_a_bucket_from_its_newest_report_even_after_analyze(tmp_path):
+    """ANALYZE records that a bucket holds about one report; SQLite then sorted whole buckets
+    (thousands of reports in a bucket that copied boilerplate shares). Opening the database
+    drops that statistic, so the look-up reads 16 index entries, never a sort."""
+    path = tmp_path / "r.db"
+    db = store.open_db(path)
+    data = (CORPUS / "pingtan-2023.html").read_bytes().decode("utf-8")
+    for i in range(3):
+        store.load_bytes(db, data.replace("平潭综合实验区", f"第{i}号示例县").encode("utf-8"),
+                         name=f"copy{i}.html")
+    db.execute("ANALYZE")
+    db.close()
+    newest = ("SELECT report_id FROM similar_buckets WHERE bucket = ? AND report_id != ?"
+              f" ORDER BY report_id DESC LIMIT {similar.PER_BUCKET}")
+    analyzed = sqlite3.connect(path)
+    analyzed.execute("INSERT OR REPLACE INTO sqlite_stat1 VALUES"
+                     " ('similar_buckets', 'similar_buckets', '48000000 1 1')")  # a million's
+    analyzed.commit()
+    analyzed.close()
+    analyzed = sqlite3.connect(path)
+    plan = [r[3] for r in analyzed.execute(f"EXPLAIN QUERY PLAN {newest}", (1, 1))]
+    assert "USE TEMP B-TREE FOR ORDER BY" in plan  # what the statistic does
+    analyzed.close()
+    db = store.open_db(path)
+    plan = [r[3] for r in db.execute(f"EXPLAIN QUERY PLAN {newest}", (1, 1))]
+    assert plan == ["SEARCH similar_buckets USING PRIMARY KEY (bucket=?)"]
+    assert db.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'similar_buckets'"
+                      ).fetchone() == (1,)  # the report_id index keeps its statistic
