@@ -228,8 +228,10 @@ SELECT s.similarity, s.section,
             ELSE '不同机关 other agency' END AS relation,
        s.report_id, s.other_id, s.method
 FROM similar_reports s
-JOIN reports r1 ON r1.id = s.report_id
-JOIN reports r2 ON r2.id = s.other_id
+-- CROSS JOIN: from the pairs, closest first (similar_reports_closest), to their reports,
+-- whatever the statistics say; without ANALYZE SQLite walked every current report.
+CROSS JOIN reports r1 ON r1.id = s.report_id
+CROSS JOIN reports r2 ON r2.id = s.other_id
 LEFT JOIN agencies a1 ON a1.id = r1.agency_id
 LEFT JOIN agencies a2 ON a2.id = r2.agency_id
 WHERE r1.is_current = 1 AND r2.is_current = 1

@@ -186,3 +186,24 @@ def test_candidates_walk_a_bucket_from_its_newest_report_even_after_analyze(tmp_
     assert plan == ["SEARCH similar_buckets USING PRIMARY KEY (bucket=?)"]
     assert db.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'similar_buckets'"
                       ).fetchone() == (1,)  # the report_id index keeps its statistic
+
+
+def test_similar_pairs_query_lists_a_copied_report_under_another_agency(tmp_path):
+    """The canned query similar_pairs: a report copied by another agency, closest first,
+    with both agencies and the relation; its section filter."""
+    from xxgk.db.queries import SIMILAR_PAIRS
+
+    db = store.open_db(tmp_path / "r.db")
+    data = (CORPUS / "pingtan-2023.html").read_bytes()
+    store.load_bytes(db, data, name="a.html")
+    store.load_bytes(db, copied_under_another_name(), name="b.html")
+    params = {"section": "", "year": "", "agency": ""}
+    rows = list(db.query(SIMILAR_PAIRS, params))
+    assert rows and rows[0]["similarity"] >= similar.THRESHOLD
+    assert [r["similarity"] for r in rows] == sorted((r["similarity"] for r in rows),
+                                                     reverse=True)
+    assert {(r["agency"], r["other_agency"], r["relation"]) for r in rows} == {
+        ("平潭综合实验区", "示例县", "不同机关 other agency")}
+    overview = list(db.query(SIMILAR_PAIRS, {**params, "section": "overview"}))
+    assert overview and {r["section"] for r in overview} == {"overview"}
+    assert list(db.query(SIMILAR_PAIRS, {**params, "year": "2019"})) == []
