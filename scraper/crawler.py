@@ -215,6 +215,8 @@ class Crawler:
                                  "capped": p.capped, **{k: getattr(p, k) for k in counted}}
                    for p in result.portals}  # fmt: skip
         with self.db.conn:
+            # narratives a store left to index when it ran inside another write (schema.m013)
+            store.index_narratives(self.db)
             self.db["crawl_runs"].update(self.run_id, {
                 "finished_at": state.now(), "status": result.status, "requests": result.requests,
                 "pages_fetched": totals["pages_fetched"], "not_modified": totals["not_modified"],

@@ -64,6 +64,10 @@ def test_first_crawl_loads_reports_and_records_the_run(server, tmp_path):
     assert portal_rows == {p: "ok" for p in DEMO_PORTALS}
     agencies = query(db, "SELECT a.name, p.name FROM agencies a JOIN agencies p ON p.id = a.parent_id")
     assert ("阜新市细河区民政局", "阜新市细河区人民政府") in agencies
+    # every stored narrative is in the search index once the crawl has committed
+    assert query(db, "SELECT count(*) FROM narratives_unindexed") == [(0,)]
+    assert query(db, "SELECT count(*) FROM narratives_fts_docsize") == \
+        query(db, "SELECT count(*) FROM narratives") != [(0,)]
 
 
 def test_crawl_is_polite_per_host(server, tmp_path):
