@@ -420,7 +420,7 @@ class Crawler:
             self.db, response.content, url=response.url, content_type=response.content_type,
             fetched_at=state.now(), http_status=response.status,
             etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
-            portal_id=portal.id,
+            portal_id=portal.id, packed=await self._packed(response),
         )  # fmt: skip  (raw bytes are stored first; decoding comes after)
         text, encoding = response.text(forced=portal.encoding)
         if is_new:
@@ -439,6 +439,22 @@ class Crawler:
         self._mark(row_id, state.DONE, http_status=200, document_id=document_id)
         return "list"
 
+    async def _packed(self, response: Response, *, sha: str | None = None,
+                      stored: str | None = None) -> store.Packed | None:
+        """The body hashed and compressed in a thread (zlib and hashlib release the GIL), so
+        the event loop goes on fetching meanwhile: on the loop, compression took a third of
+        a --no-parse crawl's time. None for bytes already stored at this url."""
+        data = response.content
+        if stored is None:
+            row = self.db.execute("SELECT sha256 FROM documents WHERE url = ?"
+                                  " ORDER BY version DESC LIMIT 1", (response.url,)).fetchone()
+            stored = row[0] if row else None
+        if stored is not None:
+            sha = sha or hashlib.sha256(data).hexdigest()
+            if stored == sha:
+                return None  # unchanged: add_document keeps the stored version, nothing to pack
+        return await asyncio.to_thread(store.pack, data, sha256=sha)
+
     async def _store_article(self, queue, portal, stats, row_id: int, request: Request,
                              response: Response, parent, *, cached, follow: bool) -> str:
         """Store the raw bytes (first, always), queue the page's attachments, and hand the
@@ -453,6 +469,7 @@ class Crawler:
             fetched_at=state.now(), http_status=response.status,
             etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
             parent_id=parent, portal_id=portal.id,
+            packed=await self._packed(response, sha=sha, stored=previous and previous[0]),
         )  # fmt: skip
         with self.db.conn:  # answering again: no longer withdrawn
             self.db.execute("UPDATE documents SET withdrawn_at = NULL WHERE url = ?"

@@ -589,3 +589,19 @@ def test_search_index_merges_sixteen_segments_at_a_time(db):
                       ).fetchone() == (16,)
     store.load_path(db, XIHE)
     _search_index_is_whole(db)
+
+
+def test_bytes_compressed_already_are_stored_as_they_are(db):
+    """A PDF's streams (or a zip, an image) do not shrink: stored as is after a 32 KB trial,
+    byte for byte; a page is compressed."""
+    import hashlib
+    import os
+
+    noise = os.urandom(200_000)
+    packed = store.pack(noise)
+    assert packed.zlib is None and packed.sha256 == hashlib.sha256(noise).hexdigest()
+    document_id, _ = store.add_document(db, noise, path="noise.pdf")
+    assert store.document_bytes(db, document_id) == noise
+    assert db.execute("SELECT compression FROM blobs").fetchone() == ("none",)
+    page = (CORPUS / "pingtan-2023.html").read_bytes()
+    assert store.pack(page).zlib is not None and len(store.pack(page).zlib) < len(page) / 2
