@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -36,9 +35,13 @@ REVALIDATE_MODES = ("recent", "all", "none")
 REVALIDATION_DEPTH = -1  # crawl_frontier.depth of a known report queued only to revalidate it
 # What every attachment link find_attachments accepts has somewhere in the page's bytes (an
 # extension, percent-encoded or not, or a download script's path); ASCII in any encoding.
-_MAYBE_ATTACHMENT = re.compile(
-    rb"(?:\.|%2e)(?:pdf|docx?|wps|xlsx?|et|ofd|rtf|zip|rar|7z)|downfile|download|getfile|attach"
-    rb"|fujian|file\.jsp|showfile", re.I)
+# Any of these in a page's lowercased bytes: it may link an attachment (.pdf, .doc(x), .wps,
+# .xls(x), .et, .ofd, .rtf, archives, a %2e-encoded dot, download paths). Substring tests,
+# not one case-insensitive regex: on a 370 KB portal page the regex took 4-14 ms of the
+# event loop, these 0.5-3 ms.
+_MAYBE_ATTACHMENT = (b".pdf", b".doc", b".wps", b".xls", b".et", b".ofd", b".rtf", b".zip",
+                     b".rar", b".7z", b"%2e", b"download", b"downfile", b"getfile", b"attach",
+                     b"fujian", b"file.jsp", b"showfile")
 _HTML_TYPES = ("text/html", "application/xhtml", "text/xml", "application/xml", "text/plain",
                "application/json")  # JSON: the list APIs of gkmlpt, ucap_search, hanweb_jpaas
 
@@ -603,7 +606,8 @@ class Crawler:
         whose parent is the page."""
         if portal.attachments != "follow" or _attachments is None or not _looks_like_page(response):
             return
-        if not _MAYBE_ATTACHMENT.search(response.content):
+        body = response.content.lower()
+        if not any(hint in body for hint in _MAYBE_ATTACHMENT):
             return  # no extension or download path anywhere: spare the fetch loop an HTML parse
         text, encoding = response.text(forced=portal.encoding)
         for attachment in _attachments.find_attachments(text, response.url, encoding=encoding):

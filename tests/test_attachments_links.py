@@ -218,3 +218,15 @@ def test_report_pictures_come_from_the_article_only():
       <div class="TRS_Editor"><p>年度报告如下：</p><img src="./W020240308.jpg" width="800"></div>"""
     found = find_attachments(html, PAGE, images=True)
     assert [a.url for a in found] == ["http://www.hongze.gov.cn/hzqrmzf/zfxxgkndbg/202402/W020240308.jpg"]
+
+
+def test_links_without_any_hint_are_skipped_unless_the_page_sits_under_a_download_path():
+    """Menu links are dropped before their URLs are processed; a bare relative link on a
+    page under /download/ still becomes the download script it joins to."""
+    page = ('<html><body><a href="/news/1.html">新闻</a><a href="show.jsp?id=1">附件</a>'
+            '<a href="files/a.PDF">年报</a></body></html>')
+    plain = find_attachments(page, "http://x.gov.cn/xxgk/b.html")
+    assert [(a.url, a.kind_hint) for a in plain] == [("http://x.gov.cn/xxgk/files/a.PDF", "pdf")]
+    under = find_attachments(page, "http://x.gov.cn/download/list.html")
+    assert [a.url for a in under] == ["http://x.gov.cn/download/show.jsp?id=1",
+                                     "http://x.gov.cn/download/files/a.PDF"]
