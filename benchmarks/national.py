@@ -4,6 +4,8 @@ published query timed against Datasette's one-second limit.
     python benchmarks/national.py --reports 50000            # develop at this size
     python benchmarks/national.py --reports 1000000 --db /tmp/national.db --keep
     python benchmarks/national.py --db /tmp/national.db --reuse   # measure an existing one
+    python benchmarks/national.py --db /tmp/national.db --reuse --load-only --load-runs 5 \
+        --no-cells-index                                         # xxgk load, paired runs
 
 Generation does not go through the parser (that would take hours): the four corpus reports
 with tables are parsed once, and each generated report takes one of them (by template
@@ -578,32 +580,38 @@ def measure_load(db_path: Path, count: int, batch: str) -> tuple[float, int]:
     return seconds, _reports(db_path) - before
 
 
-def measure_loads(db_path: Path, count: int) -> None:
-    """The same kind of new reports into an empty database and into `db_path`, one after
-    the other (a ratio on a shared machine), then into `db_path` with cells(key)."""
+def measure_loads(db_path: Path, count: int, *, runs: int = 1, cells_key: bool = True) -> None:
+    """The same kind of new reports into an empty database and into `db_path`, alternated
+    `runs` times (on a shared machine the pairs' ratios are the firmer figure), then, if
+    `cells_key`, into `db_path` with cells(key) (at a million it needs >20 GB to build)."""
     from xxgk.db import store
 
-    with tempfile.TemporaryDirectory() as tmp:
-        empty = Path(tmp) / "empty.db"
-        rates = {}
-        for label, target, batch in (("empty", empty, "e"), ("full", db_path, "f")):
-            seconds, added = measure_load(target, count, batch)
-            rates[label] = added / seconds
-            log(f"xxgk load, {label} database: {added} reports in {seconds:.1f} s"
-                f" = {rates[label]:.0f} reports/s")
-        db = store.open_db(db_path)
-        db.execute("CREATE INDEX IF NOT EXISTS cells_key ON cells(key, value)")
-        db.close()
-        seconds, added = measure_load(db_path, count, "g")
-        rates["indexed"] = added / seconds
-        db = store.open_db(db_path)
-        db.execute("DROP INDEX cells_key")
-        db.close()
-    n = _reports(db_path)
-    print(f"xxgk load of {count} new reports: {rates['empty']:.0f} reports/s into an empty"
-          f" database, {rates['full']:.0f} into {n:,} reports"
-          f" ({rates['full'] / rates['empty']:.2f}x), {rates['indexed']:.0f} with cells(key)"
-          f" ({rates['indexed'] / rates['full']:.2f}x)")
+    stamp = int(time.time()) % 100_000  # agencies of their own at every call
+    rates: dict[str, list[float]] = {"empty": [], "full": []}
+    for run in range(runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            for label, target in (("empty", Path(tmp) / "empty.db"), ("full", db_path)):
+                seconds, added = measure_load(target, count, f"{label[0]}{stamp}r{run}")
+                rates[label].append(added / seconds)
+                log(f"xxgk load, {label} database: {added} reports in {seconds:.1f} s"
+                    f" = {rates[label][-1]:.0f} reports/s")
+    empty, full = (statistics.median(rates[k]) for k in ("empty", "full"))
+    ratio = statistics.median(f / e for e, f in zip(rates["empty"], rates["full"], strict=True))
+    print(f"xxgk load of {count} new reports, {runs} alternated runs, medians: {empty:.0f}"
+          f" reports/s into an empty database ({min(rates['empty']):.0f}-"
+          f"{max(rates['empty']):.0f}), {full:.0f} into {_reports(db_path):,} reports"
+          f" ({min(rates['full']):.0f}-{max(rates['full']):.0f}); median ratio of the pairs"
+          f" {ratio:.2f}x")
+    if not cells_key:
+        return
+    db = store.open_db(db_path)
+    db.execute("CREATE INDEX IF NOT EXISTS cells_key ON cells(key, value)")
+    db.close()
+    seconds, added = measure_load(db_path, count, f"g{stamp}")
+    db = store.open_db(db_path)
+    db.execute("DROP INDEX cells_key")
+    db.close()
+    print(f"with cells(key): {added / seconds:.0f} reports/s ({added / seconds / full:.2f}x)")
 
 
 def _reports(db_path: Path) -> int:
@@ -757,7 +765,10 @@ def main() -> None:
                              " the working database, which needs ~40%% more disk)")
     parser.add_argument("--load-only", action="store_true",
                         help="only time xxgk load of --load new reports into an empty database"
-                             " and into --db, without and with cells(key)")
+                             " and into --db, alternated --load-runs times, then with"
+                             " cells(key) unless --no-cells-index")
+    parser.add_argument("--load-runs", type=int, default=1,
+                        help="alternated runs of --load-only (medians and the pairs' ratio)")
     args = parser.parse_args()
     tmp = None
     if args.db is None:
@@ -773,7 +784,8 @@ def main() -> None:
                     old.unlink()
             generate(args.db, args.reports, args.sentences)
         if args.load_only:
-            measure_loads(args.db, args.load)
+            measure_loads(args.db, args.load, runs=args.load_runs,
+                          cells_key=not args.no_cells_index)
         elif not args.generate_only:
             measure(args.db, args)
     finally:

@@ -197,7 +197,7 @@ def summary(db, *, year: int | None = None) -> list[dict]:
 # compliance_rows, recomputed per agency in the transaction of every write that can change
 # them (db/summaries.refresh: a report stored or moved, a registry upsert; a crawl's
 # portal state: refresh_portal), and whole by `xxgk check` and when a year has ended
-# (ensure_current_years, on open). The `compliance` view reads the table.
+# (years_behind, checked by store.open_db). The `compliance` view reads the table.
 
 ROW_COLUMNS = ("agency_id", "agency", "agency_kind", "agency_level", "province", "city",
                "county", "year", "found", "report_id", "published_date", "deadline",

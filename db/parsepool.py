@@ -71,7 +71,7 @@ def parse_job(data: bytes, name: str, memory_mb: int | None) -> model.Report:
     try:  # pure work on the report, done here so that the one writer only stores it
         prepare(report)
     except Exception:  # noqa: BLE001 - the writer computes it again (and reports a bug)
-        report.statements = report.shingles = None
+        report.statements = report.shingles = report.cell_rows = None
     return report
 
 

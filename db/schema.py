@@ -409,7 +409,6 @@ def m012_national_compliance_rows(db: Database) -> None:
     db.execute(f"CREATE VIEW compliance AS {compliance.VIEW_SQL}")
 
 
-
 # The search index of narratives is written once per commit, not once per store. FTS5 writes
 # its pending terms to disk at every SAVEPOINT, and each store is one (store.Batch): with the
 # index written by the insert trigger, every report became a segment of its own to merge,
@@ -443,7 +442,6 @@ def m013_national_deferred_search_index(db: Database) -> None:
         db.execute(sql)
 
 
-
 @migrations()
 def m014_analysis_deadlines_before_2019(db: Database) -> None:
     """D1 and the overview's deadline for reports on 2018 and before: 31 March for every
@@ -451,7 +449,8 @@ def m014_analysis_deadlines_before_2019(db: Database) -> None:
     from xxgk.db import checks
 
     agency_ids = [r[0] for r in db.execute(
-        "SELECT DISTINCT agency_id FROM reports WHERE year < 2019 AND agency_id IS NOT NULL")]
+        "SELECT DISTINCT agency_id FROM reports WHERE year < ? AND agency_id IS NOT NULL",
+        (checks.FIRST_YEAR_2019_RULES,))]
     if agency_ids:
         checks.refresh(db, agency_ids)
 
@@ -463,6 +462,7 @@ def m015_national_search_index_automerge(db: Database) -> None:
     (the search index went from 0.4 to 1.4 ms a report over a few thousand loaded); with 16
     about 3 times (0.3-0.4 ms). Searches read a few more segments: 8-44 ms at a million."""
     db.execute("INSERT INTO narratives_fts (narratives_fts, rank) VALUES ('automerge', 16)")
+
 
 def _allow_check_ids(db: Database, check_ids) -> None:
     """Widen the CHECK on checks.check_id: SQLite cannot alter a constraint, so the table is
@@ -570,7 +570,8 @@ _NOT_PROCESSED = [r.key for r in keys.T3_ROWS if r.key.startswith("not_processed
 
 # Art. 49-50 of the Regulations: departments publish by 31 January, people's governments
 # (their own report) by 31 March of the following year; for 2018 and before the 2008
-# Regulations (art. 31): all by 31 March (db/checks.py, D1). Other kinds: no fixed deadline.
+# Regulations (art. 31): all by 31 March (db/checks.py, D1, has the same dates and year;
+# tests/test_db_checks.py compares the two). Other kinds: no fixed deadline.
 DEADLINE_SQL = """CASE
         WHEN a.kind IN ('government', 'department') AND r.year < 2019
             THEN (r.year + 1) || '-03-31'

@@ -292,9 +292,7 @@ def index_report(db, report_id: int, *, fresh: bool = False,
                                             values[section].tobytes()))
         db.conn.executemany("INSERT OR IGNORE INTO similar_buckets (bucket, report_id)"
                             " VALUES (?, ?)", [(b, report_id) for b in ids])
-    others[report_id] = grams  # the next copies of it will have it as a candidate
-    if len(others) > _CACHED:
-        others.popitem(last=False)
+    _remember(others, report_id, grams)  # the next copies of it will have it as a candidate
     db.conn.executemany(
         "INSERT OR REPLACE INTO similar_reports (report_id, other_id, section, similarity,"
         " estimate, method, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?)", pairs)
@@ -306,10 +304,14 @@ def _grams_of(db, others: OrderedDict, other: int) -> dict:
     if other in others:
         others.move_to_end(other)
     else:
-        others[other] = report_grams(db, other)
-        if len(others) > _CACHED:
-            others.popitem(last=False)  # the least recently used: bounded memory
+        _remember(others, other, report_grams(db, other))
     return others[other]
+
+
+def _remember(others: OrderedDict, report_id: int, grams: dict) -> None:
+    others[report_id] = grams
+    if len(others) > _CACHED:
+        others.popitem(last=False)  # the least recently used: bounded memory
 
 
 def _candidates(db, report_id: int, section: str, ids: list[int]) -> list[tuple]:

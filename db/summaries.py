@@ -161,19 +161,17 @@ def _wide_rows(db: Database, cells) -> dict[str, list[tuple]]:
 
 
 def spec_wide_rows(cell_rows: list[tuple]) -> dict[str, list[tuple]]:
-    """The wide rows of one report's cells (store._cell_rows), report id 0, laid out as the
-    spec prints its rows: what a parse worker computes for the writer (store.prepare) when
-    every key is the spec's, so that the database's layout cannot differ."""
-    return _pivot(_spec_layout(), sorted((0, c[0], c[1], c[-1]) for c in cell_rows))
+    """The wide rows of one report's cells (store._cell_rows: in key order), report id 0,
+    laid out as the spec prints its rows: what a parse worker computes for the writer
+    (store.prepare) when every key is the spec's, so that the database's layout cannot
+    differ."""
+    return _pivot(_spec_layout(), ((0, c[0], c[1], c[-1]) for c in cell_rows))
 
 
 @lru_cache(maxsize=1)
 def _spec_layout() -> dict:
-    return {
-        "columns": {t: {key: i for i, (key, _) in enumerate(cols)} for t, cols in WIDE.items()},
-        "rows": {(r["table_key"], r["row_key"]): (r["row_order"], r["row_label"])
-                 for r in schema.key_row_rows()},
-    }
+    return _layout((r["table_key"], r["row_order"], r["row_key"], r["row_label"])
+                   for r in schema.key_row_rows())
 
 
 def _pivot(layout: dict, cells) -> dict[str, list[tuple]]:
@@ -213,10 +211,15 @@ def forget_wide_layout(db: Database) -> None:
 
 
 def _read_wide_layout(db: Database) -> dict:
+    return _layout(db.execute("SELECT table_key, row_order, row_key, row_label FROM key_rows"))
+
+
+def _layout(rows) -> dict:
+    """Each wide table's column positions, and (table, row) -> (order, label) of `rows`,
+    (table_key, row_order, row_key, row_label) tuples."""
     return {
         "columns": {t: {key: i for i, (key, _) in enumerate(cols)} for t, cols in WIDE.items()},
-        "rows": {(t, r): (order, label) for t, order, r, label in db.execute(
-            "SELECT table_key, row_order, row_key, row_label FROM key_rows")},
+        "rows": {(t, r): (order, label) for t, order, r, label in rows},
     }
 
 
@@ -344,8 +347,9 @@ def _insert_carryover(db: Database, where: str) -> None:
 def refresh_wide(db: Database, report_id: int, cells: list[tuple] | None = None, *,
                  prepared: dict[str, list[tuple]] | None = None) -> None:
     """Rebuild the wide rows of one report from its cells (after they changed): `cells`,
-    the (key, value, ..., derived) rows just stored, or else read back; `prepared`: the
-    same rows as spec_wide_rows made them from those cells in a parse worker."""
+    the (key, value, ..., derived) rows just stored (store._cell_rows: in key order), or
+    else read back; `prepared`: the same rows as spec_wide_rows made them from those cells
+    in a parse worker."""
     for table in WIDE:
         db.execute(f"DELETE FROM {table}_wide_rows WHERE report_id = ?", (report_id,))
     if prepared is not None:
@@ -355,8 +359,8 @@ def refresh_wide(db: Database, report_id: int, cells: list[tuple] | None = None,
     if cells is None:
         rows = db.execute("SELECT report_id, key, value, derived FROM cells"
                           " WHERE report_id = ? ORDER BY key", (report_id,))
-    else:  # in the primary key's (binary) order, as the scan above gives them
-        rows = sorted((report_id, c[0], c[1], c[-1]) for c in cells)
+    else:
+        rows = ((report_id, c[0], c[1], c[-1]) for c in cells)
     _insert_wide(db, _wide_rows(db, rows))
 
 
