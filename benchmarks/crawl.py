@@ -3,6 +3,7 @@ attachments, one request in flight per host, no delay; xxgk against a crawl-only
 spider on the same portal in the same run.
 
     python3 benchmarks/crawl.py [--hosts 20] [--reports 2000] [--repeat 3] [--large 10000]
+    python3 benchmarks/crawl.py --fetch-only --repeat 7   # Scrapy against --no-parse only
 
 Each host is a TRS-style column (index.html, index_1.html ... with the page count in
 script) of 20 links per list page. Four report pages in five print a synthetic report in the
@@ -226,7 +227,8 @@ def reparsed(db_path: str, before: str) -> int:
         return conn.execute("SELECT count(*) FROM reports WHERE parsed_at > ?", (before,)).fetchone()[0]
 
 
-def measure(hosts: int, reports: int, repeat: int, *, only_parse: bool = False) -> dict:
+def measure(hosts: int, reports: int, repeat: int, *, only_parse: bool = False,
+            fetch_only: bool = False) -> dict:
     from xxgk.scraper.state import now
 
     runs: dict[str, list] = {"scrapy": [], "no_parse": [], "parse": [], "again": []}
@@ -245,6 +247,8 @@ def measure(hosts: int, reports: int, repeat: int, *, only_parse: bool = False) 
         runs["scrapy"].append(run_scrapy(host_map))
         with tempfile.TemporaryDirectory() as tmp:
             runs["no_parse"].append(run_crawl(str(Path(tmp) / "raw.db"), text, parse=False))
+            if fetch_only:
+                continue
             db = str(Path(tmp) / "bench.db")
             runs["parse"].append(run_crawl(db, text))
             time.sleep(1.1)  # parsed_at has one-second resolution
@@ -268,20 +272,27 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--large", type=int, default=0, help="also one xxgk crawl of this many reports")
+    parser.add_argument("--fetch-only", action="store_true",
+                        help="only Scrapy and xxgk crawl --no-parse, alternated (the fetch loop's target)")
     args = parser.parse_args()
     mp.set_start_method("spawn")
-    runs = measure(args.hosts, args.reports, args.repeat)
+    runs = measure(args.hosts, args.reports, args.repeat, fetch_only=args.fetch_only)
     scrapy, raw, full, again = runs["scrapy"], runs["no_parse"], runs["parse"], runs["again"]
-    ratios = [p["pages_per_s"] / s["pages_per_s"] for p, s in zip(full, scrapy, strict=True)]
     raw_ratios = [p["pages_per_s"] / s["pages_per_s"] for p, s in zip(raw, scrapy, strict=True)]
-    rss_ratios = [p["peak_mb"] / s["peak_mb"] for p, s in zip(full, scrapy, strict=True)]
     print(f"portal: {args.hosts} hosts, {args.reports} reports ({args.reports // PDF_EVERY} PDF attachments), "
           f"{runs['served']} URLs served; {args.repeat} runs, medians; {os.cpu_count()} cores")
     print(f"scrapy (crawl only): {med(scrapy, 'pages'):.0f} pages in {med(scrapy, 'elapsed'):.1f} s = "
           f"{med(scrapy, 'pages_per_s'):.0f} pages/s, peak RSS {med(scrapy, 'peak_mb'):.0f} MB")
     print(f"xxgk --no-parse:     {med(raw, 'pages_fetched'):.0f} pages in {med(raw, 'elapsed'):.1f} s = "
           f"{med(raw, 'pages_per_s'):.0f} pages/s = {statistics.median(raw_ratios):.2f}x scrapy "
-          f"(target >= 1.0x), peak RSS {med(raw, 'peak_mb'):.0f} MB")
+          f"(target >= 1.0x; each run's ratio {', '.join(f'{r:.2f}' for r in raw_ratios)}), "
+          f"peak RSS {med(raw, 'peak_mb'):.0f} MB")
+    if args.fetch_only:
+        print(f"  CPU seconds per 1,000 pages: scrapy {1000 * med(scrapy, 'cpu_s') / med(scrapy, 'pages'):.1f}, "
+              f"xxgk --no-parse {1000 * med(raw, 'cpu_s') / med(raw, 'pages_fetched'):.1f}")
+        return
+    ratios = [p["pages_per_s"] / s["pages_per_s"] for p, s in zip(full, scrapy, strict=True)]
+    rss_ratios = [p["peak_mb"] / s["peak_mb"] for p, s in zip(full, scrapy, strict=True)]
     print(f"xxgk (fetch+store+parse): {med(full, 'pages_fetched'):.0f} pages in {med(full, 'elapsed'):.1f} s = "
           f"{med(full, 'pages_per_s'):.0f} pages/s = {statistics.median(ratios):.2f}x scrapy "
           f"(targets >= 150 pages/s, >= 0.5x); failures {max(r['failures'] for r in full)}, "
