@@ -33,6 +33,7 @@ OK, PARTIAL, FAILING, FAILED, BLOCKED, INCOMPLETE = (
     "ok", "partial", "failing", "failed", "blocked", "incomplete")
 REVALIDATE_MODES = ("recent", "all", "none")
 REVALIDATION_DEPTH = -1  # crawl_frontier.depth of a known report queued only to revalidate it
+RETRY_FAILED_DAYS = 30  # earlier runs' failed articles and attachments are asked for again
 # What every attachment link find_attachments accepts has somewhere in the page's bytes (an
 # extension, percent-encoded or not, or a download script's path); ASCII in any encoding.
 # Any of these in a page's lowercased bytes: it may link an attachment (.pdf, .doc(x), .wps,
@@ -157,6 +158,8 @@ class Crawler:
         self.run_id = 0
         self.resumed = False
         self.agency_ids: dict[str, int] = {}
+        self._writing = False  # inside _write: one transaction for one step's writes
+        self._ready: list[tuple[asyncio.Queue, tuple]] = []  # enqueued, queued once committed
 
     async def run(self) -> CrawlResult:
         started = time.monotonic()
@@ -283,10 +286,13 @@ class Crawler:
                                       title=row[5], page_no=row[6], depth=row[7])
                     queue.put_nowait((row[0], request, row[8]))
         else:
-            for request in adapter.start():
-                self._enqueue(queue, portal, stats, request, parent=None)
-            for request, parent in self._known_documents(portal):  # list pages first, then these
-                self._enqueue(queue, portal, stats, request, parent=parent)
+            with self._write():
+                for request in adapter.start():
+                    self._enqueue(queue, portal, stats, request, parent=None)
+                for request, parent in self._known_documents(portal):  # list pages first, then these
+                    self._enqueue(queue, portal, stats, request, parent=parent)
+                for request, parent in self._failed_before(portal):
+                    self._enqueue(queue, portal, stats, request, parent=parent)
         self.reporter.portal_started(portal)
         workers = max(1, len(portal.allowed_hosts) * portal.max_concurrency)
         tasks = [asyncio.create_task(self._worker(queue, portal, adapter, stats)) for _ in range(workers)]
@@ -323,11 +329,41 @@ class Crawler:
             finally:
                 queue.task_done()
 
+    @contextlib.contextmanager
+    def _write(self):
+        """One transaction for the writes of one step: a page's document, its links, its
+        cache row and its frontier state commit together (one commit a page, not five: the
+        commits were a fifth of a --no-parse crawl's fetch loop), and a crawl killed at any
+        point finds each page all done or not begun. Inside another step's, part of it.
+        Never await inside: the other fetch tasks would write into this transaction.
+        Requests enqueued in it go to their queues once it has committed (a rolled-back
+        frontier row's id may be given to another row)."""
+        if self._writing:
+            yield
+            return
+        self._writing = True
+        try:
+            with store.transaction(self.db):
+                yield
+        except BaseException:
+            self._ready.clear()
+            raise
+        finally:
+            self._writing = False
+        ready, self._ready = self._ready, []
+        for queue, item in ready:
+            queue.put_nowait(item)
+
     def _enqueue(self, queue, portal: Portal, stats: PortalStats, request: Request, *, parent) -> None:
         if request.kind in (LIST, PAGE):
             if stats.listed >= portal.max_pages:
                 stats.capped = True  # a trap, or a column longer than the cap
                 return
+        with self._write():
+            self._insert_request(queue, portal, stats, request, parent=parent)
+
+    def _insert_request(self, queue, portal: Portal, stats: PortalStats, request: Request, *,
+                        parent) -> None:
         cursor = self.db.execute(
             "INSERT OR IGNORE INTO crawl_frontier (run_id, portal_id, key, url, method, data, kind,"
             " title, page_no, depth, parent_document_id, state, updated_at)"
@@ -343,14 +379,13 @@ class Crawler:
                 "UPDATE crawl_frontier SET depth = ?, title = coalesce(title, ?) WHERE run_id = ?"
                 " AND portal_id = ? AND key = ? AND depth < 0",
                 (request.depth, request.title, self.run_id, portal.id, request.key))
-        self.db.conn.commit()
         if cursor.rowcount:
             if request.kind in (LIST, PAGE):
                 stats.listed += 1
-            queue.put_nowait((cursor.lastrowid, request, parent))
+            self._ready.append((queue, (cursor.lastrowid, request, parent)))
 
     def _mark(self, row_id: int, row_state: str, *, http_status=None, error=None, document_id=None) -> None:
-        with self.db.conn:
+        with self._write():
             self.db.execute(
                 "UPDATE crawl_frontier SET state = ?, http_status = ?, error = ?, document_id = ?,"
                 " updated_at = ? WHERE id = ?",
@@ -382,31 +417,16 @@ class Crawler:
             self._mark(row_id, state.SKIPPED, error=response.error)
             return "robots"
         if response.not_modified:
-            stats.not_modified += 1
-            if request.kind in (LIST, PAGE) and cached and cached[3]:
-                stats.list_pages += 1
-                stats.list_not_modified += 1
-                for child in json.loads(cached[3]):  # a 304 list page: only its own pages again
-                    child["data"] = tuple(tuple(x) for x in child.get("data") or ())
-                    self._enqueue(queue, portal, stats, Request(**child), parent=cached[2])
-            elif request.kind in (LIST, PAGE):
-                stats.list_pages += 1
-                stats.list_not_modified += 1
-            elif cached:  # a known article or attachment, revalidated: one request, no parse
-                stats.revalidated += 1
-                stats.revalidated_unchanged += 1
-                with self.db.conn:
-                    self.db.execute("UPDATE crawl_pages SET checked_at = ? WHERE key = ?",
-                                    (state.now(), request.key))
-            self._mark(row_id, state.DONE, http_status=304, document_id=cached[2] if cached else None)
-            return "304"
+            with self._write():
+                return self._not_modified(queue, portal, stats, row_id, request, cached)
         if (response.status in (404, 410) and request.kind in (ARTICLE, ATTACHMENT)
                 and cached and cached[2]):
-            self._withdraw(request, cached[2], response.status)
+            with self._write():
+                self._withdraw(request, cached[2], response.status)
+                self._mark(row_id, state.DONE, http_status=response.status, document_id=cached[2],
+                           error=f"{request.url}: HTTP {response.status}: withdrawn")
             stats.revalidated += 1
             stats.withdrawn += 1
-            self._mark(row_id, state.DONE, http_status=response.status, document_id=cached[2],
-                       error=f"{request.url}: HTTP {response.status}: withdrawn")
             return "withdrawn"
         if not response.ok:
             stats.failures.append(response.error or f"{request.url}: HTTP {response.status}")
@@ -419,6 +439,36 @@ class Crawler:
         if request.kind in (ARTICLE, ATTACHMENT) or not _looks_like_page(response):
             return await self._store_article(queue, portal, stats, row_id, request, response, parent,
                                              cached=cached, follow=request.kind == ARTICLE)
+        return await self._store_list(queue, portal, adapter, stats, row_id, request, response,
+                                      parent, cached=cached)
+
+    def _not_modified(self, queue, portal: Portal, stats: PortalStats, row_id: int,
+                      request: Request, cached) -> str:
+        """A 304: a list page queues only its own pages again; a known article or
+        attachment was revalidated with one request and is not parsed again."""
+        stats.not_modified += 1
+        if request.kind in (LIST, PAGE) and cached and cached[3]:
+            stats.list_pages += 1
+            stats.list_not_modified += 1
+            for child in json.loads(cached[3]):  # a 304 list page: only its own pages again
+                child["data"] = tuple(tuple(x) for x in child.get("data") or ())
+                self._enqueue(queue, portal, stats, Request(**child), parent=cached[2])
+        elif request.kind in (LIST, PAGE):
+            stats.list_pages += 1
+            stats.list_not_modified += 1
+        elif cached:  # a known article or attachment, revalidated: one request, no parse
+            stats.revalidated += 1
+            stats.revalidated_unchanged += 1
+            self.db.execute("UPDATE crawl_pages SET checked_at = ? WHERE key = ?",
+                            (state.now(), request.key))
+        self._mark(row_id, state.DONE, http_status=304, document_id=cached[2] if cached else None)
+        return "304"
+
+    async def _store_list(self, queue, portal: Portal, adapter: Adapter, stats: PortalStats,
+                          row_id: int, request: Request, response: Response, parent, *,
+                          cached) -> str:
+        """A list page (or a page that turns out to be an article): stored, read by the
+        portal's adapter, its lists and articles queued."""
         document_id, is_new = store.add_document(
             self.db, response.content, url=response.url, content_type=response.content_type,
             fetched_at=state.now(), http_status=response.status,
@@ -427,7 +477,7 @@ class Crawler:
         )  # fmt: skip  (raw bytes are stored first; decoding comes after)
         text, encoding = response.text(forced=portal.encoding)
         if is_new:
-            with self.db.conn:
+            with self._write():
                 self.db.execute("UPDATE documents SET encoding = ? WHERE id = ?", (encoding, document_id))
         found = adapter.parse(request, text, response.url)
         if found.is_article:
@@ -435,11 +485,12 @@ class Crawler:
                                              cached=cached, follow=True)
         stats.list_pages += 1
         stats.warnings.extend(found.warnings)
-        for child in found.lists + found.articles:
-            self._enqueue(queue, portal, stats, child, parent=document_id)
-        self._cache(request, portal, response, document_id, None,
-                    children=[asdict(r) for r in found.lists])
-        self._mark(row_id, state.DONE, http_status=200, document_id=document_id)
+        with self._write():
+            for child in found.lists + found.articles:
+                self._enqueue(queue, portal, stats, child, parent=document_id)
+            self._cache(request, portal, response, document_id, None,
+                        children=[asdict(r) for r in found.lists])
+            self._mark(row_id, state.DONE, http_status=200, document_id=document_id)
         return "list"
 
     async def _packed(self, response: Response, *, sha: str | None = None,
@@ -467,16 +518,37 @@ class Crawler:
         previous = self.db.execute(
             "SELECT sha256 FROM documents WHERE url = ? ORDER BY version DESC LIMIT 1", (response.url,)
         ).fetchone()
-        document_id, _new = store.add_document(
-            self.db, response.content, url=response.url, content_type=response.content_type,
-            fetched_at=state.now(), http_status=response.status,
-            etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
-            parent_id=parent, portal_id=portal.id,
-            packed=await self._packed(response, sha=sha, stored=previous and previous[0]),
-        )  # fmt: skip
-        with self.db.conn:  # answering again: no longer withdrawn
+        packed = await self._packed(response, sha=sha, stored=previous and previous[0])
+        validators = (response.headers.get("etag"), response.headers.get("last-modified"), sha)
+        links, link_error, parsed = [], None, None
+        try:
+            links = self._attachment_requests(portal, response) if follow else []
+        except Exception as error:  # noqa: BLE001 - the page's bytes are still kept
+            link_error = f"{response.url}: reading its attachment links: {type(error).__name__}: {error}"
+        with self._write():  # the bytes, the links, the cache and the frontier row: one commit
+            document_id, _new = store.add_document(
+                self.db, response.content, url=response.url, content_type=response.content_type,
+                fetched_at=state.now(), http_status=response.status,
+                etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
+                parent_id=parent, portal_id=portal.id, packed=packed,
+            )  # fmt: skip
             self.db.execute("UPDATE documents SET withdrawn_at = NULL WHERE url = ?"
-                            " AND withdrawn_at IS NOT NULL", (response.url,))
+                            " AND withdrawn_at IS NOT NULL", (response.url,))  # answering again
+            for link in links:
+                self._enqueue(queue, portal, stats, link, parent=document_id)
+            if link_error:
+                self._mark(row_id, state.FAILED, http_status=response.status, error=link_error,
+                           document_id=document_id)
+            else:
+                parsed = self.db.execute(
+                    "SELECT id FROM reports WHERE document_id = ? AND parser_version = ?",
+                    (document_id, PARSER_VERSION)).fetchone()
+                if parsed or not self.parse:  # already parsed by this parser, or --no-parse
+                    self._done(portal, row_id, request, document_id, parsed[0] if parsed else None,
+                               validators)
+                else:
+                    self._mark(row_id, state.FETCHED, http_status=response.status,
+                               document_id=document_id)
         if request.kind == ATTACHMENT:
             stats.attachments += 1
         else:
@@ -493,16 +565,11 @@ class Crawler:
                 stats.revalidated_changed += 1
             else:
                 stats.revalidated_unchanged += 1
-        if follow:
-            self._follow_attachments(queue, portal, stats, response, document_id)
-        validators = (response.headers.get("etag"), response.headers.get("last-modified"), sha)
-        parsed = self.db.execute(
-            "SELECT id FROM reports WHERE document_id = ? AND parser_version = ?",
-            (document_id, PARSER_VERSION)).fetchone()
-        if parsed or not self.parse:  # already parsed by this parser, or --no-parse
-            self._done(portal, row_id, request, document_id, parsed[0] if parsed else None, validators)
+        if link_error:
+            stats.failures.append(link_error)
+            return "error"
+        if parsed or not self.parse:
             return "article"
-        self._mark(row_id, state.FETCHED, http_status=response.status, document_id=document_id)
         await self._submit(portal, stats, row_id, request, document_id, response.content,
                            response.url, validators)
         return "parsing"
@@ -541,12 +608,13 @@ class Crawler:
         finally:
             self._parse_slots.release()
         try:
-            report_id = store.store_report(self.db, document_id, report)
+            with self._write():  # the report and its frontier row: one commit
+                report_id = store.store_report(self.db, document_id, report)
+                self._done(portal, row_id, request, document_id, report_id, validators)
             if report.status == model.FAILED and report.problems:
                 stats.parse_failures.append(report.problems[0])
             if request.kind == ATTACHMENT or self._has_attachments(document_id):
                 self._reports[document_id] = report  # for pick_report once all are in
-            self._done(portal, row_id, request, document_id, report_id, validators)
             parent = self.db.execute("SELECT parent_id FROM documents WHERE id = ?",
                                      (document_id,)).fetchone()[0]
             if request.kind == ATTACHMENT and parent:
@@ -571,7 +639,7 @@ class Crawler:
 
     def _withdraw(self, request: Request, document_id: int, status: int) -> None:
         """A known report that now answers 404/410: kept, with the day it disappeared."""
-        with self.db.conn:
+        with self._write():
             self.db.execute(
                 "UPDATE documents SET withdrawn_at = ? WHERE withdrawn_at IS NULL AND url ="
                 " (SELECT url FROM documents WHERE id = ?)", (state.now(), document_id))
@@ -600,21 +668,36 @@ class Crawler:
         # depth -1: requested to revalidate, not (yet) found on a list page in this run
         return [(Request(url, kind=kind, depth=REVALIDATION_DEPTH), parent) for url, kind, parent in rows]
 
-    def _follow_attachments(self, queue, portal: Portal, stats: PortalStats, response: Response,
-                            document_id: int) -> None:
-        """Queue the attachments a report page links to (PDF, Word, ...), stored as documents
+    def _failed_before(self, portal: Portal) -> list[tuple[Request, int | None]]:
+        """Articles and attachments that failed in an earlier run (a 503 after the retries, a
+        time-out, a dropped connection) in the last RETRY_FAILED_DAYS and were never stored
+        since: asked for again. Without this, one bad night lost a report for good once its
+        list page answered 304, since a 304 list page queues only its own pages."""
+        rows = self.db.execute(
+            "SELECT f.url, f.kind, f.method, f.data, f.title, f.parent_document_id"
+            " FROM crawl_frontier f WHERE f.portal_id = ? AND f.run_id < ? AND f.state = ?"
+            " AND f.kind IN (?, ?) AND f.updated_at >= ?"
+            " AND NOT EXISTS (SELECT 1 FROM crawl_pages p WHERE p.key = f.key"
+            "                 AND p.document_id IS NOT NULL)"
+            " GROUP BY f.key ORDER BY min(f.id)",
+            (portal.id, self.run_id, state.FAILED, ARTICLE, ATTACHMENT,
+             state.days_ago(RETRY_FAILED_DAYS))).fetchall()
+        return [(Request(url, kind=kind, method=method, title=title, depth=REVALIDATION_DEPTH,
+                         data=tuple(tuple(x) for x in json.loads(data or "[]"))), parent)
+                for url, kind, method, data, title, parent in rows]
+
+    def _attachment_requests(self, portal: Portal, response: Response) -> list[Request]:
+        """The attachments a report page links to (PDF, Word, ...), to be stored as documents
         whose parent is the page."""
         if portal.attachments != "follow" or _attachments is None or not _looks_like_page(response):
-            return
+            return []
         body = response.content.lower()
         if not any(hint in body for hint in _MAYBE_ATTACHMENT):
-            return  # no extension or download path anywhere: spare the fetch loop an HTML parse
+            return []  # no extension or download path anywhere: spare the fetch loop an HTML parse
         text, encoding = response.text(forced=portal.encoding)
-        for attachment in _attachments.find_attachments(text, response.url, encoding=encoding):
-            if attachment.kind_hint in ("zip", "rar", "7z") or not portal.host_allowed(attachment.url):
-                continue
-            self._enqueue(queue, portal, stats, Request(attachment.url, kind=ATTACHMENT,
-                                                        title=attachment.name), parent=document_id)
+        return [Request(a.url, kind=ATTACHMENT, title=a.name)
+                for a in _attachments.find_attachments(text, response.url, encoding=encoding)
+                if a.kind_hint not in ("zip", "rar", "7z") and portal.host_allowed(a.url)]
 
     async def _settle_page(self, page_id: int) -> None:
         """Once a report page and every one of its attachments are in, keep one report for
@@ -681,7 +764,7 @@ class Crawler:
             "checked_at": state.now(),
             "children": json.dumps(children, ensure_ascii=False) if children is not None else None,
         }  # fmt: skip
-        with self.db.conn:  # plain SQL: sqlite-utils' upsert reads the table's schema every call
+        with self._write():  # plain SQL: sqlite-utils' upsert reads the table's schema every call
             self.db.execute(
                 f"INSERT INTO crawl_pages ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})"
                 f" ON CONFLICT(key) DO UPDATE SET {', '.join(f'{k} = excluded.{k}' for k in row)}",

@@ -263,3 +263,73 @@ def test_attachment_over_the_byte_cap_is_recorded_not_lost(server, tmp_path):
     row = query(db, "SELECT state, error FROM crawl_frontier WHERE kind = 'attachment'")
     assert row[0][0] == "failed" and "byte cap" in row[0][1]
     assert query(db, "SELECT count(*) FROM documents WHERE url LIKE '%.pdf'") == [(0,)]
+
+
+def test_a_page_whose_links_cannot_be_read_keeps_its_bytes_and_queues_nothing(server, tmp_path,
+                                                                              monkeypatch):
+    from xxgk.scraper import attachments
+
+    def broken(text, url, **kwargs):
+        raise ValueError("unreadable links")
+
+    monkeypatch.setattr(attachments, "find_attachments", broken)
+    db = tmp_path / "r.db"
+    result = run(server, db, ["huaian-hongze"])
+    page = query(db, "SELECT f.state, f.error, d.sha256 FROM crawl_frontier f JOIN documents d"
+                     " ON d.id = f.document_id WHERE f.url LIKE ?", "%t20240126_1310.html")
+    assert page and page[0][0] == "failed" and page[0][1].endswith("reading its attachment links: ValueError: unreadable links")
+    assert page[0][2] is not None  # the bytes were stored before the links were read
+    assert query(db, "SELECT count(*) FROM crawl_frontier WHERE kind = 'attachment'") == [(0,)]
+    assert not [e for e in server.requests("huaian-hongze") if e.path.endswith(".pdf")]
+    assert any("unreadable links" in f for f in result.portals[0].failures)
+
+
+def test_a_page_that_fails_midway_leaves_nothing_half_written(server, tmp_path, monkeypatch):
+    """A page's document, links, cache row and frontier state are one transaction: a failure
+    after the document was written rolls all of it back, and what it queued is not fetched."""
+    from xxgk.scraper.crawler import Crawler
+
+    cache, failed = Crawler._cache, []
+
+    def failing_cache(self, request, *args, **kwargs):
+        if request.url.endswith("t20240126_1310.html") and not failed:
+            failed.append(request.url)
+            raise sqlite3.OperationalError("disk I/O error")
+        return cache(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(Crawler, "_cache", failing_cache)
+    db = tmp_path / "r.db"
+    run(server, db, ["huaian-hongze"], parse=False)  # the cache row is written with the page
+    assert failed
+    assert query(db, "SELECT count(*) FROM documents WHERE url LIKE ?", "%t20240126_1310.html") == [(0,)]
+    assert query(db, "SELECT state FROM crawl_frontier WHERE url LIKE ?", "%t20240126_1310.html") == [
+        ("failed",)]
+    # its attachment was enqueued in the rolled-back transaction: neither stored nor fetched
+    assert query(db, "SELECT count(*) FROM crawl_frontier WHERE kind = 'attachment'") == [(0,)]
+    assert not [e for e in server.requests("huaian-hongze") if e.path.endswith(".pdf")]
+    monkeypatch.setattr(Crawler, "_cache", cache)
+    run(server, db, ["huaian-hongze"], parse=False)  # the next crawl fetches it, and its attachment
+    assert query(db, "SELECT state FROM crawl_frontier WHERE url LIKE ? ORDER BY run_id DESC LIMIT 1",
+                 "%t20240126_1310.html") == [("done",)]
+    assert query(db, "SELECT count(*) FROM documents WHERE url LIKE '%.pdf'") == [(1,)]
+
+
+def test_an_article_that_failed_one_night_is_asked_for_again_the_next(server, tmp_path):
+    """Its list page answers 304 the next night and queues only its own pages, so the
+    failed article must come from the earlier run's failures."""
+    site = server.sites["trs_county"]
+    article = sorted(p for p in site.pages if "/t20" in p)[0]
+    site.script(article, Reply(503), Reply(503))  # 1 retry: both requests fail
+    db = tmp_path / "r.db"
+    first = run(server, db, ["trs-county"])
+    assert any(article in f for f in first.portals[0].failures)
+    assert query(db, "SELECT count(*) FROM documents WHERE url LIKE ?", f"%{article}") == [(0,)]
+    server.clear_log()
+    second = run(server, db, ["trs-county"])
+    assert not second.portals[0].failures and second.totals()["new_reports"] == 1
+    assert query(db, "SELECT count(*) FROM documents WHERE url LIKE ?", f"%{article}") == [(1,)]
+    lists = [e for e in server.requests("trs_county") if "index" in e.path]
+    assert lists and all(e.status == 304 for e in lists)  # found again without its list page
+    server.clear_log()
+    run(server, db, ["trs-county"], revalidate="none")  # stored now: not asked for again
+    assert not server.requests("trs_county", path=article)
