@@ -141,9 +141,17 @@ class Batch:
             self.db.conn.execute("BEGIN IMMEDIATE")
         self._opened = time.monotonic()
 
-    def tick(self) -> None:
+    def tick(self, *, reopen: bool = True) -> None:
+        """Commit when the batch is due; `reopen=False` leaves the next batch to the next
+        write (`ensure_open`), so that between batches another process can take the write
+        lock (the crawler, whose writes come between network waits)."""
         if time.monotonic() - self._opened >= self.seconds:
             self.commit()
+            if reopen:
+                self._begin()
+
+    def ensure_open(self) -> None:
+        if not self.db.conn.in_transaction:
             self._begin()
 
     def commit(self) -> None:

@@ -159,7 +159,8 @@ class Crawler:
         self.resumed = False
         self.agency_ids: dict[str, int] = {}
         self._writing = False  # inside _write: one transaction for one step's writes
-        self._ready: list[tuple[asyncio.Queue, tuple]] = []  # enqueued, queued once committed
+        self._ready: list[tuple[asyncio.Queue, tuple]] = []  # enqueued, queued once written
+        self._batch: store.Batch | None = None  # the steps' writes, committed every second
 
     async def run(self) -> CrawlResult:
         started = time.monotonic()
@@ -179,8 +180,15 @@ class Crawler:
         self._parsing: dict[str, set] = {p.id: set() for p in self.portals}
         async with Fetcher(**self.fetcher_options) as fetcher:
             self.fetcher = fetcher
-            # each portal's entry resolved or discovered, its health recorded (scraper/health.py)
-            stats = await asyncio.gather(*(health.crawl_portal(self, p) for p in self.portals))
+            with store.Batch(self.db) as self._batch:
+                committer = asyncio.create_task(self._commit_while_idle())
+                try:
+                    # each portal's entry resolved or discovered, its health recorded
+                    # (scraper/health.py)
+                    stats = await asyncio.gather(*(health.crawl_portal(self, p) for p in self.portals))
+                finally:
+                    committer.cancel()
+            self._batch = None
         result = CrawlResult(run_id=self.run_id, status=state.STOPPED if self.stopped else state.FINISHED,
                              resumed=self.resumed, elapsed=time.monotonic() - started,
                              requests=fetcher.requests, portals=list(stats))
@@ -258,7 +266,7 @@ class Crawler:
     async def _crawl_portal(self, portal: Portal) -> PortalStats:
         stats = PortalStats(portal_id=portal.id, agency=portal.agency)
         adapter = adapter_for(portal)
-        with self.db.conn:
+        with self._write():
             self.db["crawl_portals"].upsert(
                 {"portal_id": portal.id, "agency": portal.agency, "status": "running",
                  "last_run_id": self.run_id, "last_started_at": state.now()},
@@ -331,18 +339,20 @@ class Crawler:
 
     @contextlib.contextmanager
     def _write(self):
-        """One transaction for the writes of one step: a page's document, its links, its
-        cache row and its frontier state commit together (one commit a page, not five: the
-        commits were a fifth of a --no-parse crawl's fetch loop), and a crawl killed at any
-        point finds each page all done or not begun. Inside another step's, part of it.
-        Never await inside: the other fetch tasks would write into this transaction.
-        Requests enqueued in it go to their queues once it has committed (a rolled-back
-        frontier row's id may be given to another row)."""
+        """The writes of one step, all or nothing: a page's document, its links, its cache
+        row and its frontier state (a savepoint in the run's batch, which commits every
+        second: a crawl killed at any point finds each page wholly done or not begun, and
+        fetches again at most the last second's pages). Inside another step's, part of it.
+        Never await inside: the other fetch tasks would write into it. Requests enqueued in
+        it go to their queues only once it is written (a rolled-back frontier row's id may
+        be given to another row). Five commits a page were a fifth of the fetch loop."""
         if self._writing:
             yield
             return
         self._writing = True
         try:
+            if self._batch is not None:
+                self._batch.ensure_open()
             with store.transaction(self.db):
                 yield
         except BaseException:
@@ -353,6 +363,16 @@ class Crawler:
         ready, self._ready = self._ready, []
         for queue, item in ready:
             queue.put_nowait(item)
+        if self._batch is not None:
+            self._batch.tick(reopen=False)
+
+    async def _commit_while_idle(self) -> None:
+        """Commit the batch when no step has written for a while (a slow host, a long
+        delay): what is stored is never left uncommitted for long."""
+        while True:
+            await asyncio.sleep(max(self._batch.seconds, 0.1))
+            if not self._writing:
+                self._batch.tick(reopen=False)
 
     def _enqueue(self, queue, portal: Portal, stats: PortalStats, request: Request, *, parent) -> None:
         if request.kind in (LIST, PAGE):

@@ -22,7 +22,7 @@ import re
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from xxgk.db import compliance
+from xxgk.db import compliance, store
 from xxgk.scraper import discovery, state
 from xxgk.scraper.adapters import ARTICLE, LIST, PAGE, Request, adapter_for, normalise_url
 from xxgk.scraper.registry import Portal
@@ -65,7 +65,7 @@ def stored_discovery(db, portal_id: str) -> dict | None:
 
 
 def record_discovery(db, portal_id: str, found: discovery.Discovery, *, run_id=None, moved_from=None) -> None:
-    with db.conn:
+    with store.transaction(db):  # a savepoint in a crawl's batch
         db["portal_discoveries"].upsert({
             "portal_id": portal_id, "home": found.home, "status": found.status, "adapter": found.adapter,
             "entry_url": found.entry_url, "params": json.dumps(found.params, ensure_ascii=False),
@@ -168,7 +168,7 @@ def record_health(db, portal: Portal, health: str, reason: str, *, source: str |
                    entry_params=json.dumps(entry.params, ensure_ascii=False) if entry.params else None)
     if seen:
         row["verified_at"] = state.now()  # a crawl that found reports verifies the entry
-    with db.conn:
+    with store.transaction(db):  # a savepoint in a crawl's batch
         db["crawl_portals"].upsert(row, pk="portal_id")
         compliance.refresh_portal(db, portal.id)  # the reasons of its agencies' missing years
 

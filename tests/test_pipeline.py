@@ -299,7 +299,10 @@ def test_sigkill_with_bodies_in_the_parsers_resumes_to_the_same_database(server,
     child = subprocess.Popen(
         [sys.executable, "-c", "from xxgk.scraper.cli import main; main()", "crawl", "--portals",
          str(registry), "--db", str(killed), "--only", "pingtan", "--delay", "0", "--workers", "1"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        # every page committed on its own: the kill must land between a body's store and its
+        # parse (with one-second batches the whole portal may commit in two)
+        env={**os.environ, "XXGK_BATCH_SECONDS": "0"})
     states: dict = {}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (states.get("fetched") and states.get("done")):
