@@ -215,6 +215,8 @@ def run_scrapy(hosts: dict[str, str]) -> dict:
     if done.returncode != 0:
         raise SystemExit(f"the Scrapy baseline failed (pip install -e '.[bench]'?):\n{done.stderr[-2000:]}")
     out = json.loads(done.stdout.strip().splitlines()[-1])
+    if not out["pages"]:  # Scrapy exits 0 when its crawler could not even start
+        raise SystemExit(f"the Scrapy baseline fetched nothing:\n{done.stderr[-2000:]}")
     out["pages_per_s"] = out["pages"] / out["elapsed"]
     out["cpu_s"] = sampler.cpu_s
     return out

@@ -493,7 +493,8 @@ class Crawler:
             self.db, response.content, url=response.url, content_type=response.content_type,
             fetched_at=state.now(), http_status=response.status,
             etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
-            portal_id=portal.id, packed=await self._packed(response),
+            portal_id=portal.id,
+            packed=(await self._packed(response, stored=self._stored_sha(response.url)))[1],
         )  # fmt: skip  (raw bytes are stored first; decoding comes after)
         text, encoding = response.text(forced=portal.encoding)
         if is_new:
@@ -513,32 +514,26 @@ class Crawler:
             self._mark(row_id, state.DONE, http_status=200, document_id=document_id)
         return "list"
 
-    async def _packed(self, response: Response, *, sha: str | None = None,
-                      stored: str | None = None) -> store.Packed | None:
-        """The body hashed and compressed in a thread (zlib and hashlib release the GIL), so
-        the event loop goes on fetching meanwhile: on the loop, compression took a third of
-        a --no-parse crawl's time. None for bytes already stored at this url."""
-        data = response.content
-        if stored is None:
-            row = self.db.execute("SELECT sha256 FROM documents WHERE url = ?"
-                                  " ORDER BY version DESC LIMIT 1", (response.url,)).fetchone()
-            stored = row[0] if row else None
-        if stored is not None:
-            sha = sha or hashlib.sha256(data).hexdigest()
-            if stored == sha:
-                return None  # unchanged: add_document keeps the stored version, nothing to pack
-        return await asyncio.to_thread(store.pack, data, sha256=sha)
+    async def _packed(self, response: Response, *,
+                      stored: str | None) -> tuple[str, store.Packed | None]:
+        """(sha256, packed body), both computed in a thread (hashlib and zlib release the
+        GIL), so the event loop goes on fetching meanwhile: on the loop, hashing and
+        compression took a third of a --no-parse crawl's time. The packed body is None for
+        the bytes already stored at this url (`stored`: the SHA-256 stored there last)."""
+        return await asyncio.to_thread(_hash_and_pack, response.content, stored)
+
+    def _stored_sha(self, url: str) -> str | None:
+        row = self.db.execute("SELECT sha256 FROM documents WHERE url = ?"
+                              " ORDER BY version DESC LIMIT 1", (url,)).fetchone()
+        return row[0] if row else None
 
     async def _store_article(self, queue, portal, stats, row_id: int, request: Request,
                              response: Response, parent, *, cached, follow: bool) -> str:
         """Store the raw bytes (first, always), queue the page's attachments, and hand the
         body to the parsers; the frontier row is done once its report is stored (a killed
         crawl parses the stored bytes of a `fetched` row again, it does not refetch)."""
-        sha = hashlib.sha256(response.content).hexdigest()
-        previous = self.db.execute(
-            "SELECT sha256 FROM documents WHERE url = ? ORDER BY version DESC LIMIT 1", (response.url,)
-        ).fetchone()
-        packed = await self._packed(response, sha=sha, stored=previous and previous[0])
+        stored = self._stored_sha(response.url)
+        sha, packed = await self._packed(response, stored=stored)
         validators = (response.headers.get("etag"), response.headers.get("last-modified"), sha)
         links, link_error, parsed = [], None, None
         try:
@@ -546,7 +541,7 @@ class Crawler:
         except Exception as error:  # noqa: BLE001 - the page's bytes are still kept
             link_error = f"{response.url}: reading its attachment links: {type(error).__name__}: {error}"
         with self._write():  # the bytes, the links, the cache and the frontier row: one commit
-            document_id, _new = store.add_document(
+            document_id, new = store.add_document(
                 self.db, response.content, url=response.url, content_type=response.content_type,
                 fetched_at=state.now(), http_status=response.status,
                 etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
@@ -560,7 +555,7 @@ class Crawler:
                 self._mark(row_id, state.FAILED, http_status=response.status, error=link_error,
                            document_id=document_id)
             else:
-                parsed = self.db.execute(
+                parsed = None if new else self.db.execute(  # a new document has no report yet
                     "SELECT id FROM reports WHERE document_id = ? AND parser_version = ?",
                     (document_id, PARSER_VERSION)).fetchone()
                 if parsed or not self.parse:  # already parsed by this parser, or --no-parse
@@ -573,15 +568,15 @@ class Crawler:
             stats.attachments += 1
         else:
             stats.articles += 1
-        if previous is None:
+        if stored is None:
             stats.new_reports += 1
-        elif previous[0] != sha:
+        elif stored != sha:
             stats.changed_reports += 1  # a new document version; the old one is kept
         else:
             stats.unchanged += 1  # same bytes: not parsed again
         if cached and cached[2]:
             stats.revalidated += 1
-            if previous is not None and previous[0] != sha:
+            if stored is not None and stored != sha:
                 stats.revalidated_changed += 1
             else:
                 stats.revalidated_unchanged += 1
@@ -789,6 +784,11 @@ class Crawler:
                 f"INSERT INTO crawl_pages ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})"
                 f" ON CONFLICT(key) DO UPDATE SET {', '.join(f'{k} = excluded.{k}' for k in row)}",
                 tuple(row.values()))
+
+
+def _hash_and_pack(data: bytes, stored: str | None) -> tuple[str, store.Packed | None]:
+    sha = hashlib.sha256(data).hexdigest()
+    return sha, None if sha == stored else store.pack(data, sha256=sha)
 
 
 def _looks_like_page(response: Response) -> bool:
