@@ -926,6 +926,8 @@ TABLES: dict[str, dict] = {
             "withdrawn": _col("已撤下", "of those, answering 404/410: marked withdrawn, kept", "份"),
             "parse_failures": _col("解析失败", "documents whose parse timed out, hit the memory "
                                                "limit or crashed (recorded failed)", "份"),
+            "retried": _col("重试数", "articles and attachments that failed in an earlier run "
+                                      "(within 30 days) and were never stored, asked for again", "份"),
             "summary": _col("摘要", "JSON per-portal summary with failure reasons"),
         },
     },

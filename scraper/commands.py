@@ -107,6 +107,9 @@ def summary_lines(result) -> list[str]:
         f"unchanged, {totals['revalidated_changed']} changed, {totals['withdrawn']} withdrawn; "
         f"{totals['parse_failures']} parse failures",
     ]
+    if totals["retried"]:
+        lines.append(f"  asked again for {totals['retried']} articles and attachments that failed in "
+                     f"earlier runs")
     if result.pending:
         lines.append(f"  stopped at --max-duration: {result.pending} requests left; "
                      f"the next crawl resumes them")

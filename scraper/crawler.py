@@ -69,6 +69,7 @@ class PortalStats:
     revalidated_unchanged: int = 0  # ... answered 304 or the same bytes
     revalidated_changed: int = 0  # ... with new bytes: a new version, parsed again
     withdrawn: int = 0  # ... answered 404/410: marked withdrawn, kept
+    retried: int = 0  # articles and attachments that failed in an earlier run, asked for again
     parse_failures: list[str] = field(default_factory=list)  # timed out, memory limit, ...
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # work the portal's pages put out of reach
@@ -108,7 +109,7 @@ class CrawlResult:
     def totals(self) -> dict:
         keys = ("pages_fetched", "not_modified", "list_pages", "list_not_modified", "articles", "attachments",
                 "new_reports", "changed_reports", "unchanged", "robots_skipped", "revalidated",
-                "revalidated_unchanged", "revalidated_changed", "withdrawn")
+                "revalidated_unchanged", "revalidated_changed", "withdrawn", "retried")
         totals = {k: sum(getattr(p, k) for p in self.portals) for k in keys}
         totals["failures"] = sum(len(p.failures) for p in self.portals)
         totals["parse_failures"] = sum(len(p.parse_failures) for p in self.portals)
@@ -241,6 +242,7 @@ class Crawler:
                 "revalidated_unchanged": totals["revalidated_unchanged"],
                 "revalidated_changed": totals["revalidated_changed"],
                 "withdrawn": totals["withdrawn"], "parse_failures": totals["parse_failures"],
+                "retried": totals["retried"],
                 "summary": json.dumps(summary, ensure_ascii=False),
             })  # fmt: skip
             if result.status == state.FINISHED:
@@ -302,6 +304,7 @@ class Crawler:
                     self._enqueue(queue, portal, stats, request, parent=parent)
                 for request, parent in self._failed_before(portal):
                     self._enqueue(queue, portal, stats, request, parent=parent)
+                    stats.retried += 1
         self.reporter.portal_started(portal)
         workers = max(1, len(portal.allowed_hosts) * portal.max_concurrency)
         tasks = [asyncio.create_task(self._worker(queue, portal, adapter, stats)) for _ in range(workers)]

@@ -37,7 +37,7 @@ def days_ago(days: float) -> str:
 # Columns added after the tables first shipped: added to an older database on first use.
 _ADDED_COLUMNS = {
     "crawl_runs": ("revalidated", "revalidated_unchanged", "revalidated_changed", "withdrawn",
-                   "parse_failures"),
+                   "parse_failures", "retried"),
 }
 
 

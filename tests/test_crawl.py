@@ -327,6 +327,8 @@ def test_an_article_that_failed_one_night_is_asked_for_again_the_next(server, tm
     server.clear_log()
     second = run(server, db, ["trs-county"])
     assert not second.portals[0].failures and second.totals()["new_reports"] == 1
+    assert second.totals()["retried"] == 1
+    assert query(db, "SELECT retried FROM crawl_runs ORDER BY id") == [(0,), (1,)]
     assert query(db, "SELECT count(*) FROM documents WHERE url LIKE ?", f"%{article}") == [(1,)]
     lists = [e for e in server.requests("trs_county") if "index" in e.path]
     assert lists and all(e.status == 304 for e in lists)  # found again without its list page
