@@ -34,6 +34,7 @@ OK, PARTIAL, FAILING, FAILED, BLOCKED, INCOMPLETE = (
 REVALIDATE_MODES = ("recent", "all", "none")
 REVALIDATION_DEPTH = -1  # crawl_frontier.depth of a known report queued only to revalidate it
 _PACK_IN_THREAD = 64 * 1024  # bodies at least this large are hashed and compressed in a thread
+CACHE_KB = 16 * 1024  # SQLite page cache of a crawl
 RETRY_FAILED_DAYS = 30  # earlier runs' failed articles and attachments are asked for again
 # What every attachment link find_attachments accepts has somewhere in the page's bytes (an
 # extension, percent-encoded or not, or a download script's path); ASCII in any encoding.
@@ -493,13 +494,14 @@ class Crawler:
                           cached) -> str:
         """A list page (or a page that turns out to be an article): stored, read by the
         portal's adapter, its lists and articles queued."""
-        document_id, is_new = store.add_document(
-            self.db, response.content, url=response.url, content_type=response.content_type,
-            fetched_at=state.now(), http_status=response.status,
-            etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
-            portal_id=portal.id,
-            packed=(await self._packed(response, stored=self._stored_sha(response.url)))[1],
-        )  # fmt: skip  (raw bytes are stored first; decoding comes after)
+        _sha, packed = await self._packed(response, stored=self._stored_sha(response.url))
+        with self._write():  # raw bytes are stored first; decoding comes after
+            document_id, is_new = store.add_document(
+                self.db, response.content, url=response.url, content_type=response.content_type,
+                fetched_at=state.now(), http_status=response.status,
+                etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified"),
+                portal_id=portal.id, packed=packed,
+            )  # fmt: skip
         text, encoding = response.text(forced=portal.encoding)
         if is_new:
             with self._write():
@@ -749,6 +751,12 @@ class Crawler:
             self._reports.pop(document_id, None)
         before = [list(r.problems) for r in [page, *reports]]
         chosen, source = _attachments.pick_report(page, reports)
+        with self._write():
+            self._keep_one(page_id, page_url, page, files, chosen, source, before)
+
+    def _keep_one(self, page_id, page_url, page, files, chosen, source, before) -> None:
+        """Store pick_report's choice: the page as a stub naming its attachment, or the
+        page's report with the attachments' disagreement in its problems."""
         if source != "page":
             stub = model.Report(
                 path=page_url, template_version=model.NOT_A_REPORT, status=model.NOT_A_REPORT,
@@ -841,6 +849,10 @@ def crawl(
     with state.CrawlLock(db_path), contextlib.ExitStack() as stack:
         pool = stack.enter_context(ParsePool(**(pool_options or {}))) if parse else None
         db = store.open_db(db_path)
+        # A crawl's writes are appends and small look-ups: 16 MB of page cache, not the 64 MB a
+        # load's random inserts use. At 10,000 reports the larger cache held 60 MB more (peak
+        # RSS 184 -> 125 MB) and the crawl was no faster (58-61 -> 69 pages/s).
+        db.execute(f"PRAGMA cache_size = -{CACHE_KB}")
         state.ensure_tables(db)
         crawler = Crawler(db, registry, portals, delay=delay, max_duration=max_duration,
                           reporter=reporter, fetcher_options=fetcher_options, parse_pool=pool,
