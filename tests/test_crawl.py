@@ -125,7 +125,9 @@ def test_sigkilled_crawl_resumes_without_refetching_or_duplicates(server, tmp_pa
     db = tmp_path / "r.db"
     registry = tmp_path / "portals.toml"
     registry.write_text(server.registry_text(), encoding="utf-8")
-    server.sites["pingtan"].latency = 0.05
+    # Pages are committed once a second (store.Batch): the crawl must last several seconds
+    # for the kill to land half-way (about 25 requests, one at a time).
+    server.sites["pingtan"].latency = 0.2
     child = subprocess.Popen(
         [sys.executable, "-c", "from xxgk.scraper.cli import main; main()", "crawl", "--portals",
          str(registry), "--db", str(db), "--only", "pingtan", "--delay", "0"],
