@@ -151,6 +151,7 @@ class Batch:
                 self._begin()
 
     def ensure_open(self) -> None:
+        """Begin the next batch if none is open (after a `tick(reopen=False)`)."""
         if not self.db.conn.in_transaction:
             self._begin()
 

@@ -60,11 +60,10 @@ def find_attachments(html: str, base_url: str, *, images: bool = False,
     browser uses for raw non-ASCII in query strings."""
     tree = LexborHTMLParser(html)
     base = _base(tree, base_url)
-    # a relative link under a download path may be one without any hint of its own
-    every_link = bool(_DOWNLOAD_PATH.search(urlsplit(base).path))
+    every_link = under_download_path(base)
     found: dict[str, Attachment] = {}
     for how, raw, text in _candidates(tree, images):
-        if not (every_link or how == "img" or _may_be_attachment(raw, text)):
+        if not (every_link or how == "img" or may_be_attachment(raw, text)):
             continue
         attachment = _attachment(how, raw, text, base, encoding)
         if attachment is not None and attachment.url not in found:
@@ -76,13 +75,20 @@ def find_attachments(html: str, base_url: str, *, images: bool = False,
 # (maybe with a %2e dot), a download path, a viewer. Links without any (a portal page's
 # hundreds of menu links) are dropped before their URLs are joined, encoded and split:
 # ~20 ms a 370 KB portal page otherwise, on the crawl's event loop.
-_HINTS = (*(f".{ext}" for ext in DOC_EXTENSIONS), "%2e", "download", "downfile", "getfile",
-          "attach", "fujian", "file.jsp", "showfile", "viewer", "pdfjs", "preview")
+# The crawler tests a page's bytes for the same hints before parsing it for links.
+LINK_HINTS = (*(f".{ext}" for ext in DOC_EXTENSIONS), "%2e", "download", "downfile", "getfile",
+              "attach", "fujian", "file.jsp", "showfile", "viewer", "pdfjs", "preview")
 
 
-def _may_be_attachment(raw: str, text: str) -> bool:
+def under_download_path(url: str) -> bool:
+    """A page under a download path: its relative links may be files without any hint of
+    their own."""
+    return bool(_DOWNLOAD_PATH.search(urlsplit(url).path))
+
+
+def may_be_attachment(raw: str, text: str) -> bool:
     low = f"{raw} {text}".lower()
-    return any(hint in low for hint in _HINTS)
+    return any(hint in low for hint in LINK_HINTS)
 
 
 def _base(tree, base_url: str) -> str:

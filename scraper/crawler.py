@@ -36,15 +36,11 @@ REVALIDATION_DEPTH = -1  # crawl_frontier.depth of a known report queued only to
 _PACK_IN_THREAD = 64 * 1024  # bodies at least this large are hashed and compressed in a thread
 CACHE_KB = 16 * 1024  # SQLite page cache of a crawl
 RETRY_FAILED_DAYS = 30  # earlier runs' failed articles and attachments are asked for again
-# What every attachment link find_attachments accepts has somewhere in the page's bytes (an
-# extension, percent-encoded or not, or a download script's path); ASCII in any encoding.
-# Any of these in a page's lowercased bytes: it may link an attachment (.pdf, .doc(x), .wps,
-# .xls(x), .et, .ofd, .rtf, archives, a %2e-encoded dot, download paths). Substring tests,
-# not one case-insensitive regex: on a 370 KB portal page the regex took 4-14 ms of the
-# event loop, these 0.5-3 ms.
-_MAYBE_ATTACHMENT = (b".pdf", b".doc", b".wps", b".xls", b".et", b".ofd", b".rtf", b".zip",
-                     b".rar", b".7z", b"%2e", b"download", b"downfile", b"getfile", b"attach",
-                     b"fujian", b"file.jsp", b"showfile")
+# Every link find_attachments keeps has one of its LINK_HINTS (an extension, maybe with a
+# %2e dot, a download path, a viewer), ASCII in any encoding: a page whose lowercased bytes
+# hold none is not parsed for links. Substring tests, not one case-insensitive regex: on a
+# 370 KB portal page the regex took 4-14 ms of the event loop, these 0.5-3 ms.
+_MAYBE_ATTACHMENT = tuple(h.encode() for h in _attachments.LINK_HINTS) if _attachments else ()
 _HTML_TYPES = ("text/html", "application/xhtml", "text/xml", "application/xml", "text/plain",
                "application/json")  # JSON: the list APIs of gkmlpt, ucap_search, hanweb_jpaas
 
@@ -385,25 +381,22 @@ class Crawler:
                 stats.capped = True  # a trap, or a column longer than the cap
                 return
         with self._write():
-            self._insert_request(queue, portal, stats, request, parent=parent)
-
-    def _insert_request(self, queue, portal: Portal, stats: PortalStats, request: Request, *,
-                        parent) -> None:
-        cursor = self.db.execute(
-            "INSERT OR IGNORE INTO crawl_frontier (run_id, portal_id, key, url, method, data, kind,"
-            " title, page_no, depth, parent_document_id, state, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (self.run_id, portal.id, request.key, request.url, request.method,
-             json.dumps(request.data, ensure_ascii=False) if request.data else None,
-             request.kind, request.title, request.page_no, request.depth, parent,
-             state.PENDING, state.now()),
-        )
-        if not cursor.rowcount and request.depth >= 0 and request.kind in (ARTICLE, ATTACHMENT, PAGE):
-            # queued to revalidate, and linked from a list page too: the list has it (health)
-            self.db.execute(
-                "UPDATE crawl_frontier SET depth = ?, title = coalesce(title, ?) WHERE run_id = ?"
-                " AND portal_id = ? AND key = ? AND depth < 0",
-                (request.depth, request.title, self.run_id, portal.id, request.key))
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO crawl_frontier (run_id, portal_id, key, url, method, data,"
+                " kind, title, page_no, depth, parent_document_id, state, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (self.run_id, portal.id, request.key, request.url, request.method,
+                 json.dumps(request.data, ensure_ascii=False) if request.data else None,
+                 request.kind, request.title, request.page_no, request.depth, parent,
+                 state.PENDING, state.now()),
+            )
+            if (not cursor.rowcount and request.depth >= 0
+                    and request.kind in (ARTICLE, ATTACHMENT, PAGE)):
+                # queued to revalidate, and linked from a list page too: the list has it (health)
+                self.db.execute(
+                    "UPDATE crawl_frontier SET depth = ?, title = coalesce(title, ?) WHERE run_id = ?"
+                    " AND portal_id = ? AND key = ? AND depth < 0",
+                    (request.depth, request.title, self.run_id, portal.id, request.key))
         if cursor.rowcount:
             if request.kind in (LIST, PAGE):
                 stats.listed += 1
@@ -717,8 +710,9 @@ class Crawler:
         if portal.attachments != "follow" or _attachments is None or not _looks_like_page(response):
             return []
         body = response.content.lower()
-        if not any(hint in body for hint in _MAYBE_ATTACHMENT):
-            return []  # no extension or download path anywhere: spare the fetch loop an HTML parse
+        if not (any(hint in body for hint in _MAYBE_ATTACHMENT)
+                or _attachments.under_download_path(response.url)):
+            return []  # no link can be a file: spare the fetch loop an HTML parse
         text, encoding = response.text(forced=portal.encoding)
         return [Request(a.url, kind=ATTACHMENT, title=a.name)
                 for a in _attachments.find_attachments(text, response.url, encoding=encoding)

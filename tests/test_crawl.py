@@ -337,3 +337,25 @@ def test_an_article_that_failed_one_night_is_asked_for_again_the_next(server, tm
     server.clear_log()
     run(server, db, ["trs-county"], revalidate="none")  # stored now: not asked for again
     assert not server.requests("trs_county", path=article)
+
+
+def test_a_page_under_a_download_path_is_read_for_file_links_without_hints():
+    """The crawler's byte test before reading a page's links lets through what
+    find_attachments would keep: under a download path, `?id=5` is a file."""
+    import dataclasses
+
+    import httpx
+
+    from xxgk.scraper.crawler import Crawler
+    from xxgk.scraper.http import Response
+    from xxgk.scraper.registry import parse_registry
+
+    portal = parse_registry('[[portal]]\nid = "p"\nagency = "某县人民政府"\nadapter = "trs_static"\n'
+                            'entry_urls = ["http://127.0.0.1:1/col/index.html"]\n').get("p")
+    page = Response(url="http://127.0.0.1:1/attach/show.jsp", request_url="", status=200,
+                    headers=httpx.Headers({"content-type": "text/html; charset=utf-8"}),
+                    content='<html><body><a href="?id=5">附件：年度报告</a></body></html>'.encode())
+    found = Crawler._attachment_requests(None, portal, page)
+    assert [r.url for r in found] == ["http://127.0.0.1:1/attach/show.jsp?id=5"]
+    elsewhere = dataclasses.replace(page, url="http://127.0.0.1:1/col/show.html")
+    assert Crawler._attachment_requests(None, portal, elsewhere) == []
