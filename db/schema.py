@@ -124,11 +124,15 @@ CREATE TABLE reports (
 
 # Long form. WITHOUT ROWID: the (report, key) primary key is the table, no second copy.
 # table/row/column are VIRTUAL generated columns: filterable, but cost no storage.
-CELLS_SQL = """
+# value: a number or NULL. `value < ''` says so because SQLite sorts every number before
+# every text and blob (and a CHECK that is NULL passes); typeof(value) IN (...) said the
+# same at twice the cost of the whole insert of a report's ~200 cells.
+CELLS_VALUE_CHECK = "CHECK (value < '')"
+CELLS_SQL = f"""
 CREATE TABLE cells (
     report_id INTEGER NOT NULL REFERENCES reports(id) ON DELETE CASCADE,
     key TEXT NOT NULL,
-    value ANY CHECK (typeof(value) IN ('integer', 'real', 'null')),
+    value ANY {CELLS_VALUE_CHECK},
     raw TEXT,
     note TEXT,
     derived INTEGER NOT NULL DEFAULT 0 CHECK (derived IN (0, 1)),
@@ -462,6 +466,28 @@ def m015_national_search_index_automerge(db: Database) -> None:
     (the search index went from 0.4 to 1.4 ms a report over a few thousand loaded); with 16
     about 3 times (0.3-0.4 ms). Searches read a few more segments: 8-44 ms at a million."""
     db.execute("INSERT INTO narratives_fts (narratives_fts, rank) VALUES ('automerge', 16)")
+
+
+@migrations()
+def m016_national_cheaper_cells_check(db: Database) -> None:
+    """cells.value's CHECK from typeof(value) IN ('integer', 'real', 'null') to the same
+    rule at a fraction of the cost (see CELLS_SQL): 0.3-0.4 ms less a stored report. The
+    rule accepts exactly the rows the old one did, so the table is not rebuilt (at a
+    million reports that rewrites 200 million rows): its SQL is changed in place, as
+    SQLite's ALTER TABLE documentation does for constraints the rows already meet."""
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'cells'"
+                     ).fetchone()[0]
+    old = "CHECK (typeof(value) IN ('integer', 'real', 'null'))"
+    if old not in sql:
+        return  # made with the new rule
+    version = db.execute("PRAGMA schema_version").fetchone()[0]
+    db.execute("PRAGMA writable_schema = ON")
+    try:
+        db.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'cells'",
+                   (sql.replace(old, CELLS_VALUE_CHECK),))
+        db.execute(f"PRAGMA schema_version = {version + 1}")  # every connection re-reads it
+    finally:
+        db.execute("PRAGMA writable_schema = OFF")
 
 
 def _allow_check_ids(db: Database, check_ids) -> None:

@@ -605,3 +605,51 @@ def test_bytes_compressed_already_are_stored_as_they_are(db):
     assert db.execute("SELECT compression FROM blobs").fetchone() == ("none",)
     page = (CORPUS / "pingtan-2023.html").read_bytes()
     assert store.pack(page).zlib is not None and len(store.pack(page).zlib) < len(page) / 2
+
+
+def _insert_cell(db, report_id, key, value):
+    db.execute("INSERT INTO cells (report_id, key, value) VALUES (?, ?, ?)",
+               (report_id, key, value))
+
+
+@pytest.mark.parametrize("value", ["12", "", "abc", b"", b"\x00\x01"])
+def test_a_cell_value_is_a_number_or_null_never_text_or_bytes(db, value):
+    document_id, _ = store.add_document(db, b"hand", path="hand.txt")
+    report_id = store.store_report(db, document_id, hand_report())
+    for number in (0, -7, 10**15, 2.5, None):
+        _insert_cell(db, report_id, f"table3.n{number}.total", number)
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+        _insert_cell(db, report_id, "table3.bad.total", value)
+
+
+def test_a_database_with_the_old_cells_check_migrates_in_place(tmp_path):
+    """m016: cells made before it carry CHECK (typeof(value) IN (...)); the rule is
+    replaced in place, the rows stay, and text is still refused."""
+    import sqlite_utils
+
+    from xxgk.db import schema
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    old.conn.create_function("reverse_text", 1, lambda text: text[::-1] if text else text)
+    schema.migrations.apply(old, stop_before="m016_national_cheaper_cells_check")
+    sql = old.execute("SELECT sql FROM sqlite_master WHERE name = 'cells'").fetchone()[0]
+    old.execute("PRAGMA writable_schema = ON")  # the cells table as those databases have it
+    old.execute("UPDATE sqlite_master SET sql = ? WHERE name = 'cells'", (sql.replace(
+        schema.CELLS_VALUE_CHECK, "CHECK (typeof(value) IN ('integer', 'real', 'null'))"),))
+    old.execute("PRAGMA writable_schema = OFF")
+    store.load_path(old, XIHE)
+    old.close()
+    with sqlite3.connect(path) as raw:
+        assert "typeof(value)" in raw.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'cells'").fetchone()[0]
+
+    db = store.open_db(path)
+    assert schema.migrations.pending(db) == []
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'cells'").fetchone()[0]
+    assert schema.CELLS_VALUE_CHECK in sql and "typeof(value)" not in sql
+    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert db.execute("SELECT count(*) FROM cells").fetchone()[0] > 100
+    report_id = db.execute("SELECT max(id) FROM reports").fetchone()[0]
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+        _insert_cell(db, report_id, "table3.bad.total", "12")
