@@ -733,17 +733,21 @@ def update_current(db: Database, agency_id: int | None, year: int | None,
                        " WHERE id = ? AND (agency_id IS NULL OR year IS NULL)", (report_id,))
         return
     rows = db.execute(
-        f"SELECT r.id, {eligible} FROM reports r JOIN documents d ON d.id = r.document_id"
+        f"SELECT r.id, {eligible}, r.is_current, r.superseded_by"
+        " FROM reports r JOIN documents d ON d.id = r.document_id"
         " WHERE r.agency_id = ? AND r.year = ?"
         " ORDER BY (r.cell_count > 0) DESC, coalesce(r.published_date, '') DESC,"
         " d.version DESC, d.id DESC",
         (agency_id, year),
     ).fetchall()
-    best = next((rid for rid, ok in rows if ok), None)
-    for rid, ok in rows:
-        superseded = best if ok and rid != best else None
-        db.execute("UPDATE reports SET is_current = ?, superseded_by = ? WHERE id = ?",
-                   (int(rid == best), superseded, rid))
+    best = next((rid for rid, ok, _, _ in rows if ok), None)
+    for rid, ok, current, superseded_by in rows:
+        marks = (int(rid == best), best if ok and rid != best else None)
+        # Only the rows that change: a group of hundreds (one report posted at many
+        # addresses) would otherwise be rewritten whole for each report stored into it.
+        if marks != (current, superseded_by):
+            db.execute("UPDATE reports SET is_current = ?, superseded_by = ? WHERE id = ?",
+                       (*marks, rid))
 
 
 # ------------------------------------------------------------------ parse + store

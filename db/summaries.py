@@ -295,10 +295,16 @@ def refresh(db: Database, *, report_ids=(), agency_ids=()) -> None:
     ids = {r for r in report_ids if r is not None}
     if agency_ids:
         marks = ", ".join("?" for _ in agency_ids)
+        # Only current reports have overview and carry-over rows; those a report had while
+        # it was current are found through the rows themselves. (All of an agency's reports made
+        # each store cost O(its reports): one report posted at 400 addresses, 400 rows.)
         ids.update(r[0] for r in db.execute(
-            f"SELECT id FROM reports WHERE agency_id IN ({marks})", agency_ids))
+            f"SELECT id FROM reports WHERE agency_id IN ({marks}) AND +is_current = 1",
+            agency_ids))
         ids.update(r[0] for r in db.execute(
-            f"SELECT report_id FROM overview_rows WHERE agency_id IN ({marks})", agency_ids))
+            f"SELECT report_id FROM overview_rows WHERE agency_id IN ({marks})"
+            f" UNION SELECT next_report_id FROM carryover_rows WHERE agency_id IN ({marks})",
+            agency_ids * 2))
     if agency_ids and _has_compliance_rows(db):
         compliance.refresh(db, agency_ids)
     if not ids:

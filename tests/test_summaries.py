@@ -261,3 +261,27 @@ def test_wide_rows_prepared_in_a_worker_equal_the_writers(tmp_path):
         model.Cell("table3.granted.total", 99, "99")]
     rows, _, wide = store._prepared_cells(report)
     assert wide is None and ("table3.granted.total", 99, "99", None, 0) in rows
+
+
+def test_one_report_at_many_addresses_costs_the_same_to_store_each_time(db):
+    """Copies of a report posted at 30 addresses (one agency and year) after its latest
+    version: each store writes as many rows as the first copy did, where marking the current
+    report and refreshing the summaries rewrote the whole group, and the tables still match
+    their sources."""
+    doc, _ = store.add_document(db, b"latest", url="http://x/latest")
+    latest = store.store_report(db, doc, hand_report("示例县民政局", 2021, "2022-03-01", 6))
+    changes = []
+    for i in range(30):
+        doc, _ = store.add_document(db, f"copy {i}".encode(), url=f"http://x/copy{i}")
+        before = db.conn.total_changes
+        store.store_report(db, doc, hand_report("示例县民政局", 2021, "2022-01-10", 5))
+        changes.append(db.conn.total_changes - before)
+    assert changes[29] == changes[1], changes
+    assert db.execute("SELECT count(*) FROM reports WHERE superseded_by = ?", (latest,)
+                      ).fetchone() == (30,)
+    doc, _ = store.add_document(db, b"next", url="http://x/next")
+    store.store_report(db, doc, hand_report("示例县民政局", 2022, "2023-01-10", 3))
+    assert db.execute("SELECT report_id, granted FROM report_overview WHERE year = 2021"
+                      ).fetchall() == [(latest, 6)]
+    assert_views_match_their_sources(db)
+    assert_totals_match(db)
