@@ -126,3 +126,36 @@ def test_run_together_cell_is_a_problem_and_never_a_number():
     report = parse_bytes(html.encode(), name="run.html")
     assert report.cell("table3.new_received.total").value is None
     assert any("run together" in p for p in report.problems)
+
+
+def test_utf8_pages_read_from_their_bytes_as_from_their_text(monkeypatch):
+    """A whole UTF-8 page goes to lexbor as bytes (no re-encoding): every corpus page and a
+    page with a BOM, a damaged byte or GBK bytes reads block for block as from its text."""
+    from pathlib import Path
+
+    from xxgk.parsers import html
+
+    corpus = Path(__file__).resolve().parent.parent / "fixtures" / "corpus"
+    pages = [p.read_bytes() for p in sorted(corpus.glob("*.html"))]
+    body = page(t3_table(), head="<meta charset='utf-8'>")
+    pages += [b"\xef\xbb\xbf" + body.encode(), body.encode().replace(b"<td>", b"<td>\xff", 1),
+              page(t3_table(), head="<meta charset='gbk'>").encode("gbk")]
+    handed = []
+    parser = html.LexborHTMLParser
+
+    def spy(source):
+        handed.append(type(source))
+        return parser(source)
+
+    def blocks(data):
+        document = read(data, name="p.html")
+        return [(b.text, b.cells, b.table) for b in document.blocks], document.meta
+
+    monkeypatch.setattr(html, "LexborHTMLParser", spy)
+    from_bytes = [blocks(data) for data in pages]
+    assert handed[:len(pages) - 3] == [bytes] * (len(pages) - 3)  # the corpus is UTF-8
+    assert handed[-3:] == [str] * 3
+    # The same pages, every one through its text:
+    monkeypatch.setattr(html, "LexborHTMLParser", lambda source: parser(
+        source.decode("utf-8") if isinstance(source, bytes) else source))
+    assert [blocks(data) for data in pages] == from_bytes
