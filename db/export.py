@@ -19,7 +19,7 @@ from typing import IO
 
 from sqlite_utils import Database
 
-from xxgk.db.schema import TABLES
+from xxgk.db.schema import TABLES, WIDE_COLUMNS, WIDE_ORDER
 
 FORMATS = ("csv", "xlsx", "jsonl", "parquet")
 PARQUET_BATCH = 50_000
@@ -48,6 +48,8 @@ def rows(db: Database, table: str, where: str | None = None) -> tuple[list[str],
         known = ", ".join(sorted(TABLES))
         raise ExportError(f"no table or view named {table!r} (try one of: {known})")
     sql = f"SELECT * FROM [{table}]" + (f" WHERE {where}" if where else "")
+    if table in {f"{t}_wide" for t in WIDE_COLUMNS}:  # views in no guaranteed order
+        sql += f" ORDER BY {WIDE_ORDER}"
     try:
         cursor = db.execute(sql)
     except Exception as error:  # sqlite3.OperationalError from a bad --where
