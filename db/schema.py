@@ -472,9 +472,10 @@ def m015_national_search_index_automerge(db: Database) -> None:
 def m016_national_cheaper_cells_check(db: Database) -> None:
     """cells.value's CHECK from typeof(value) IN ('integer', 'real', 'null') to the same
     rule at a fraction of the cost (see CELLS_SQL): 0.3-0.4 ms less a stored report. The
-    rule accepts exactly the rows the old one did, so the table is not rebuilt (at a
-    million reports that rewrites 200 million rows): its SQL is changed in place, as
-    SQLite's ALTER TABLE documentation does for constraints the rows already meet."""
+    table is not rebuilt (at a million reports that rewrites 200 million rows): its SQL is
+    changed in place with writable_schema, the way SQLite's ALTER TABLE documentation
+    changes constraints without a rebuild. Safe because the new rule accepts exactly the
+    rows the old one did: every stored row meets it."""
     sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'cells'"
                      ).fetchone()[0]
     old = "CHECK (typeof(value) IN ('integer', 'real', 'null'))"
