@@ -411,6 +411,30 @@ def _export_original(db, db_path: str, document_id: int, output: str | None) -> 
     click.echo(f"document {document_id} ({name}): {len(data):,} bytes -> {output}", err=True)
 
 
+def _vacuum(db, db_path: str) -> None:
+    """Give the moved bytes' space back to the disk, if the disk can hold the VACUUM: SQLite
+    writes the database once into a temporary file and once more into the WAL."""
+    import shutil
+    import tempfile
+
+    used = db.execute("SELECT (page_count - freelist_count) * page_size FROM"
+                      " pragma_page_count(), pragma_freelist_count(), pragma_page_size()"
+                      ).fetchone()[0]
+    free = min(shutil.disk_usage(Path(db_path).resolve().parent).free,
+               shutil.disk_usage(tempfile.gettempdir()).free)
+    if free < 2 * used:
+        click.echo(f"{db_path}: not made smaller: VACUUM needs about {2 * used / 2**30:.1f} GiB"
+                   f" free and the disk has {free / 2**30:.1f} GiB; the bytes are moved all"
+                   " the same, and the space they left is reused by new rows", err=True)
+        return
+    try:
+        db.execute("VACUUM")
+    except sqlite3.OperationalError as error:
+        raise click.ClickException(
+            f"{db_path}: the bytes are moved, but VACUUM failed ({error}); nothing is lost:"
+            " run xxgk archive --no-vacuum, or again with more free disk") from error
+
+
 @click.command(name="archive")
 @DB_OPTION
 @click.option("--no-vacuum", is_flag=True,
@@ -430,7 +454,7 @@ def archive(db_path: str, no_vacuum: bool) -> None:
     moved = archive_file.move_blobs(db)
     target = archive_file.archive_path(db_path)
     if moved and not no_vacuum:
-        db.execute("VACUUM")
+        _vacuum(db, db_path)
     db.execute("PRAGMA main.wal_checkpoint(TRUNCATE)")
     size = db.execute("SELECT page_count * page_size FROM pragma_page_count(),"
                       " pragma_page_size()").fetchone()[0]
