@@ -229,7 +229,10 @@ SELECT s.similarity, s.section,
        s.report_id, s.other_id, s.method
 FROM similar_reports s
 -- CROSS JOIN: from the pairs, closest first (similar_reports_closest), to their reports,
--- whatever the statistics say; without ANALYZE SQLite walked every current report.
+-- whatever the statistics say; without ANALYZE SQLite walked every current report. The
+-- order is the index's own, ties included: a template copied by thousands of agencies
+-- makes hundreds of thousands of pairs at 1.0, and ordering those by agency name sorted
+-- them all (over Datasette's 1 s at a million reports).
 CROSS JOIN reports r1 ON r1.id = s.report_id
 CROSS JOIN reports r2 ON r2.id = s.other_id
 LEFT JOIN agencies a1 ON a1.id = r1.agency_id
@@ -240,7 +243,7 @@ WHERE r1.is_current = 1 AND r2.is_current = 1
   AND (:year = '' OR CAST(:year AS INTEGER) IN (r1.year, r2.year))
   AND (:agency = '' OR coalesce(a1.name, r1.agency_name) LIKE '%' || :agency || '%'
        OR coalesce(a2.name, r2.agency_name) LIKE '%' || :agency || '%')
-ORDER BY s.similarity DESC, s.section = 'whole' DESC, agency, r1.year
+ORDER BY s.similarity DESC, s.section DESC, s.report_id DESC, s.other_id DESC
 """
 
 _LEVELS = "province 省级, city 市级, county 县级, township 乡镇"
@@ -335,7 +338,7 @@ QUERIES: dict[str, dict] = {
         "sql": SIMILAR_PAIRS,
         "params": ["year", "section", "agency"],
         "about": "正文去掉数字和机关名称后高度相同的报告对（同一机关往年报告只改数字，或其他机关"
-                 "报告只改名称），相似度最高的在前。section 可选 overview、problems、"
+                 "报告只改名称），相似度最高的在前（同分时 whole 全文在前）。section 可选 overview、problems、"
                  "other_matters、whole。 Pairs of reports whose prose repeats one another once "
                  "numbers and agency names are removed, closest first.",
         "table": "similar_reports",

@@ -496,6 +496,14 @@ def m017_national_countable_wide_views(db: Database) -> None:
     create_views(db)  # the wide views without their ORDER BY (see _stored_wide_sql)
 
 
+@migrations()
+def m018_national_pairs_in_index_order(db: Database) -> None:
+    # similar_pairs lists pairs closest first, ties in this index's order (see queries.py)
+    db.execute("DROP INDEX IF EXISTS similar_reports_closest")
+    db.execute("CREATE INDEX similar_reports_closest ON similar_reports"
+               "(similarity, section, report_id, other_id)")
+
+
 def _allow_check_ids(db: Database, check_ids) -> None:
     """Widen the CHECK on checks.check_id: SQLite cannot alter a constraint, so the table is
     rebuilt with its rows, indexes and the views that read it (their SQL as stored)."""

@@ -207,3 +207,16 @@ def test_similar_pairs_query_lists_a_copied_report_under_another_agency(tmp_path
     overview = list(db.query(SIMILAR_PAIRS, {**params, "section": "overview"}))
     assert overview and {r["section"] for r in overview} == {"overview"}
     assert list(db.query(SIMILAR_PAIRS, {**params, "year": "2019"})) == []
+
+
+def test_similar_pairs_come_in_index_order_without_a_sort(tmp_path):
+    """Pairs at 1.0 can number hundreds of thousands (a template copied by thousands of
+    agencies): the canned query must stream them from similar_reports_closest, not sort
+    them (it took over Datasette's 1 s at a million reports)."""
+    from xxgk.db.queries import SIMILAR_PAIRS
+
+    db = store.open_db(tmp_path / "r.db")
+    params = {"section": "", "year": "", "agency": ""}
+    plan = [r[3] for r in db.execute(f"EXPLAIN QUERY PLAN {SIMILAR_PAIRS}", params)]
+    assert not any("TEMP B-TREE" in step for step in plan), plan
+    assert any("similar_reports_closest" in step for step in plan), plan
