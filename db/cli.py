@@ -412,18 +412,10 @@ def _export_original(db, db_path: str, document_id: int, output: str | None) -> 
 
 
 def _vacuum(db, db_path: str) -> None:
-    """Give the moved bytes' space back to the disk, if the disk can hold the VACUUM: SQLite
-    writes the database once into a temporary file and once more into the WAL."""
-    import shutil
-    import tempfile
-
-    used = db.execute("SELECT (page_count - freelist_count) * page_size FROM"
-                      " pragma_page_count(), pragma_freelist_count(), pragma_page_size()"
-                      ).fetchone()[0]
-    free = min(shutil.disk_usage(Path(db_path).resolve().parent).free,
-               shutil.disk_usage(tempfile.gettempdir()).free)
-    if free < 2 * used:
-        click.echo(f"{db_path}: not made smaller: VACUUM needs about {2 * used / 2**30:.1f} GiB"
+    """Give the moved bytes' space back to the disk, if the disk can hold the VACUUM."""
+    needed, free = store.vacuum_room(db.conn, db_path)
+    if free < needed:
+        click.echo(f"{db_path}: not made smaller: VACUUM needs about {needed / 2**30:.1f} GiB"
                    f" free and the disk has {free / 2**30:.1f} GiB; the bytes are moved all"
                    " the same, and the space they left is reused by new rows", err=True)
         return

@@ -76,7 +76,7 @@ def snapshot(source: Path, target: Path, *, with_raw: bool = False,
     try:
         # A WAL source makes a WAL copy; an immutable file must not need -wal/-shm beside it.
         copy.execute("PRAGMA journal_mode=DELETE")
-        _raw_bytes(copy, source, with_raw)
+        _raw_bytes(copy, source, with_raw, snapshot=target)
         _index_narratives(copy)
         # One key across all reports (the cells page filtered by key, a metric in SQL) is a
         # scan of every cell without this: 3 s at 80,000 reports, ~40 s at a million. The
@@ -105,7 +105,7 @@ def _index_narratives(copy: sqlite3.Connection) -> None:
     copy.commit()
 
 
-def _raw_bytes(copy: sqlite3.Connection, source: Path, with_raw: bool) -> None:
+def _raw_bytes(copy: sqlite3.Connection, source: Path, with_raw: bool, *, snapshot: Path) -> None:
     """Empty the snapshot's blobs table, or fill it from the archive file as well."""
     from xxgk.db.archive import archive_path
 
@@ -120,8 +120,19 @@ def _raw_bytes(copy: sqlite3.Connection, source: Path, with_raw: bool) -> None:
             copy.execute("DETACH DATABASE archive")
         return
     if copy.execute("SELECT 1 FROM blobs LIMIT 1").fetchone():
+        # Zeroed as they are freed: a snapshot that cannot be compacted keeps no trace of them.
+        copy.execute("PRAGMA secure_delete = ON")
         copy.execute("DELETE FROM blobs")
         copy.commit()
+        from xxgk.db.store import vacuum_room
+
+        needed, free = vacuum_room(copy, snapshot)
+        if free < needed:
+            click.echo(f"{snapshot}: the raw bytes are left out but their space is not given back:"
+                       f" VACUUM needs about {needed / 2**30:.1f} GiB free and the disk has"
+                       f" {free / 2**30:.1f} GiB (xxgk archive moves the bytes out of the"
+                       " working file, and then no VACUUM is needed)", err=True)
+            return
         copy.execute("VACUUM")
 
 

@@ -201,6 +201,21 @@ def open_db(path: str | Path) -> Database:
     return db
 
 
+def vacuum_room(conn: sqlite3.Connection, path: str | Path) -> tuple[int, int]:
+    """(bytes a VACUUM of `conn`'s main file needs free, bytes free): SQLite writes the
+    database once into a temporary file and once more into its journal or WAL, and at
+    national size that is tens of GB."""
+    import shutil
+    import tempfile
+
+    used = conn.execute("SELECT (page_count - freelist_count) * page_size FROM"
+                        " pragma_page_count(), pragma_freelist_count(), pragma_page_size()"
+                        ).fetchone()[0]
+    free = min(shutil.disk_usage(Path(path).resolve().parent).free,
+               shutil.disk_usage(tempfile.gettempdir()).free)
+    return 2 * used, free
+
+
 def _forget_bucket_statistics(db: Database) -> None:
     """Drop what ANALYZE (run by hand, or by a tool) records of the LSH bucket index: that a
     bucket holds about one report, true on average. With it SQLite sorts a whole bucket to
