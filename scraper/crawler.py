@@ -21,6 +21,7 @@ from xxgk.db.parsepool import ParsePool, parse_job
 from xxgk.parsers import PARSER_VERSION, model
 from xxgk.scraper import health, state
 from xxgk.scraper.adapters import ARTICLE, ATTACHMENT, LIST, PAGE, Adapter, Request, adapter_for
+from xxgk.scraper.frontier import FRONTIER_COLUMNS, FrontierQueue, request_from_row
 from xxgk.scraper.http import Fetcher, Response
 from xxgk.scraper.registry import Portal, Registry
 
@@ -273,11 +274,11 @@ class Crawler:
                 pk="portal_id", alter=True,
             )  # fmt: skip
             compliance.refresh_portal(self.db, portal.id)
-        queue: asyncio.Queue = asyncio.Queue()
+        queue = FrontierQueue(self.db, run_id=self.run_id, portal_id=portal.id)
         unparsed: list = []
         rows = self.db.execute(
-            "SELECT id, url, method, data, kind, title, page_no, depth, parent_document_id, state"
-            " FROM crawl_frontier WHERE run_id = ? AND portal_id = ? ORDER BY id",
+            f"SELECT {FRONTIER_COLUMNS} FROM crawl_frontier WHERE run_id = ? AND portal_id = ?"
+            " ORDER BY id",
             (self.run_id, portal.id),
         ).fetchall()
         if rows:  # resuming: only what is still pending; done work is never fetched again
@@ -289,10 +290,7 @@ class Crawler:
                 if row[9] == state.FETCHED:  # stored, not yet parsed: parse from the stored bytes
                     unparsed.append((row[0], Request(row[1], kind=row[4], title=row[5])))
                 elif row[9] == state.PENDING:
-                    request = Request(row[1], kind=row[4], method=row[2],
-                                      data=tuple(tuple(x) for x in json.loads(row[3] or "[]")),
-                                      title=row[5], page_no=row[6], depth=row[7])
-                    queue.put_nowait((row[0], request, row[8]))
+                    queue.put_nowait(request_from_row(row))
         else:
             with self._write():
                 for request in adapter.start():
@@ -329,12 +327,12 @@ class Crawler:
                 outcome = await self._process(queue, portal, adapter, stats, row_id, request, parent)
                 if request.kind == ATTACHMENT and parent and outcome != "parsing":
                     await self._settle_page(parent)
-                self.reporter.page_done(portal, request, outcome, queued=queue.qsize())
+                self.reporter.page_done(portal, request, outcome, queued=queue.pending)
             except Exception as error:  # noqa: BLE001 - one bad page must not end the portal
                 message = f"{request.url}: {type(error).__name__}: {error}"
                 stats.failures.append(message)
                 self._mark(row_id, state.FAILED, error=message)
-                self.reporter.page_done(portal, request, "error", queued=queue.qsize())
+                self.reporter.page_done(portal, request, "error", queued=queue.pending)
             finally:
                 queue.task_done()
 

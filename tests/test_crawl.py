@@ -359,3 +359,33 @@ def test_a_page_under_a_download_path_is_read_for_file_links_without_hints():
     assert [r.url for r in found] == ["http://127.0.0.1:1/attach/show.jsp?id=5"]
     elsewhere = dataclasses.replace(page, url="http://127.0.0.1:1/col/show.html")
     assert Crawler._attachment_requests(None, portal, elsewhere) == []
+
+
+def test_a_portal_queue_holds_a_bounded_number_of_requests(server, tmp_path, monkeypatch):
+    """A column of tens of thousands of links must not sit in memory: with the queue held to
+    two requests (the rest read back from crawl_frontier as it empties), the crawl stores
+    the same documents, reports and frontier states as with the default bound."""
+    from xxgk.scraper import frontier
+
+    def outcome(db):
+        return (query(db, "SELECT url, version, sha256 FROM documents ORDER BY url"),
+                query(db, "SELECT d.url, r.status, r.cell_count FROM reports r"
+                          " JOIN documents d ON d.id = r.document_id ORDER BY d.url"),
+                query(db, "SELECT key, kind, state FROM crawl_frontier ORDER BY key"))
+
+    wide = tmp_path / "wide.db"
+    assert not run(server, wide, DEMO_PORTALS).failed_portals
+    most = []
+    put = frontier.FrontierQueue.put_nowait
+
+    def counted(queue, item):
+        put(queue, item)
+        most.append(queue.qsize())
+
+    monkeypatch.setattr(frontier, "QUEUE_LIMIT", 2)
+    monkeypatch.setattr(frontier.FrontierQueue, "put_nowait", counted)
+    narrow = tmp_path / "narrow.db"
+    result = run(server, narrow, DEMO_PORTALS)
+    assert not result.failed_portals and result.totals()["new_reports"] == 34
+    assert max(most) <= 2 < len(most)
+    assert outcome(narrow) == outcome(wide)

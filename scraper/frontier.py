@@ -1,0 +1,76 @@
+"""A portal's queue of requests to fetch, bounded in memory: `crawl_frontier` holds them all.
+
+A national column lists tens of thousands of links, and every pending request of a portal
+was also held in memory (about 0.5 KB each: 48 MB for a column of 100,000). The queue keeps at most `limit` of them; a
+request put beyond that stays only in its frontier row (state `pending`, written before it
+is queued), and the queue reads such rows back, oldest first, when it runs low. Frontier
+ids grow with each insert, so the rows beyond the last one read are exactly the spilled ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from xxgk.scraper import state
+from xxgk.scraper.adapters import Request
+
+QUEUE_LIMIT = 256  # requests of one portal held in memory; read back 128 or more at a time
+
+FRONTIER_COLUMNS = ("id, url, method, data, kind, title, page_no, depth, parent_document_id,"
+                    " state")
+
+
+def request_from_row(row) -> tuple[int, Request, int | None]:
+    """(row id, request, parent document id) of a crawl_frontier row (FRONTIER_COLUMNS)."""
+    request = Request(row[1], kind=row[4], method=row[2],
+                      data=tuple(tuple(x) for x in json.loads(row[3] or "[]")),
+                      title=row[5], page_no=row[6], depth=row[7])
+    return row[0], request, row[8]
+
+
+class FrontierQueue(asyncio.Queue):
+    """An asyncio.Queue of (row id, Request, parent) that holds at most `limit` items and
+    reads the rest back from the portal's pending frontier rows. `join()` returns only
+    once those are done too."""
+
+    def __init__(self, db, *, run_id: int, portal_id: str, limit: int | None = None):
+        super().__init__()
+        self.db, self.run_id, self.portal_id = db, run_id, portal_id
+        self.limit = max(2, limit or QUEUE_LIMIT)
+        self._last_id = 0  # the highest row id ever held in memory
+        self._spilled = 0  # items put while full: in the database only
+
+    @property
+    def pending(self) -> int:
+        """Requests waiting, in memory or in the database only."""
+        return self.qsize() + self._spilled
+
+    def put_nowait(self, item) -> None:
+        if self._spilled or self.qsize() >= self.limit:
+            self._spilled += 1  # its frontier row is written: read back when there is room
+            return
+        self._last_id = max(self._last_id, item[0])
+        super().put_nowait(item)
+
+    async def get(self):
+        if self._spilled and self.qsize() <= self.limit // 2:
+            self._refill()
+        return await super().get()
+
+    def task_done(self) -> None:
+        if self._spilled and self.qsize() == 0:
+            self._refill()  # before the count can reach zero: join() must not return early
+        super().task_done()
+
+    def _refill(self) -> None:
+        room = self.limit - self.qsize()
+        rows = self.db.execute(
+            f"SELECT {FRONTIER_COLUMNS} FROM crawl_frontier WHERE run_id = ? AND portal_id = ?"
+            " AND id > ? AND state = ? ORDER BY id LIMIT ?",
+            (self.run_id, self.portal_id, self._last_id, state.PENDING, room)).fetchall()
+        for row in rows:
+            self._last_id = row[0]
+            super().put_nowait(request_from_row(row))
+        # fewer rows than there was room for: none is left in the database only
+        self._spilled = 0 if len(rows) < room else max(0, self._spilled - len(rows))
