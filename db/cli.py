@@ -413,11 +413,10 @@ def _export_original(db, db_path: str, document_id: int, output: str | None) -> 
 
 def _vacuum(db, db_path: str) -> None:
     """Give the moved bytes' space back to the disk, if the disk can hold the VACUUM."""
-    needed, free = store.vacuum_room(db.conn, db_path)
-    if free < needed:
-        click.echo(f"{db_path}: not made smaller: VACUUM needs about {needed / 2**30:.1f} GiB"
-                   f" free and the disk has {free / 2**30:.1f} GiB; the bytes are moved all"
-                   " the same, and the space they left is reused by new rows", err=True)
+    no_room = store.no_room_to_vacuum(db.conn, db_path)
+    if no_room:
+        click.echo(f"{db_path}: not made smaller: {no_room}; the bytes are moved all the same,"
+                   " and the space they left is reused by new rows", err=True)
         return
     try:
         db.execute("VACUUM")

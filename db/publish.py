@@ -124,14 +124,13 @@ def _raw_bytes(copy: sqlite3.Connection, source: Path, with_raw: bool, *, snapsh
         copy.execute("PRAGMA secure_delete = ON")
         copy.execute("DELETE FROM blobs")
         copy.commit()
-        from xxgk.db.store import vacuum_room
+        from xxgk.db.store import no_room_to_vacuum
 
-        needed, free = vacuum_room(copy, snapshot)
-        if free < needed:
+        no_room = no_room_to_vacuum(copy, snapshot)
+        if no_room:
             click.echo(f"{snapshot}: the raw bytes are left out but their space is not given back:"
-                       f" VACUUM needs about {needed / 2**30:.1f} GiB free and the disk has"
-                       f" {free / 2**30:.1f} GiB (xxgk archive moves the bytes out of the"
-                       " working file, and then no VACUUM is needed)", err=True)
+                       f" {no_room} (xxgk archive moves the bytes out of the working file, and"
+                       " then no VACUUM is needed)", err=True)
             return
         copy.execute("VACUUM")
 

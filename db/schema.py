@@ -308,17 +308,25 @@ def m009_national_bytes_apart(db: Database) -> None:
     # cannot drop a constraint; rewriting the table's stored CREATE statement is the
     # documented way for a change that leaves the stored rows as they are, and it is
     # instant where copying a national documents table would not be.
-    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table'"
-                     " AND name = 'documents'").fetchone()[0]
-    new = sql.replace(" REFERENCES blobs(sha256)", "")
-    if new == sql:
+    _rewrite_table_sql(db, "documents", " REFERENCES blobs(sha256)", "")
+
+
+def _rewrite_table_sql(db: Database, table: str, old: str, new: str) -> None:
+    """Replace `old` by `new` in `table`'s stored CREATE statement, rows untouched (nothing
+    to do when the statement has no `old`): SQLite's documented way to change a constraint
+    that every stored row meets, instant where rebuilding a national table is not."""
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                     (table,)).fetchone()[0]
+    if old not in sql:
         return
     version = db.execute("PRAGMA schema_version").fetchone()[0]
     db.execute("PRAGMA writable_schema = ON")
-    db.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'documents'",
-               (new,))
-    db.execute(f"PRAGMA schema_version = {version + 1}")
-    db.execute("PRAGMA writable_schema = OFF")
+    try:
+        db.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?",
+                   (sql.replace(old, new), table))
+        db.execute(f"PRAGMA schema_version = {version + 1}")  # every connection re-reads it
+    finally:
+        db.execute("PRAGMA writable_schema = OFF")
 
 
 @migrations()
@@ -472,23 +480,10 @@ def m015_national_search_index_automerge(db: Database) -> None:
 def m016_national_cheaper_cells_check(db: Database) -> None:
     """cells.value's CHECK from typeof(value) IN ('integer', 'real', 'null') to the same
     rule at a fraction of the cost (see CELLS_SQL): 0.3-0.4 ms less a stored report. The
-    table is not rebuilt (at a million reports that rewrites 200 million rows): its SQL is
-    changed in place with writable_schema, the way SQLite's ALTER TABLE documentation
-    changes constraints without a rebuild. Safe because the new rule accepts exactly the
-    rows the old one did: every stored row meets it."""
-    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'cells'"
-                     ).fetchone()[0]
-    old = "CHECK (typeof(value) IN ('integer', 'real', 'null'))"
-    if old not in sql:
-        return  # made with the new rule
-    version = db.execute("PRAGMA schema_version").fetchone()[0]
-    db.execute("PRAGMA writable_schema = ON")
-    try:
-        db.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'cells'",
-                   (sql.replace(old, CELLS_VALUE_CHECK),))
-        db.execute(f"PRAGMA schema_version = {version + 1}")  # every connection re-reads it
-    finally:
-        db.execute("PRAGMA writable_schema = OFF")
+    table is not rebuilt (at a million reports that rewrites 200 million rows): safe because
+    the new rule accepts exactly the rows the old one did."""
+    _rewrite_table_sql(db, "cells", "CHECK (typeof(value) IN ('integer', 'real', 'null'))",
+                       CELLS_VALUE_CHECK)
 
 
 @migrations()

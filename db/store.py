@@ -201,10 +201,10 @@ def open_db(path: str | Path) -> Database:
     return db
 
 
-def vacuum_room(conn: sqlite3.Connection, path: str | Path) -> tuple[int, int]:
-    """(bytes a VACUUM of `conn`'s main file needs free, bytes free): SQLite writes the
-    database once into a temporary file and once more into its journal or WAL, and at
-    national size that is tens of GB."""
+def no_room_to_vacuum(conn: sqlite3.Connection, path: str | Path) -> str | None:
+    """Why the disk cannot hold a VACUUM of `conn`'s main file at `path`, or None if it
+    can: SQLite writes the database once into a temporary file and once more into its
+    journal or WAL, and at national size that is tens of GB."""
     import shutil
     import tempfile
 
@@ -213,7 +213,10 @@ def vacuum_room(conn: sqlite3.Connection, path: str | Path) -> tuple[int, int]:
                         ).fetchone()[0]
     free = min(shutil.disk_usage(Path(path).resolve().parent).free,
                shutil.disk_usage(tempfile.gettempdir()).free)
-    return 2 * used, free
+    if free >= 2 * used:
+        return None
+    return (f"VACUUM needs about {2 * used / 2**30:.1f} GiB free and the disk has"
+            f" {free / 2**30:.1f} GiB")
 
 
 def _forget_bucket_statistics(db: Database) -> None:

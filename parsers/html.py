@@ -9,6 +9,7 @@ row, never by grid column (header and data rows of real pages span different col
 
 from __future__ import annotations
 
+import codecs
 import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -54,8 +55,8 @@ def read(data: bytes, *, name: str, content_type: str | None = None) -> Document
     text, encoding = decoded.text, decoded.encoding
     # lexbor reads UTF-8: a page that is UTF-8 already, whole, is handed over as it came
     # (a str is encoded back to UTF-8 first, 8% of reading a portal-size page).
-    whole_utf8 = encoding == "utf-8" and not decoded.damage and not data.startswith(_UTF8_BOM)
-    tree = LexborHTMLParser(data if whole_utf8 else text)
+    whole = encoding == "utf-8" and not decoded.damage and not data.startswith(codecs.BOM_UTF8)
+    tree = LexborHTMLParser(data if whole else text)
     document = Document(source_format="html", encoding=encoding, meta=_page_meta(tree))
     if decoded.damage:
         document.problems.append(decoded.problem())
@@ -158,7 +159,6 @@ def _info_in(text: str, meta: dict[str, str]) -> None:
             meta["source"] = match.group(1)
 
 
-_UTF8_BOM = b"\xef\xbb\xbf"
 _PAGE_TAG = re.compile(r"<(?:html|body|p|div|br)\b", re.I)
 _MARKDOWN = re.compile(r"^(?:#{1,6}|>|[-*+])\s+|\*\*")
 

@@ -21,7 +21,7 @@ from xxgk.db.parsepool import ParsePool, parse_job
 from xxgk.parsers import PARSER_VERSION, model
 from xxgk.scraper import health, state
 from xxgk.scraper.adapters import ARTICLE, ATTACHMENT, LIST, PAGE, Adapter, Request, adapter_for
-from xxgk.scraper.frontier import FRONTIER_COLUMNS, FrontierQueue, request_from_row
+from xxgk.scraper.frontier import FRONTIER_COLUMNS, FrontierQueue, form_data, request_from_row
 from xxgk.scraper.http import Fetcher, Response
 from xxgk.scraper.registry import Portal, Registry
 
@@ -699,7 +699,7 @@ class Crawler:
             (portal.id, self.run_id, state.FAILED, ARTICLE, ATTACHMENT,
              state.days_ago(RETRY_FAILED_DAYS))).fetchall()
         return [(Request(url, kind=kind, method=method, title=title, depth=REVALIDATION_DEPTH,
-                         data=tuple(tuple(x) for x in json.loads(data or "[]"))), parent)
+                         data=form_data(data)), parent)
                 for url, kind, method, data, title, parent in rows]
 
     def _attachment_requests(self, portal: Portal, response: Response) -> list[Request]:

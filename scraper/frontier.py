@@ -1,10 +1,11 @@
 """A portal's queue of requests to fetch, bounded in memory: `crawl_frontier` holds them all.
 
 A national column lists tens of thousands of links, and every pending request of a portal
-was also held in memory (about 0.5 KB each: 48 MB for a column of 100,000). The queue keeps at most `limit` of them; a
-request put beyond that stays only in its frontier row (state `pending`, written before it
-is queued), and the queue reads such rows back, oldest first, when it runs low. Frontier
-ids grow with each insert, so the rows beyond the last one read are exactly the spilled ones.
+was also held in memory (about 0.5 KB each: 48 MB for a column of 100,000). The queue
+keeps at most QUEUE_LIMIT of them; a request put beyond that stays only in its frontier
+row (state `pending`, written before it is queued), and the queue reads such rows back,
+oldest first, when it runs low. Frontier ids grow with each insert, so the rows beyond the
+last one read are exactly the spilled ones.
 """
 
 from __future__ import annotations
@@ -21,23 +22,27 @@ FRONTIER_COLUMNS = ("id, url, method, data, kind, title, page_no, depth, parent_
                     " state")
 
 
+def form_data(stored: str | None) -> tuple[tuple[str, str], ...]:
+    """A POST's form fields as crawl_frontier.data stores them (JSON, NULL for none)."""
+    return tuple(tuple(x) for x in json.loads(stored or "[]"))
+
+
 def request_from_row(row) -> tuple[int, Request, int | None]:
     """(row id, request, parent document id) of a crawl_frontier row (FRONTIER_COLUMNS)."""
-    request = Request(row[1], kind=row[4], method=row[2],
-                      data=tuple(tuple(x) for x in json.loads(row[3] or "[]")),
+    request = Request(row[1], kind=row[4], method=row[2], data=form_data(row[3]),
                       title=row[5], page_no=row[6], depth=row[7])
     return row[0], request, row[8]
 
 
 class FrontierQueue(asyncio.Queue):
-    """An asyncio.Queue of (row id, Request, parent) that holds at most `limit` items and
+    """An asyncio.Queue of (row id, Request, parent) that holds at most QUEUE_LIMIT items and
     reads the rest back from the portal's pending frontier rows. `join()` returns only
     once those are done too."""
 
-    def __init__(self, db, *, run_id: int, portal_id: str, limit: int | None = None):
+    def __init__(self, db, *, run_id: int, portal_id: str):
         super().__init__()
         self.db, self.run_id, self.portal_id = db, run_id, portal_id
-        self.limit = max(2, limit or QUEUE_LIMIT)
+        self.limit = max(2, QUEUE_LIMIT)  # read at each crawl: tests narrow it
         self._last_id = 0  # the highest row id ever held in memory
         self._spilled = 0  # items put while full: in the database only
 
