@@ -750,22 +750,24 @@ def update_current(db: Database, agency_id: int | None, year: int | None,
             db.execute(f"UPDATE reports SET is_current = ({eligible}), superseded_by = NULL"
                        " WHERE id = ? AND (agency_id IS NULL OR year IS NULL)", (report_id,))
         return
-    rows = db.execute(
-        f"SELECT r.id, {eligible}, r.is_current, r.superseded_by"
-        " FROM reports r JOIN documents d ON d.id = r.document_id"
-        " WHERE r.agency_id = ? AND r.year = ?"
+    # In SQL, not Python: a group can hold hundreds of reports (one report posted at many
+    # addresses), and each store into it would otherwise fetch and sort the whole group.
+    best = db.execute(
+        f"SELECT r.id FROM reports r JOIN documents d ON d.id = r.document_id"
+        f" WHERE r.agency_id = ? AND r.year = ? AND {eligible}"
         " ORDER BY (r.cell_count > 0) DESC, coalesce(r.published_date, '') DESC,"
-        " d.version DESC, d.id DESC",
+        " d.version DESC, d.id DESC LIMIT 1",
         (agency_id, year),
-    ).fetchall()
-    best = next((rid for rid, ok, _, _ in rows if ok), None)
-    for rid, ok, current, superseded_by in rows:
-        marks = (int(rid == best), best if ok and rid != best else None)
-        # Only the rows that change: a group of hundreds (one report posted at many
-        # addresses) would otherwise be rewritten whole for each report stored into it.
-        if marks != (current, superseded_by):
-            db.execute("UPDATE reports SET is_current = ?, superseded_by = ? WHERE id = ?",
-                       (*marks, rid))
+    ).fetchone()
+    best = best[0] if best else None
+    superseded = f"CASE WHEN {eligible} AND id IS NOT :best THEN :best END"
+    # Only the rows whose marks change are written.
+    db.execute(
+        f"UPDATE reports SET is_current = (id IS :best), superseded_by = {superseded}"
+        " WHERE agency_id = :agency AND year = :year"
+        f" AND (is_current IS NOT (id IS :best) OR superseded_by IS NOT {superseded})",
+        {"best": best, "agency": agency_id, "year": year},
+    )
 
 
 # ------------------------------------------------------------------ parse + store
