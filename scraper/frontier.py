@@ -6,6 +6,11 @@ keeps at most QUEUE_LIMIT of them; a request put beyond that stays only in its f
 row (state `pending`, written before it is queued), and the queue reads such rows back,
 oldest first, when it runs low. Frontier ids grow with each insert, so the rows beyond the
 last one read are exactly the spilled ones.
+
+Attachments go to the front and are never spilled. A report page whose report may be its
+attachment is held in memory, parsed, until that attachment is in (the crawler then keeps
+one report for the page): queued behind the rest of the column, every such page of a
+column of 100,000 links would be held at once. First, they are held for one fetch each.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import asyncio
 import json
 
 from xxgk.scraper import state
-from xxgk.scraper.adapters import Request
+from xxgk.scraper.adapters import ATTACHMENT, Request
 
 QUEUE_LIMIT = 256  # requests of one portal held in memory; read back 128 or more at a time
 
@@ -52,11 +57,20 @@ class FrontierQueue(asyncio.Queue):
         return self.qsize() + self._spilled
 
     def put_nowait(self, item) -> None:
+        if item[1].kind == ATTACHMENT:
+            super().put_nowait(item)  # to the front (_put); ids of the spilled rows unchanged
+            return
         if self._spilled or self.qsize() >= self.limit:
             self._spilled += 1  # its frontier row is written: read back when there is room
             return
         self._last_id = max(self._last_id, item[0])
         super().put_nowait(item)
+
+    def _put(self, item) -> None:
+        if item[1].kind == ATTACHMENT:
+            self._queue.appendleft(item)
+        else:
+            self._queue.append(item)
 
     async def get(self):
         if self._spilled and self.qsize() <= self.limit // 2:
@@ -72,8 +86,8 @@ class FrontierQueue(asyncio.Queue):
         room = self.limit - self.qsize()
         rows = self.db.execute(
             f"SELECT {FRONTIER_COLUMNS} FROM crawl_frontier WHERE run_id = ? AND portal_id = ?"
-            " AND id > ? AND state = ? ORDER BY id LIMIT ?",
-            (self.run_id, self.portal_id, self._last_id, state.PENDING, room)).fetchall()
+            " AND id > ? AND state = ? AND kind != ? ORDER BY id LIMIT ?",  # attachments: never spilled
+            (self.run_id, self.portal_id, self._last_id, state.PENDING, ATTACHMENT, room)).fetchall()
         for row in rows:
             self._last_id = row[0]
             super().put_nowait(request_from_row(row))

@@ -389,3 +389,49 @@ def test_a_portal_queue_holds_a_bounded_number_of_requests(server, tmp_path, mon
     assert not result.failed_portals and result.totals()["new_reports"] == 34
     assert max(most) <= 2 < len(most)
     assert outcome(narrow) == outcome(wide)
+
+
+def test_attachments_are_fetched_before_the_rest_of_the_column(tmp_path):
+    """A stub page is held in memory, parsed, until its attachment is in (the crawler then
+    keeps one report for the page). Queued behind the column's other articles, every stub
+    of a long column would be held at once; fetched next, one is held at a time. With one
+    request in flight, each attachment is the request after its page's."""
+    from pathlib import Path
+
+    from xxgk.scraper.fixture_server import Site
+    from xxgk.scraper.registry import parse_registry
+
+    docx = (Path(__file__).resolve().parent.parent / "fixtures" / "attachments"
+            / "pingtan-2023.docx").read_bytes()
+    site = Site("column", config={"files": {}})
+    items = []
+    for i in range(12):
+        title = f"第{i}部门2023年政府信息公开工作年度报告"
+        items.append(f'<li><a href="./202401/t20240115_{i}.html" title="{title}">{title}</a>'
+                     "<span>2024-01-15</span></li>")
+        site.put(f"/col/202401/P{i:04d}.docx", docx)
+        site.put_text(f"/col/202401/t20240115_{i}.html", (
+            f"<html><head><meta charset='utf-8'><title>{title}</title></head><body><h1>{title}</h1>"
+            f"<div class='TRS_Editor'><p>{title}见附件。</p><p>附件：<a href='./P{i:04d}.docx'>"
+            f"{title}.docx</a></p></div></body></html>"))
+    site.put_text("/col/index.html", "<html><head><meta charset='utf-8'></head><body><ul>"
+                                     + "".join(items) + "</ul></body></html>")
+    with FixtureServer([site]) as server:
+        registry = parse_registry(
+            f'[[portal]]\nid = "column"\nagency = "某县人民政府"\nadapter = "trs_static"\n'
+            f'entry_urls = ["{server.url("column", "/col/index.html")}"]\nstatus = "active"\n'
+            'robots = "ignore"\n[portal.politeness]\nmax_concurrency = 1\n')
+        result = crawl(tmp_path / "r.db", registry, delay=0.0, fetcher_options=FAST)
+        paths = [e.path for e in sorted(server.requests("column"), key=lambda e: e.start)]
+    assert not result.failed_portals and result.totals()["attachments"] == 12
+    for i in range(12):
+        page = paths.index(f"/col/202401/t20240115_{i}.html")
+        assert paths[page + 1] == f"/col/202401/P{i:04d}.docx"
+    stubs = query(tmp_path / "r.db", "SELECT count(*) FROM reports r JOIN documents d"
+                                     " ON d.id = r.document_id WHERE d.url LIKE '%.html'"
+                                     " AND r.status = 'not_a_report'")
+    assert stubs == [(12,)]
+    reports = query(tmp_path / "r.db", "SELECT count(*) FROM reports r JOIN documents d"
+                                       " ON d.id = r.document_id WHERE d.url LIKE '%.docx'"
+                                       " AND r.status = 'ok' AND r.cell_count > 0")
+    assert reports == [(12,)]  # one agency's one report, posted twelve times: one current
