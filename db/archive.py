@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import zlib
 from pathlib import Path
 
+from isal import isal_zlib
 from sqlite_utils import Database
 
 SCHEMA = "archive"
@@ -100,7 +100,7 @@ def read_blob(db: Database, document_id: int) -> bytes:
         found = db.execute(f"SELECT compression, data FROM {table} WHERE sha256 = ?",
                            (sha,)).fetchone()
         if found:
-            data = zlib.decompress(found[1]) if found[0] == "zlib" else found[1]
+            data = isal_zlib.decompress(found[1]) if found[0] == "zlib" else found[1]
             if hashlib.sha256(data).hexdigest() != sha:
                 raise MissingBytes(f"document {document_id}: the stored bytes do not match"
                                    f" its SHA-256 {sha}")

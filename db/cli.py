@@ -156,7 +156,7 @@ def load(inputs: tuple[str, ...], db_path: str, agency: str | None, quiet: bool,
 
 def _read_ahead(files: list[Path], *, ahead: int = 8):
     """(path, store.pack(bytes) or the OSError) in order, read, hashed and compressed by a
-    thread a few files ahead: zlib and hashlib release the GIL, so the writer meanwhile
+    thread a few files ahead: ISA-L and hashlib release the GIL, so the writer meanwhile
     stores (~1 ms a report off the one writer)."""
     def read(path: Path):
         try:
