@@ -13,7 +13,8 @@ worker turns into a failed report "memory limit ..."; a native library that dies
 is failed with "parse worker died ... (memory limit ...?)".
 
 Defaults: workers = CPU cores, 60 s per document, 2048 MB of address space per worker
-(`xxgk crawl/load/reparse --workers --parse-timeout --parse-memory`).
+(`xxgk crawl/load/reparse --workers --parse-timeout --parse-memory`). Workers run at
+niceness +10: the one writer that stores their reports comes first.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ from xxgk.parsers import schema as keys
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds per document
 DEFAULT_MEMORY_MB = 2048  # address space per worker; a worker's baseline is ~40 MB
+# Parsers yield the CPU to the one writer (the crawl's event loop, load's store loop): with
+# as many parsers as cores, an unprioritised writer got ~2/3 of a core while it had work, and
+# everything waits for it. Parsers still take every core the writer leaves idle.
+WORKER_NICENESS = 10
 
 
 def default_workers() -> int:
@@ -45,7 +50,11 @@ def failed_report(name: str, reason: str) -> model.Report:
 
 
 def _limit_memory(memory_mb: int | None) -> None:
-    """Worker initializer: cap the worker's address space (RLIMIT_AS)."""
+    """Worker initializer: cap the worker's address space (RLIMIT_AS), lower its priority."""
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError:  # not allowed here: parse at the writer's priority
+        pass
     # numpy (similarity shingles, db/store.prepare) with OpenBLAS's default thread buffers
     # reserves ~140 MB of address space it never uses here; one thread reserves ~40.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")

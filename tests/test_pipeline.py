@@ -127,6 +127,22 @@ def test_a_timed_out_parse_replaces_its_worker_and_the_next_document_parses():
     assert after.status == "ok" and len(after.cells) > 100
 
 
+def test_parsers_yield_the_cpu_to_the_writer_and_a_replacement_does_too():
+    """Workers run WORKER_NICENESS below the writer's priority (the one writer is the
+    bottleneck when parsers fill every core), a worker started after a timeout as well."""
+    import os
+
+    from xxgk.db.parsepool import WORKER_NICENESS
+
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    want = min(19, mine + WORKER_NICENESS)
+    with ParsePool(1, time_limit=3) as pool:
+        before = pool._pool.schedule(os.getpriority, args=(os.PRIO_PROCESS, 0)).result()
+        assert pool.submit(slow_pdf(), "slow.pdf").result().status == "failed"  # worker killed
+        after = pool._pool.schedule(os.getpriority, args=(os.PRIO_PROCESS, 0)).result()
+    assert before == after == want != mine
+
+
 def test_crawl_records_a_pdf_that_hangs_the_parser_as_timed_out_and_goes_on(server, tmp_path):
     server.sites["hongze"].put(HONGZE_PDF, slow_pdf(), "application/pdf")
     db = tmp_path / "r.db"
