@@ -128,14 +128,27 @@ def _report_weight(node: LexborNode) -> int:
 
 
 def _info_line(tree: LexborHTMLParser, meta: dict[str, str], container: LexborNode) -> None:
-    """The 来源/日期 line: looked for around the container first (it sits just outside
-    the article), the whole body after: a portal page is mostly chrome, and searching all
-    of its text for one line costs more than reading the report."""
+    """The 来源/日期 line: looked for in the container's nearest ancestors and around it
+    first (it sits just outside the article), the whole body after: a portal page is mostly
+    chrome, and searching all of its text for one line costs more than reading the report."""
     body = tree.body
     if body is None:
         return
-    text = body.text(deep=True, separator=" ")
     article = container.text(deep=True, separator=" ").strip()
+    # Its nearest ancestors first, up to the window's reach: their text is the article and a
+    # few lines more, where the whole page's text is mostly chrome (0.3 ms of a 250 KB page).
+    node, seen = container.parent, len(article)
+    while node is not None and node.tag not in ("body", "html"):
+        near = node.text(deep=True, separator=" ")
+        if len(near) > len(article) + 2 * _AROUND:
+            break
+        if len(near) > seen + _NEW_LINE:  # a level that adds only markup adds no line
+            seen = len(near)
+            _info_in(clean(near), meta)
+            if "pubdate" in meta and "source" in meta:
+                return
+        node = node.parent
+    text = body.text(deep=True, separator=" ")
     at = text.find(article[:200]) if article else -1
     if at >= 0:
         _info_in(clean(text[max(0, at - _AROUND):at + len(article) + _AROUND]), meta)
@@ -144,8 +157,9 @@ def _info_line(tree: LexborHTMLParser, meta: dict[str, str], container: LexborNo
     _info_in(clean(text), meta)
 
 
-# Characters of page text before and after the article searched for its info line first.
+# Characters of page text before and after the article searched for its info line next.
 _AROUND = 4000
+_NEW_LINE = 20  # characters an ancestor must add to the text to be searched
 
 
 def _info_in(text: str, meta: dict[str, str]) -> None:
