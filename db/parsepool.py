@@ -49,8 +49,8 @@ def failed_report(name: str, reason: str) -> model.Report:
                         problems=[f"{name}: {reason}"])
 
 
-def _limit_memory(memory_mb: int | None) -> None:
-    """Worker initializer: cap the worker's address space (RLIMIT_AS), lower its priority."""
+def _start_worker(memory_mb: int | None) -> None:
+    """Worker initializer: lower the worker's priority, cap its address space (RLIMIT_AS)."""
     try:
         os.nice(WORKER_NICENESS)
     except OSError:  # not allowed here: parse at the writer's priority
@@ -94,7 +94,7 @@ class ParsePool:
         self.memory_mb = memory_mb
         # forkserver: workers (and their replacements) start from a small clean process,
         # not a fork of a crawler holding sockets, an SQLite connection and threads.
-        self._pool = ProcessPool(max_workers=self.workers, initializer=_limit_memory,
+        self._pool = ProcessPool(max_workers=self.workers, initializer=_start_worker,
                                  initargs=(memory_mb,),
                                  context=multiprocessing.get_context("forkserver"))
 

@@ -15,7 +15,9 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sqlite3
+import tempfile
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -205,9 +207,6 @@ def no_room_to_vacuum(conn: sqlite3.Connection, path: str | Path) -> str | None:
     """Why the disk cannot hold a VACUUM of `conn`'s main file at `path`, or None if it
     can: SQLite writes the database once into a temporary file and once more into its
     journal or WAL, and at national size that is tens of GB."""
-    import shutil
-    import tempfile
-
     used = conn.execute("SELECT (page_count - freelist_count) * page_size FROM"
                         " pragma_page_count(), pragma_freelist_count(), pragma_page_size()"
                         ).fetchone()[0]

@@ -138,7 +138,9 @@ def _info_line(tree: LexborHTMLParser, meta: dict[str, str], container: LexborNo
     # Its nearest ancestors first, up to the window's reach: their text is the article and a
     # few lines more, where the whole page's text is mostly chrome (0.3 ms of a 250 KB page).
     node, seen = container.parent, len(article)
-    while node is not None and node.tag not in ("body", "html"):
+    for _ in range(_ANCESTORS):  # a page nested hundreds deep costs no more than this
+        if node is None or node.tag in ("body", "html"):
+            break
         near = node.text(deep=True, separator=" ")
         if len(near) > len(article) + 2 * _AROUND:
             break
@@ -160,6 +162,7 @@ def _info_line(tree: LexborHTMLParser, meta: dict[str, str], container: LexborNo
 # Characters of page text before and after the article searched for its info line next.
 _AROUND = 4000
 _NEW_LINE = 20  # characters an ancestor must add to the text to be searched
+_ANCESTORS = 16  # levels climbed (the portal pages' line is six up)
 
 
 def _info_in(text: str, meta: dict[str, str]) -> None:

@@ -40,9 +40,9 @@ def request_from_row(row) -> tuple[int, Request, int | None]:
 
 
 class FrontierQueue(asyncio.Queue):
-    """An asyncio.Queue of (row id, Request, parent) that holds at most QUEUE_LIMIT items and
-    reads the rest back from the portal's pending frontier rows. `join()` returns only
-    once those are done too."""
+    """An asyncio.Queue of (row id, Request, parent) that holds at most QUEUE_LIMIT items
+    besides attachments (at the front) and reads the rest back from the portal's pending
+    frontier rows. `join()` returns only once those are done too."""
 
     def __init__(self, db, *, run_id: int, portal_id: str):
         super().__init__()

@@ -8,8 +8,6 @@ import io
 import os
 import re
 
-from isal import isal_zlib
-
 from xxgk.parsers.dispatch import NeedsOCR, ReadError
 from xxgk.parsers.document import Block, Document
 from xxgk.parsers.pdf.borderless import _labels_over_pages, _prose
@@ -18,7 +16,7 @@ from xxgk.parsers.pdf.model import PageData, Part, Placed
 from xxgk.parsers.pdf.pages import _drop_running_lines, _stitch
 from xxgk.parsers.pdf.pdfium_engine import _PDFIUM_LOCK, _open_pdfium
 from xxgk.parsers.pdf.plumber_engine import _open_pdfplumber, _plumber_page
-from xxgk.parsers.pdf.repair import Truncated, is_truncated, repair
+from xxgk.parsers.pdf.repair import Truncated, inflated, is_truncated, repair
 from xxgk.parsers.pdf.ruled import _UNMAPPED, _part, _rules_missing
 from xxgk.parsers.pdf.rulings import _grids
 
@@ -123,14 +121,7 @@ def _broken_streams(data: bytes) -> int:
     broken = 0
     for match in _FLATE_STREAM.finditer(data):
         end = data.find(b"endstream", match.end())
-        # ISA-L's inflate: the same checks as zlib's (deflate blocks, Adler-32), 2.5x faster;
-        # inflating every stream was a tenth of reading a 5-page report
-        inflater = isal_zlib.decompressobj()
-        try:
-            inflater.decompress(data[match.end(): end if end >= 0 else len(data)])
-            broken += not inflater.eof
-        except isal_zlib.error:
-            broken += 1
+        broken += inflated(data[match.end(): end if end >= 0 else len(data)]) is None
     return broken
 
 

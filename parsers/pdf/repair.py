@@ -14,8 +14,9 @@ stream (PDF 1.5, as Word writes) count as arrived when the whole stream did.
 from __future__ import annotations
 
 import re
-import zlib
 from dataclasses import dataclass
+
+from isal import isal_zlib
 
 _OBJECT = re.compile(rb"(?<![\d])(\d{1,10})\s+(\d{1,5})\s+obj\b")
 _REF = re.compile(rb"(\d{1,10})\s+\d{1,5}\s+R\b")
@@ -90,6 +91,18 @@ def _complete_objects(data: bytes) -> dict[int, tuple[int, int, int, bytes]]:
     return objects
 
 
+def inflated(raw: bytes) -> bytes | None:
+    """A /FlateDecode stream's bytes, or None when it does not decompress to its end (a cut
+    or damaged stream). ISA-L's inflate: zlib's checks (deflate blocks, Adler-32), 2.5x
+    faster; inflating every stream of a file was a tenth of reading a 5-page report."""
+    inflater = isal_zlib.decompressobj()
+    try:
+        out = inflater.decompress(raw)
+    except isal_zlib.error:
+        return None
+    return out if inflater.eof else None
+
+
 def _packed_objects(head: bytes, stream: bytes) -> list[tuple[int, bytes]]:
     """The objects of a whole object stream (PDF 1.5 /ObjStm): numbers and texts."""
     first = re.search(rb"/First\s+(\d+)", head)
@@ -99,12 +112,8 @@ def _packed_objects(head: bytes, stream: bytes) -> list[tuple[int, bytes]]:
     raw = stream[begin.end():].rstrip(b"\r\n")
     raw = raw[: raw.rfind(b"endstream")] if b"endstream" in raw else raw
     if b"/FlateDecode" in head:
-        inflater = zlib.decompressobj()
-        try:
-            raw = inflater.decompress(raw)
-        except zlib.error:
-            return []
-        if not inflater.eof:
+        raw = inflated(raw)
+        if raw is None:
             return []
     elif b"/Filter" in head:
         return []  # other filters: not looked into
