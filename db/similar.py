@@ -294,7 +294,7 @@ def index_report(db, report_id: int, *, fresh: bool = False,
                             " VALUES (?, ?)", [(b, report_id) for b in ids])
     _remember(others, report_id, grams)  # the next copies of it will have it as a candidate
     db.conn.executemany(
-        "INSERT OR REPLACE INTO similar_reports (report_id, other_id, section, similarity,"
+        "INSERT OR IGNORE INTO similar_reports (report_id, other_id, section, similarity,"
         " estimate, method, computed_at) VALUES (?, ?, ?, ?, ?, ?, ?)", pairs)
     return len(pairs)
 
