@@ -3,13 +3,45 @@ text and path objects, positions as the page is displayed (/Rotate applied)."""
 
 from __future__ import annotations
 
+import functools
 import threading
+from types import SimpleNamespace
 
 from xxgk.parsers.pdf.lines import _skewed
 from xxgk.parsers.pdf.model import THIN, PageData, Seg
 from xxgk.parsers.pdf.rulings import _add_line, _join
 
 _PDFIUM_LOCK = threading.Lock()
+
+# The functions called once a character, path object or path segment (see _calls).
+_PER_ITEM = (
+    "FPDFText_IsGenerated", "FPDFText_HasUnicodeMapError", "FPDFText_GetMatrix",
+    "FPDFText_GetFontSize", "FPDFText_GetLooseCharBox", "FPDFText_GetUnicode",
+    "FPDFPage_CountObjects", "FPDFPage_GetObject", "FPDFFormObj_CountObjects",
+    "FPDFFormObj_GetObject", "FPDFPageObj_GetType", "FPDFPageObj_GetMatrix",
+    "FPDFPath_GetDrawMode", "FPDFPageObj_GetStrokeColor", "FPDFPageObj_GetFillColor",
+    "FPDFPath_CountSegments", "FPDFPath_GetPathSegment", "FPDFPathSegment_GetPoint",
+    "FPDFPathSegment_GetType", "FPDFPathSegment_GetClose",
+)
+
+
+@functools.cache
+def _calls() -> SimpleNamespace:
+    """pdfium's per-item functions without ctypes' argument conversion (argtypes): a call
+    costs ~0.2 us instead of ~0.6-1.1, and a 5-page report makes ~15,000 of them. Safe only
+    as called here: every pointer passed is a ctypes object (a handle these functions
+    returned, typed by their restype, or a byref), every integer a small index."""
+    import ctypes
+
+    import pypdfium2.raw as raw
+
+    def bare(name: str):
+        typed = getattr(raw, name)
+        fast = type(typed)(ctypes.cast(typed, ctypes.c_void_p).value)
+        fast.restype = typed.restype  # argtypes stay None: arguments passed as they are
+        return fast
+
+    return SimpleNamespace(**{name.removeprefix("FPDF"): bare(name) for name in _PER_ITEM})
 
 
 def _open_pdfium(data: bytes):
@@ -69,9 +101,10 @@ def _textpage_chars(textpage, display, upright: float | None) -> list[dict]:
 
     import pypdfium2.raw as raw
 
-    generated, map_error = raw.FPDFText_IsGenerated, raw.FPDFText_HasUnicodeMapError
-    get_matrix, font_size = raw.FPDFText_GetMatrix, raw.FPDFText_GetFontSize
-    loose_box = raw.FPDFText_GetLooseCharBox
+    pdfium = _calls()
+    generated, map_error = pdfium.Text_IsGenerated, pdfium.Text_HasUnicodeMapError
+    get_matrix, font_size = pdfium.Text_GetMatrix, pdfium.Text_GetFontSize
+    loose_box = pdfium.Text_GetLooseCharBox
     matrix, box = raw.FS_MATRIX(), raw.FS_RECTF()
     matrix_ref, box_ref = ctypes.byref(matrix), ctypes.byref(box)
     chars = []
@@ -117,7 +150,8 @@ def _codes(textpage) -> list[int]:
     written = raw.FPDFText_GetText(textpage, 0, count, buffer)
     units = buffer[:count]
     if written - 1 != count or any(0xD800 <= unit <= 0xDFFF for unit in units):
-        return [raw.FPDFText_GetUnicode(textpage, i) for i in range(count)]
+        unicode = _calls().Text_GetUnicode
+        return [unicode(textpage, i) for i in range(count)]
     return units
 
 
@@ -141,13 +175,14 @@ def _pdfium_paths(page, display) -> tuple[list[Seg], list[Seg], bool]:
     Text objects, most of a page's objects, are passed over before any other call."""
     import pypdfium2.raw as raw
 
+    pdfium = _calls()
     hs: list[Seg] = []
     vs: list[Seg] = []
     area = (page.get_width() * page.get_height()) or 1.0
     scanned = False
-    get_type, text_kind = raw.FPDFPageObj_GetType, raw.FPDF_PAGEOBJ_TEXT
+    get_type, text_kind = pdfium.PageObj_GetType, raw.FPDF_PAGEOBJ_TEXT
     handle = page.raw
-    stack = [(raw.FPDFPage_GetObject, handle, raw.FPDFPage_CountObjects(handle), _IDENTITY)]
+    stack = [(pdfium.Page_GetObject, handle, pdfium.Page_CountObjects(handle), _IDENTITY)]
     while stack:
         get, container, count, parent = stack.pop()
         for index in range(count):
@@ -157,7 +192,7 @@ def _pdfium_paths(page, display) -> tuple[list[Seg], list[Seg], bool]:
                 continue
             matrix = _compose(_object_matrix(obj), parent)
             if kind == raw.FPDF_PAGEOBJ_FORM:
-                stack.append((raw.FPDFFormObj_GetObject, obj, raw.FPDFFormObj_CountObjects(obj),
+                stack.append((pdfium.FormObj_GetObject, obj, pdfium.FormObj_CountObjects(obj),
                               matrix))
             elif kind == raw.FPDF_PAGEOBJ_PATH:
                 _pdfium_path(obj, matrix, display, hs, vs)
@@ -177,7 +212,7 @@ def _object_matrix(obj) -> tuple[float, ...]:
     import pypdfium2.raw as raw
 
     m = raw.FS_MATRIX()
-    if not raw.FPDFPageObj_GetMatrix(obj, ctypes.byref(m)):
+    if not _calls().PageObj_GetMatrix(obj, ctypes.byref(m)):
         return _IDENTITY
     return (m.a, m.b, m.c, m.d, m.e, m.f)
 
@@ -199,12 +234,11 @@ def _pdfium_path(obj, matrix, display, hs: list, vs: list) -> None:
     (a border drawn as a filled rectangle) as one ruling; anything else is shading."""
     import ctypes
 
-    import pypdfium2.raw as raw
-
+    pdfium = _calls()
     fill, stroke = ctypes.c_int(), ctypes.c_int()
-    raw.FPDFPath_GetDrawMode(obj, ctypes.byref(fill), ctypes.byref(stroke))
-    stroked = bool(stroke.value) and not _pdfium_white(raw.FPDFPageObj_GetStrokeColor, obj)
-    filled = fill.value != 0 and not _pdfium_white(raw.FPDFPageObj_GetFillColor, obj)
+    pdfium.Path_GetDrawMode(obj, ctypes.byref(fill), ctypes.byref(stroke))
+    stroked = bool(stroke.value) and not _pdfium_white(pdfium.PageObj_GetStrokeColor, obj)
+    filled = fill.value != 0 and not _pdfium_white(pdfium.PageObj_GetFillColor, obj)
     if not (stroked or filled):
         return
     for points, pieces in _subpaths(obj, matrix, display):
@@ -225,13 +259,14 @@ def _subpaths(obj, matrix, display):
 
     x, y = ctypes.c_float(), ctypes.c_float()
     x_ref, y_ref = ctypes.byref(x), ctypes.byref(y)
-    get_segment, get_point = raw.FPDFPath_GetPathSegment, raw.FPDFPathSegment_GetPoint
-    get_kind, get_close = raw.FPDFPathSegment_GetType, raw.FPDFPathSegment_GetClose
+    pdfium = _calls()
+    get_segment, get_point = pdfium.Path_GetPathSegment, pdfium.PathSegment_GetPoint
+    get_kind, get_close = pdfium.PathSegment_GetType, pdfium.PathSegment_GetClose
     move, line = raw.FPDF_SEGMENT_MOVETO, raw.FPDF_SEGMENT_LINETO
     a, b, c, d, e, f = matrix
     points: list[tuple[float, float]] = []
     pieces: list = []
-    for k in range(raw.FPDFPath_CountSegments(obj)):
+    for k in range(pdfium.Path_CountSegments(obj)):
         segment = get_segment(obj, k)
         get_point(segment, x_ref, y_ref)
         point = display(a * x.value + c * y.value + e, b * x.value + d * y.value + f)
