@@ -137,16 +137,17 @@ def _info_line(tree: LexborHTMLParser, meta: dict[str, str], container: LexborNo
     article = container.text(deep=True, separator=" ").strip()
     # Its nearest ancestors first, up to the window's reach: their text is the article and a
     # few lines more, where the whole page's text is mostly chrome (0.3 ms of a 250 KB page).
-    node, seen = container.parent, len(article)
+    node, searched = container.parent, None
     for _ in range(_ANCESTORS):  # a page nested hundreds deep costs no more than this
         if node is None or node.tag in ("body", "html"):
             break
         near = node.text(deep=True, separator=" ")
         if len(near) > len(article) + 2 * _AROUND:
             break
-        if len(near) > seen + _NEW_LINE:  # a level that adds only markup adds no line
-            seen = len(near)
-            _info_in(clean(near), meta)
+        # a level that adds only markup adds no line
+        if len(near) > (len(article) if searched is None else len(searched)) + _NEW_LINE:
+            _info_in(clean(_added(near, searched)), meta)
+            searched = near
             if "pubdate" in meta and "source" in meta:
                 return
         node = node.parent
@@ -163,6 +164,15 @@ def _info_line(tree: LexborHTMLParser, meta: dict[str, str], container: LexborNo
 _AROUND = 4000
 _NEW_LINE = 20  # characters an ancestor must add to the text to be searched
 _ANCESTORS = 16  # levels climbed (the portal pages' line is six up)
+
+
+def _added(near: str, searched: str | None) -> str:
+    """The text an ancestor adds around the last one searched (its text is a stretch of
+    the ancestor's): searching only that keeps each level's cost to its own lines."""
+    at = -1 if searched is None else near.find(searched)
+    if at < 0:
+        return near
+    return near[:at] + " " + near[at + len(searched):]
 
 
 def _info_in(text: str, meta: dict[str, str]) -> None:
