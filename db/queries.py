@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from html import escape
 
-from xxgk.db import compliance
+from xxgk.db import compliance, schema
 
 # The numeric columns of report_overview a ranking may use (a canonical cell key such as
 # table2.admin_licensing.decisions works too).
@@ -81,6 +81,34 @@ _METRIC_CASE = "CASE :metric\n" + "".join(
     f"    WHEN '{m}' THEN {m}\n" for m in OVERVIEW_METRICS
 ) + "  END"
 
+def _wide_lookup(table: str, columns: list[str]) -> str:
+    """The key's value in `table`'s wide rows (one narrow row per printed row), for a
+    column of them."""
+    pick = "".join(f" WHEN '{c}' THEN w.{c}" for c in columns)
+    return (f"WHEN k.table_key = '{table}' AND k.column_key IN"
+            f" ({', '.join(repr(c) for c in columns)})\n"
+            f"      THEN (SELECT CASE k.column_key{pick} END\n"
+            f"            FROM {table}_wide_rows w"
+            f" WHERE w.report_id = o.report_id AND w.row_key = k.row_key)")
+
+
+# A table 2-4 key's value comes from its wide rows: a year of county reports is ~60,000
+# lookups, in cells ~8 KB of a report's 200 cells each, in the wide rows a few hundred
+# bytes (at a million reports the cells lookups read ~500 MB, over Datasette's second when
+# not cached). Any other key (table 1, a key of no wide column) from cells.
+_CELL_VALUE = ("CASE\n" + "".join(
+    f"    {_wide_lookup(table, [c for c, _ in columns])}\n"
+    for table, columns in schema.WIDE_COLUMNS.items())
+    + "    ELSE (SELECT value FROM cells c WHERE c.report_id = o.report_id AND c.key = :metric)"
+    "\n  END")
+# The key's parts as cells' generated columns split them (table.row.column).
+_METRIC_KEY = """metric_key AS (
+  SELECT substr(:metric, 1, instr(:metric, '.') - 1) AS table_key,
+         substr(rest, 1, instr(rest, '.') - 1) AS row_key,
+         substr(rest, instr(rest, '.') + 1) AS column_key
+  FROM (SELECT substr(:metric, instr(:metric, '.') + 1) AS rest)
+)"""
+
 # {metric_labels} is filled in from TABLES by canned_queries().
 # The value is computed once per report (MATERIALIZED: referenced three times, the CASE
 # and its cell lookup ran three times a row), the first RANKED_ROWS by value kept with a
@@ -98,12 +126,11 @@ WITH chosen AS MATERIALIZED (
     AND {_REGION}
   ORDER BY o.report_id  -- a cell key is then looked up in cells' own order: few pages read
 ),
+{_METRIC_KEY},
 ranked AS MATERIALIZED (
   SELECT report_id, agency, agency_level, province, city, county, year,
-         coalesce(metric_value, (SELECT value FROM cells c
-                                 WHERE c.report_id = o.report_id AND c.key = :metric))
-           AS value
-  FROM chosen o
+         coalesce(metric_value, {_CELL_VALUE}) AS value
+  FROM chosen o, metric_key k
 ),
 top AS (
   SELECT * FROM ranked WHERE value IS NOT NULL ORDER BY value DESC LIMIT {RANKED_ROWS}

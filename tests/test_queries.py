@@ -123,6 +123,31 @@ def test_metric_ranking_of_an_overview_column_and_of_a_cell_key(datasette):
         ("淮安市洪泽区人民政府", expected("hongze-2023", key))]
 
 
+def test_metric_ranking_of_every_key_gives_each_reports_cell(tmp_path):
+    """A key of tables 2-4 is ranked from the wide rows, any other key (one of no wide
+    column, here made up) from cells: for every key and year, each ranked report's value
+    is its cell's, and every report of the year with a printed value is ranked."""
+    path = query_fixture_db(tmp_path / "ranking.db")
+    conn = sqlite3.connect(path)
+    with conn:
+        conn.execute("INSERT INTO cells (report_id, key, value, raw) SELECT report_id,"
+                     " 'table2.admin_licensing.made_up', 7, '7' FROM overview_rows LIMIT 1")
+    sql = queries.canned_queries()["metric_ranking"]["sql"]
+    printed = conn.execute(
+        "SELECT c.key, o.year, c.report_id, c.value FROM cells c"
+        " JOIN overview_rows o ON o.report_id = c.report_id WHERE c.value IS NOT NULL").fetchall()
+    expected_values: dict = {}
+    for key, year, report_id, value in printed:
+        expected_values.setdefault((key, year), {})[report_id] = value
+    assert {key.split(".")[0] for key, _ in expected_values} == {"table2", "table3", "table4"}
+    assert any(key.endswith(".made_up") for key, _ in expected_values)
+    for (key, year), values in expected_values.items():
+        ranked = conn.execute(sql, {"metric": key, "year": str(year), "level": "",
+                                    "region": ""}).fetchall()
+        assert {row[-1]: row[-2] for row in ranked} == values, (key, year)
+    conn.close()
+
+
 def test_failing_checks_with_their_detail(datasette):
     rows = run(datasette, "failing_checks")
     found = {(r["agency"], r["year"], r["check_id"], r["scope"], r["fault"]) for r in rows}
