@@ -116,3 +116,25 @@ def test_reparse_and_check(tmp_path):
 def test_every_command_documents_an_example():
     for command in (db_cli.load, db_cli.reparse, db_cli.check, db_cli.export):
         assert "Example:" in command.help and "xxgk " in command.help
+
+
+def test_a_command_imports_its_own_module_only(tmp_path):
+    """`xxgk load` starts without importing Datasette, the crawler or httpx; `--help`
+    still lists every command."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom xxgk.scraper.cli import main\n"
+            "try:\n    main(['load', '--db', sys.argv[1], '-q', sys.argv[2]])\n"
+            "except SystemExit:\n    pass\n"
+            "print(' '.join(m for m in ('datasette', 'httpx', 'xxgk.scraper.crawler',"
+            " 'xxgk.db.cli') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "r.db"),
+                           str(CORPUS / "xihe-minzheng-2020.txt")],
+                          capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1].split() == ["xxgk.db.cli"], done.stdout + done.stderr
+    assert count(tmp_path / "r.db", "reports") == 1
+    listed = run("--help").output
+    for name in ("parse", "load", "reparse", "check", "export", "archive", "publish", "serve",
+                 "crawl", "demo", "portals"):
+        assert f"\n  {name} " in listed, name
