@@ -133,7 +133,10 @@ ranked AS MATERIALIZED (
   FROM chosen o, metric_key k
 ),
 top AS (
-  SELECT * FROM ranked WHERE value IS NOT NULL ORDER BY value DESC LIMIT {RANKED_ROWS}
+  -- report_id breaks ties: which of the reports tied at the cut are shown is then the
+  -- same whatever plan SQLite chooses
+  SELECT * FROM ranked WHERE value IS NOT NULL ORDER BY value DESC, report_id
+  LIMIT {RANKED_ROWS}
 )
 SELECT rank() OVER (ORDER BY value DESC) AS rank, agency, agency_level, province, city, county,
        year, :metric AS metric,
@@ -141,7 +144,7 @@ SELECT rank() OVER (ORDER BY value DESC) AS rank, agency, agency_level, province
          AS metric_label,
        value, report_id
 FROM top
-ORDER BY rank, agency
+ORDER BY rank, agency, report_id
 """
 
 # Walks the current reports in (year DESC, agency) order by index and looks up each one's
