@@ -101,12 +101,11 @@ _CELL_VALUE = ("CASE\n" + "".join(
     for table, columns in schema.WIDE_COLUMNS.items())
     + "    ELSE (SELECT value FROM cells c WHERE c.report_id = o.report_id AND c.key = :metric)"
     "\n  END")
-# The key's parts as cells' generated columns split them (table.row.column).
+# The key's parts as the key registry (cell_keys, filled at every store) has them; one row
+# of NULLs for an overview column or an unregistered key, which then come from cells.
 _METRIC_KEY = """metric_key AS (
-  SELECT substr(:metric, 1, instr(:metric, '.') - 1) AS table_key,
-         substr(rest, 1, instr(rest, '.') - 1) AS row_key,
-         substr(rest, instr(rest, '.') + 1) AS column_key
-  FROM (SELECT substr(:metric, instr(:metric, '.') + 1) AS rest)
+  SELECT r.table_key, r.row_key, r.column_key
+  FROM (SELECT :metric AS key) m LEFT JOIN cell_keys r ON r.key = m.key
 )"""
 
 # {metric_labels} is filled in from TABLES by canned_queries().
