@@ -6,6 +6,7 @@ Registered on the `xxgk` group by scraper/cli.py.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import glob
 import json
 import sqlite3
@@ -52,6 +53,17 @@ def pool_options(command):
 
 def _pool(workers, parse_timeout, parse_memory) -> parsepool.ParsePool:
     return parsepool.ParsePool(workers, time_limit=parse_timeout, memory_mb=parse_memory)
+
+
+@contextlib.contextmanager
+def _stops_if_the_pool_breaks(command: str):
+    """A pool that cannot go on ends the command with one line; what is stored so far is
+    committed (the batch), and the rest is parsed when the same command runs again."""
+    try:
+        yield
+    except parsepool.PoolBroken as error:
+        raise click.ClickException(f"stopped: {error}; what was stored so far is kept, and "
+                                   f"`xxgk {command}` run again goes on") from None
 
 
 def _open(db_path: str, *, must_exist: bool):
@@ -135,7 +147,8 @@ def load(inputs: tuple[str, ...], db_path: str, agency: str | None, quiet: bool,
                 continue
             yield (path, before, document_id, report_id), None if report_id else data, str(path)
 
-    with _pool(workers, parse_timeout, parse_memory) as pool, store.Batch(db) as batch:
+    with _pool(workers, parse_timeout, parse_memory) as pool, store.Batch(db) as batch, \
+            _stops_if_the_pool_breaks("load"):
         for (path, before, document_id, report_id), report in parsepool.parse_all(pool, stored()):
             batch.tick()
             try:
@@ -237,7 +250,8 @@ def reparse(db_path: str, outdated_only: bool, all_documents: bool, quiet: bool,
                 click.echo(f"xxgk reparse: {error}", err=True)
                 tally["bytes missing"] += 1
 
-    with _pool(workers, parse_timeout, parse_memory) as pool, store.Batch(db) as batch:
+    with _pool(workers, parse_timeout, parse_memory) as pool, store.Batch(db) as batch, \
+            _stops_if_the_pool_breaks("reparse"):
         for document_id, report in parsepool.parse_all(pool, jobs()):
             batch.tick()
             try:

@@ -12,6 +12,13 @@ worker turns into a failed report "memory limit ..."; a native library that dies
 (abort, segfault on a failed malloc) ends its worker, which the pool replaces, and the report
 is failed with "parse worker died ... (memory limit ...?)".
 
+A worker that dies while pebble knows of no task it runs (killed while idle, e.g. by the
+kernel's OOM killer, or before its task's acknowledgement arrived) breaks the whole pebble
+pool and aborts every document in flight. That is no document's fault: the pool is replaced
+and those documents are parsed again. Only a pool that breaks MAX_RESTARTS times in a
+row, with no document parsed between, gives up: `PoolBroken`, and the caller stops with the
+documents left stored and unparsed for the next run.
+
 Defaults: workers = CPU cores, 60 s per document, 2048 MB of address space per worker
 (`xxgk crawl/load/reparse --workers --parse-timeout --parse-memory`). Workers run at
 niceness +10: the one writer that stores their reports comes first.
@@ -23,8 +30,10 @@ import concurrent.futures
 import multiprocessing
 import os
 import resource
+import threading
 from collections import deque
 from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 
 from pebble import ProcessExpired, ProcessPool
 
@@ -37,6 +46,16 @@ DEFAULT_MEMORY_MB = 2048  # address space per worker; a worker's baseline is ~40
 # as many parsers as cores, an unprioritised writer got ~2/3 of a core while it had work, and
 # everything waits for it. Parsers still take every core the writer leaves idle.
 WORKER_NICENESS = 10
+MAX_RESTARTS = 3  # pool replacements in a row with no document parsed: something else is wrong
+# A document in flight when the pool broke is parsed again; one in flight at more breaks than
+# MAX_RESTARTS, with documents parsed between them, is failed (it may be what kills workers).
+# As many as MAX_RESTARTS, so that where no worker can start the pool gives up first, and no
+# document is failed for it.
+RETRIES_AFTER_BREAK = MAX_RESTARTS
+
+
+class PoolBroken(RuntimeError):
+    """The parse pool kept breaking (e.g. workers that cannot start); parsing cannot go on."""
 
 
 def default_workers() -> int:
@@ -84,6 +103,14 @@ def parse_job(data: bytes, name: str, memory_mb: int | None) -> model.Report:
     return report
 
 
+class _Job:
+    """One submitted document: what to parse again if its pool breaks."""
+    __slots__ = ("outer", "data", "name", "attempt", "pool")
+
+    def __init__(self, outer: Future, data: bytes, name: str):
+        self.outer, self.data, self.name, self.attempt, self.pool = outer, data, name, 0, None
+
+
 class ParsePool:
     """A pool of parser processes; `submit` returns a Future of a `model.Report`."""
 
@@ -92,11 +119,26 @@ class ParsePool:
         self.workers = workers or default_workers()
         self.time_limit = time_limit
         self.memory_mb = memory_mb
+        self.restarts = 0  # pools replaced after breaking, over this pool's life
+        self._in_a_row = 0
+        self._lock = threading.RLock()  # a done callback may run inside schedule()
+        self._jobs: set[_Job] = set()  # submitted, not settled
+        self._broken: list[ProcessPool] = []  # replaced; stopped and joined by the caller
+        self._gave_up: PoolBroken | None = None
+        self._closed = threading.Event()
+        self._pool = self._new_pool()
+        # pebble can break with tasks in its queue that it never aborts: they would wait
+        # forever, so a watchdog looks for a broken pool too, not only the aborted tasks
+        self._watchdog = threading.Thread(target=self._watch, name="parse-pool-watchdog",
+                                          daemon=True)
+        self._watchdog.start()
+
+    def _new_pool(self) -> ProcessPool:
         # forkserver: workers (and their replacements) start from a small clean process,
         # not a fork of a crawler holding sockets, an SQLite connection and threads.
-        self._pool = ProcessPool(max_workers=self.workers, initializer=_start_worker,
-                                 initargs=(memory_mb,),
-                                 context=multiprocessing.get_context("forkserver"))
+        return ProcessPool(max_workers=self.workers, initializer=_start_worker,
+                           initargs=(self.memory_mb,),
+                           context=multiprocessing.get_context("forkserver"))
 
     def __enter__(self) -> ParsePool:
         return self
@@ -105,17 +147,93 @@ class ParsePool:
         self.close()
 
     def close(self) -> None:
+        self._closed.set()
+        self._watchdog.join()
         self._pool.stop()
         self._pool.join()
+        self._join_broken()
 
     def submit(self, data: bytes, name: str) -> Future:
         """Parse `data` in a worker; the future's result is always a Report (a timeout, a
-        memory failure or a dead worker become a failed one with the reason)."""
-        inner = self._pool.schedule(parse_job, args=(data, name, self.memory_mb),
-                                    timeout=self.time_limit)
-        outer: Future = Future()
-        inner.add_done_callback(lambda done: outer.set_result(self._outcome(done, name)))
-        return outer
+        memory failure or a dead worker become a failed one with the reason), or
+        `PoolBroken` when the pool itself cannot go on."""
+        self._join_broken()
+        job = _Job(Future(), data, name)
+        with self._lock:
+            if self._gave_up:
+                job.outer.set_exception(self._gave_up)
+                return job.outer
+            self._jobs.add(job)
+            self._schedule(job)
+        return job.outer
+
+    def _schedule(self, job: _Job) -> None:
+        """With the lock held: hand the job to the current pool."""
+        job.attempt += 1
+        job.pool = pool = self._pool
+        try:
+            inner = pool.schedule(parse_job, args=(job.data, job.name, self.memory_mb),
+                                  timeout=self.time_limit)
+        except RuntimeError:  # broke before this document reached it
+            self._recover(pool)
+            return
+        inner.add_done_callback(lambda done: self._settle(job, pool, done))
+
+    def _settle(self, job: _Job, pool: ProcessPool, done: Future) -> None:
+        """A task ended (in one of pebble's threads)."""
+        error = None if done.cancelled() else done.exception()
+        with self._lock:
+            if job.pool is not pool or job not in self._jobs:
+                return  # moved to a fresh pool already
+            if isinstance(error, BrokenProcessPool) and not self._closed.is_set():
+                self._recover(pool)
+                return
+            self._jobs.discard(job)
+            self._in_a_row = 0
+        job.outer.set_result(self._outcome(done, job.name))
+
+    def _recover(self, broken: ProcessPool) -> None:
+        """With the lock held: put a fresh pool in place of `broken` and move its unsettled
+        jobs there; after MAX_RESTARTS in a row with nothing parsed, give up (`PoolBroken`)."""
+        if self._pool is not broken or self._gave_up:
+            return
+        if self._in_a_row >= MAX_RESTARTS:
+            self._gave_up = PoolBroken(
+                f"the parse pool broke {self._in_a_row + 1} times in a row with no document"
+                f" parsed (its workers die: is --parse-memory {self.memory_mb} MB too little to"
+                f" start one?)")
+            jobs, self._jobs = self._jobs, set()
+            for job in jobs:
+                job.outer.set_exception(self._gave_up)
+            return
+        self._in_a_row += 1
+        self.restarts += 1
+        self._broken.append(broken)
+        self._pool = self._new_pool()
+        for job in [j for j in self._jobs if j.pool is broken]:
+            if job.attempt > RETRIES_AFTER_BREAK:  # breaks pools, in a pool that works
+                self._jobs.discard(job)
+                job.outer.set_result(failed_report(
+                    job.name, f"the parse pool broke {job.attempt} times while this document"
+                              f" was in it (a worker died: memory limit {self.memory_mb} MB?)"))
+            else:
+                self._schedule(job)
+
+    def _watch(self) -> None:
+        while not self._closed.wait(0.25):
+            with self._lock:
+                pool = self._pool
+                if self._jobs and not self._gave_up and not pool.active:
+                    self._recover(pool)
+
+    def _join_broken(self) -> None:
+        """Stop the broken pools' remaining workers; in the caller's thread, as a pebble
+        thread cannot join itself."""
+        with self._lock:
+            broken, self._broken = self._broken, []
+        for pool in broken:
+            pool.stop()
+            pool.join()
 
     def _outcome(self, done: Future, name: str) -> model.Report:
         try:

@@ -138,6 +138,7 @@ def summary_lines(result) -> list[str]:
 def _run_crawl(db_path, registry: Registry, *, only, delay, max_duration, verbose, fetcher_options=None,
                **pipeline):
     """`pipeline`: parse, revalidate, pool_options (see scraper.crawler.crawl)."""
+    from xxgk.db.parsepool import PoolBroken
     from xxgk.scraper.crawler import crawl
     from xxgk.scraper.state import CrawlLocked
 
@@ -153,6 +154,10 @@ def _run_crawl(db_path, registry: Registry, *, only, delay, max_duration, verbos
     except CrawlLocked as error:
         click.echo(f"xxgk crawl: {error}", err=True)
         sys.exit(EXIT_LOCKED)
+    except PoolBroken as error:
+        click.echo(f"xxgk crawl: stopped: {error}; what was fetched is stored, and the next"
+                   f" `xxgk crawl` resumes and parses it", err=True)
+        sys.exit(1)
     for line in summary_lines(result):
         click.echo(line)
     return result

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from xxgk.db import compliance, store
-from xxgk.db.parsepool import ParsePool, parse_job
+from xxgk.db.parsepool import ParsePool, PoolBroken, parse_job
 from xxgk.parsers import PARSER_VERSION, model
 from xxgk.scraper import health, state
 from xxgk.scraper.adapters import ARTICLE, ATTACHMENT, LIST, PAGE, Adapter, Request, adapter_for
@@ -161,6 +161,7 @@ class Crawler:
         self._writing = False  # inside _write: one transaction for one step's writes
         self._ready: list[tuple[asyncio.Queue, tuple]] = []  # enqueued, queued once written
         self._batch: store.Batch | None = None  # the steps' writes, committed every second
+        self.pool_broken: PoolBroken | None = None
 
     async def run(self) -> CrawlResult:
         started = time.monotonic()
@@ -189,6 +190,8 @@ class Crawler:
                 finally:
                     committer.cancel()
             self._batch = None
+        if self.pool_broken:
+            raise self.pool_broken  # recorded as interrupted: the next crawl resumes
         result = CrawlResult(run_id=self.run_id, status=state.STOPPED if self.stopped else state.FINISHED,
                              resumed=self.resumed, elapsed=time.monotonic() - started,
                              requests=fetcher.requests, portals=list(stats))
@@ -328,6 +331,8 @@ class Crawler:
                 if request.kind == ATTACHMENT and parent and outcome != "parsing":
                     await self._settle_page(parent)
                 self.reporter.page_done(portal, request, outcome, queued=queue.pending)
+            except PoolBroken as error:
+                self._stop_parsing(error)
             except Exception as error:  # noqa: BLE001 - one bad page must not end the portal
                 message = f"{request.url}: {type(error).__name__}: {error}"
                 stats.failures.append(message)
@@ -621,6 +626,9 @@ class Crawler:
         """The one writer: store a parsed report, then finish its frontier row."""
         try:
             report = await future
+        except PoolBroken as error:
+            self._stop_parsing(error)  # the row stays `fetched`: parsed when run again
+            return
         finally:
             self._parse_slots.release()
         try:
@@ -637,10 +645,18 @@ class Crawler:
                 await self._settle_page(parent)
             elif request.kind != ATTACHMENT and document_id in self._reports:
                 await self._settle_page(document_id)
+        except PoolBroken as error:  # settling the page needed a parse
+            self._stop_parsing(error)
         except Exception as error:  # noqa: BLE001 - one bad store must not end the portal
             message = f"{url}: storing the parsed report: {type(error).__name__}: {error}"
             stats.failures.append(message)
             self._mark(row_id, state.FAILED, error=message, document_id=document_id)
+
+    def _stop_parsing(self, error: PoolBroken) -> None:
+        """The parse pool cannot go on: stop as at the time limit (what is not fetched stays
+        pending, what is fetched stays stored for the next run to parse); run() raises it."""
+        self.pool_broken = self.pool_broken or error
+        self.deadline = time.monotonic()
 
     def _done(self, portal, row_id, request, document_id, report_id, validators) -> None:
         etag, last_modified, sha = validators

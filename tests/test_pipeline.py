@@ -211,6 +211,90 @@ def test_load_and_reparse_isolate_each_file_in_the_pool(tmp_path):
     assert "memory limit" in rows[str(inputs / "bomb.docx")]
 
 
+# ---- a pool that breaks ---------------------------------------------------------------------
+# A worker that dies with no task pebble knows of (killed while idle, say by the kernel's OOM
+# killer, which picks the largest process: often a worker that has just read a big PDF; or
+# killed as it takes a task) breaks the whole pebble pool.
+
+
+@pytest.fixture
+def workers_die_at_start(monkeypatch):
+    """Parse pools whose workers exit as they start (as under a broken install): real pebble
+    pools, so every replacement breaks too."""
+    import multiprocessing
+    import os
+
+    from pebble import ProcessPool
+
+    def dying_pool(self):
+        return ProcessPool(max_workers=self.workers, initializer=os._exit, initargs=(3,),
+                           context=multiprocessing.get_context("forkserver"))
+
+    monkeypatch.setattr(ParsePool, "_new_pool", dying_pool)
+
+
+def test_a_parse_worker_killed_while_idle_is_replaced_and_the_documents_in_flight_parse():
+    import os
+    import signal
+
+    good = (CORPUS / "hongze-2023.pdf").read_bytes()
+    with ParsePool(1) as pool:
+        worker = pool._pool.schedule(os.getpid).result()
+        os.kill(worker, signal.SIGKILL)
+        # some of these reach the broken pool before it is seen broken, some after
+        futures = [pool.submit(good, f"{n}.pdf") for n in range(3)]
+        reports = [future.result(timeout=120) for future in futures]
+        assert pool.restarts == 1
+    assert [(r.status, r.problems) for r in reports] == [("ok", [])] * 3
+    assert all(len(r.cells) > 100 for r in reports)
+
+
+def test_load_stops_with_one_line_when_no_parser_can_start_and_a_rerun_parses_everything(
+        tmp_path, monkeypatch, workers_die_at_start):
+    names = ["pingtan-2023.html", "hongze-2023.pdf", "xihe-minzheng-2020.txt"]
+    files = [str(CORPUS / name) for name in names]
+    db = tmp_path / "r.db"
+    broken = CliRunner().invoke(db_cli.load, [*files, "--db", str(db), "--workers", "1"])
+    assert broken.exit_code == 1
+    assert broken.output.strip().splitlines()[-1] == (
+        "Error: stopped: the parse pool broke 4 times in a row with no document parsed (its"
+        " workers die: is --parse-memory 2048 MB too little to start one?); what was stored so"
+        " far is kept, and `xxgk load` run again goes on")
+    # the raw bytes are stored, and no document is blamed for the pool: no failed report
+    assert query(db, "SELECT count(*) FROM documents")[0][0] >= 1
+    assert query(db, "SELECT count(*) FROM reports") == [(0,)]
+    monkeypatch.undo()
+    again = CliRunner().invoke(db_cli.load, [*files, "--db", str(db)])
+    assert again.exit_code == 0 and "3 files: 3 stored" in again.output, again.output
+    assert query(db, "SELECT count(*) FROM documents") == [(3,)]
+    assert sorted(query(db, "SELECT status FROM reports")) == [("ok",)] * 3
+
+
+def test_crawl_stops_when_no_parser_can_start_and_the_next_crawl_resumes_to_the_same_database(
+        server, tmp_path, monkeypatch, workers_die_at_start):
+    registry = tmp_path / "portals.toml"
+    registry.write_text(server.registry_text(), encoding="utf-8")
+    broken, whole = tmp_path / "broken.db", tmp_path / "whole.db"
+    args = ["--portals", str(registry), "--only", "pingtan", "--delay", "0", "--retries", "1"]
+    out = CliRunner().invoke(commands.crawl, [*args, "--db", str(broken), "--workers", "1"])
+    assert out.exit_code == 1
+    assert out.output.strip().splitlines()[-1].startswith(
+        "xxgk crawl: stopped: the parse pool broke 4 times in a row with no document parsed")
+    assert query(broken, "SELECT status FROM crawl_runs") == [("interrupted",)]
+    assert query(broken, "SELECT count(*) FROM reports") == [(0,)]
+    assert query(broken, "SELECT count(*) FROM crawl_frontier WHERE state = 'fetched'")[0][0] >= 1
+    monkeypatch.undo()
+    out = CliRunner().invoke(commands.crawl, [*args, "--db", str(broken)])
+    assert out.exit_code == 0 and "resumed" in out.output, out.output
+    assert CliRunner().invoke(commands.crawl, [*args, "--db", str(whole)]).exit_code == 0
+    same = ("SELECT d.url, d.version, d.sha256, r.status, r.year, r.cell_count FROM documents d"
+            " LEFT JOIN reports r ON r.document_id = d.id ORDER BY d.url, d.version")
+    assert query(broken, same) == query(whole, same)
+    cells = ("SELECT d.url, c.key, c.value FROM cells c JOIN reports r ON r.id = c.report_id"
+             " JOIN documents d ON d.id = r.document_id ORDER BY 1, 2")
+    assert query(broken, cells) == query(whole, cells) and len(query(whole, cells)) > 300
+
+
 # ---- revalidation ------------------------------------------------------------------------
 
 
