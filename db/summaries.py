@@ -237,7 +237,8 @@ def _insert_wide(db: Database, rows: dict[str, list[tuple]]) -> None:
             db.conn.executemany(f"INSERT INTO {table}_wide_rows VALUES ({marks})", items)
 
 
-def _totals_upserts(source_filter: str, sign: int) -> list[str]:
+@lru_cache(maxsize=8)  # built once: every store runs them
+def _totals_upserts(source_filter: str, sign: int) -> tuple[str, str]:
     """Move overview_totals and agency_totals by `sign` times the overview rows matching
     `source_filter` (on o). A report counts once for each distinct region name it is in,
     as `:region IN (province, city, county)` counts it."""
@@ -281,7 +282,7 @@ ON CONFLICT (year, agency_key) DO UPDATE SET reports = reports + excluded.report
     n_new_received = n_new_received + excluded.n_new_received,
     new_received = new_received + excluded.new_received, {keep_region}
 """
-    return [overview, agencies]
+    return overview, agencies
 
 
 _PICKED = "o.report_id IN (SELECT id FROM temp.summary_ids)"
