@@ -41,7 +41,7 @@ from xxgk.parsers import model
 from xxgk.parsers import schema as keys
 
 DEFAULT_TIME_LIMIT = 60.0  # seconds per document
-DEFAULT_MEMORY_MB = 2048  # address space per worker; a worker's baseline is ~40 MB
+DEFAULT_MEMORY_MB = 2048  # address space per worker; ~180 MB are its libraries
 # Parsers yield the CPU to the one writer (the crawl's event loop, load's store loop): with
 # as many parsers as cores, an unprioritised writer got ~2/3 of a core while it had work, and
 # everything waits for it. Parsers still take every core the writer leaves idle.
@@ -77,12 +77,42 @@ def _start_worker(memory_mb: int | None) -> None:
     # numpy (similarity shingles, db/store.prepare) with OpenBLAS's default thread buffers
     # reserves ~140 MB of address space it never uses here; one thread reserves ~40.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # Every library a parse may load is loaded before the limit is set: one that failed to
+    # load under it ("libpdfium.so: failed to map segment") would be recorded as the file's
+    # fault, "not a readable PDF", and the limit would hit a different library each time.
+    from xxgk.db import store  # noqa: F401 - numpy, for prepare
+    from xxgk.parsers.dispatch import load_engines
+
+    load_engines()
+    global _started_mb
+    _started_mb = _address_space_mb()
     if memory_mb:
         _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
         limit = memory_mb * 2**20
         if hard != resource.RLIM_INFINITY:
             limit = min(limit, hard)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+_started_mb: int | None = None  # a worker's address space once its libraries are loaded
+
+
+def _address_space_mb() -> int | None:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) // 1024
+    except OSError:  # not Linux: the reason says less
+        pass
+    return None
+
+
+def _memory_reason(memory_mb: int | None) -> str:
+    reason = f"memory limit: parsing needed more than {memory_mb} MB"
+    if _started_mb:  # a limit near what a worker takes before reading anything says so
+        reason += f" (a parser process takes {_started_mb} MB before it reads a file)"
+    return reason
 
 
 def parse_job(data: bytes, name: str, memory_mb: int | None) -> model.Report:
@@ -93,7 +123,7 @@ def parse_job(data: bytes, name: str, memory_mb: int | None) -> model.Report:
 
         report = parse_bytes(data, name=name)
     except MemoryError:
-        return failed_report(name, f"memory limit: parsing needed more than {memory_mb} MB")
+        return failed_report(name, _memory_reason(memory_mb))
     except Exception as error:  # noqa: BLE001 - a parser bug fails this document only
         return failed_report(name, f"parser error: {type(error).__name__}: {error}")
     try:  # pure work on the report, done here so that the one writer only stores it

@@ -44,6 +44,18 @@ READERS = {
     "rtf": "xxgk.parsers.office:read_rtf",
 }
 
+# What the readers import on first use, native libraries among them. A parse worker imports
+# them before its memory limit is set: under the limit a shared object that fails to map
+# ("libpdfium.so: failed to map segment") would be reported as the file's fault.
+ENGINE_MODULES = ("pypdfium2", "pypdfium2.raw", "pdfplumber", "docx", "openpyxl", "PIL.Image")
+
+
+def load_engines() -> None:
+    """Import every reader and the libraries it loads lazily (see ENGINE_MODULES)."""
+    for module in {spec.split(":")[0] for spec in READERS.values()} | set(ENGINE_MODULES):
+        importlib.import_module(module)
+
+
 _IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
 
 

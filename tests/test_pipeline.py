@@ -211,6 +211,36 @@ def test_load_and_reparse_isolate_each_file_in_the_pool(tmp_path):
     assert "memory limit" in rows[str(inputs / "bomb.docx")]
 
 
+def test_a_parse_worker_loads_every_reader_library_before_its_memory_limit():
+    from xxgk.parsers.dispatch import ENGINE_MODULES, READERS
+
+    wanted = {*ENGINE_MODULES, *(spec.split(":")[0] for spec in READERS.values()),
+              "numpy", "selectolax.lexbor"}
+    with ParsePool(1, memory_mb=MEMORY_MB) as pool:
+        # nothing parsed yet: what the worker holds is what it loaded as it started
+        loaded = pool._pool.schedule(eval, args=("sorted(__import__('sys').modules)",)).result()
+        limit = pool._pool.schedule(eval, args=(
+            "__import__('resource').getrlimit(__import__('resource').RLIMIT_AS)[0]",)).result()
+    assert wanted - set(loaded) == set()
+    assert limit == MEMORY_MB * 2**20
+
+
+def test_a_memory_limit_too_small_for_the_parser_libraries_is_never_blamed_on_the_file(tmp_path):
+    # 120 MB is more than a bare interpreter and less than pdfium, lexbor and numpy loaded:
+    # pdfium used to fail to load under it and the PDF was recorded "not a readable PDF"
+    db = tmp_path / "r.db"
+    pdf = str(CORPUS / "hongze-2023.pdf")
+    small = CliRunner().invoke(db_cli.load, [pdf, "--db", str(db), "--workers", "1",
+                                             "--parse-memory", "120"])
+    assert small.exit_code == 1, small.output
+    assert small.output.strip().splitlines()[-1].startswith(
+        "Error: stopped: the parse pool broke 4 times in a row with no document parsed (its"
+        " workers die: is --parse-memory 120 MB too little to start one?)")
+    assert query(db, "SELECT count(*) FROM reports") == [(0,)]
+    again = CliRunner().invoke(db_cli.load, [pdf, "--db", str(db)])
+    assert again.exit_code == 0 and query(db, "SELECT status FROM reports") == [("ok",)]
+
+
 # ---- a pool that breaks ---------------------------------------------------------------------
 # A worker that dies with no task pebble knows of (killed while idle, say by the kernel's OOM
 # killer, which picks the largest process: often a worker that has just read a big PDF; or
