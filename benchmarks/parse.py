@@ -181,8 +181,8 @@ def run(kind: str, n: int) -> tuple[float, float]:
     from xxgk.parsers import parse_bytes
 
     docs = inputs()[{"pipe": "pipe", "portal": "portal", "floor": "portal"}.get(kind, "html")]
-    start, cpu = time.perf_counter(), time.process_time()
-    for i in range(n):
+
+    def read(i: int) -> None:
         name, data = docs[i % len(docs)]
         if kind == "baseline":
             baseline(data)
@@ -190,6 +190,15 @@ def run(kind: str, n: int) -> tuple[float, float]:
             floor(data)
         else:
             parse_bytes(data, name=name)
+
+    # Each kind reads every document once untimed: what a first read imports (the readers,
+    # the template mapper: ~40 ms) is paid once by a worker that then parses thousands of
+    # pages, and was 7% of a 200-page portal run.
+    for i in range(len(docs)):
+        read(i)
+    start, cpu = time.perf_counter(), time.process_time()
+    for i in range(n):
+        read(i)
     return time.perf_counter() - start, time.process_time() - cpu
 
 
