@@ -86,17 +86,21 @@ def _start_worker(memory_mb: int | None) -> None:
     load_engines()
     global _started_mb
     _started_mb = _address_space_mb()
-    if memory_mb and _started_mb and _started_mb >= memory_mb:
+    if memory_mb:
+        _limit_address_space(memory_mb)
+
+
+def _limit_address_space(memory_mb: int) -> None:
+    if _started_mb and _started_mb >= memory_mb:
         # No parse can run under this limit. The worker ends here, every time, so that the
         # pool gives up with its one line (PoolBroken) instead of each file meeting the limit
         # wherever an allocation happens to fall: in pebble's task loop, or in a parser.
         os._exit(1)
-    if memory_mb:
-        _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-        limit = memory_mb * 2**20
-        if hard != resource.RLIM_INFINITY:
-            limit = min(limit, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = memory_mb * 2**20
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 _started_mb: int | None = None  # a worker's address space once its libraries are loaded

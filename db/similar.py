@@ -201,9 +201,14 @@ def prepare(prose: dict[str, str], agency: str | None) -> dict:
 
     names = (agency, normalise_name(agency) or None)
     grams = section_grams(prose, names)
+    values, bands = _hashed(grams)
+    return {"names": names, "grams": grams, "values": values, "buckets": bands}
+
+
+def _hashed(grams: dict) -> tuple[dict, dict]:
+    """The sections' MinHash values, and the LSH bucket ids of the sections compared."""
     values = signatures(grams)
-    return {"names": names, "grams": grams, "values": values,
-            "buckets": {s: buckets(s, values[s]) for s in compared(grams)}}
+    return values, {section: buckets(section, values[section]) for section in compared(grams)}
 
 
 def section_grams(prose: dict[str, str], names) -> dict[str, object]:
@@ -266,18 +271,16 @@ def index_report(db, report_id: int, *, fresh: bool = False,
     if names is None:
         return 0
     if prepared is not None and name_variants(prepared["names"]) == name_variants(names):
-        grams, values = prepared["grams"], prepared["values"]
-        bands = prepared.get("buckets") or {}
+        grams, values, bands = prepared["grams"], prepared["values"], prepared["buckets"]
     else:
         grams = section_grams(_prose(db, report_id), names)
-        values = signatures(grams)
-        bands = {}
+        values, bands = _hashed(grams)
     pairs = []
     others = _cache(db)
     computed_at = now()
     for section in compared(grams):
         mine = grams[section]
-        ids = bands.get(section) or buckets(section, values[section])
+        ids = bands[section]
         found = _candidates(db, report_id, section, ids)
         stacked = np.frombuffer(b"".join(v for _, v in found), dtype=np.uint32)
         guesses = (stacked.reshape(-1, NUM_PERM) == values[section]).mean(axis=1).tolist()

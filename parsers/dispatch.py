@@ -50,9 +50,14 @@ READERS = {
 ENGINE_MODULES = ("pypdfium2", "pypdfium2.raw", "pdfplumber", "docx", "openpyxl", "PIL.Image")
 
 
+def engine_modules() -> set[str]:
+    """Every reader's module and the libraries the readers load lazily (ENGINE_MODULES)."""
+    return {spec.split(":")[0] for spec in READERS.values()} | set(ENGINE_MODULES)
+
+
 def load_engines() -> None:
-    """Import every reader and the libraries it loads lazily (see ENGINE_MODULES)."""
-    for module in {spec.split(":")[0] for spec in READERS.values()} | set(ENGINE_MODULES):
+    """Import engine_modules() now."""
+    for module in engine_modules():
         importlib.import_module(module)
 
 

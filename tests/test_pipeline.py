@@ -212,10 +212,9 @@ def test_load_and_reparse_isolate_each_file_in_the_pool(tmp_path):
 
 
 def test_a_parse_worker_loads_every_reader_library_before_its_memory_limit():
-    from xxgk.parsers.dispatch import ENGINE_MODULES, READERS
+    from xxgk.parsers.dispatch import engine_modules
 
-    wanted = {*ENGINE_MODULES, *(spec.split(":")[0] for spec in READERS.values()),
-              "numpy", "selectolax.lexbor"}
+    wanted = engine_modules() | {"numpy", "selectolax.lexbor", "pypdfium2_raw", "pdfminer"}
     with ParsePool(1, memory_mb=MEMORY_MB) as pool:
         # nothing parsed yet: what the worker holds is what it loaded as it started
         loaded = pool._pool.schedule(eval, args=("sorted(__import__('sys').modules)",)).result()
